@@ -1,0 +1,122 @@
+//! Configuration: the validated `Config` every other module receives, and loading it from TOML.
+//! Owns every default and every range check; must never read secrets (they come from the
+//! environment or systemd credentials, read by the sinks that need them).
+
+mod raw;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use crate::analytics::SignalParams;
+use crate::model::{Interval, Symbol};
+
+pub use validate::{ConfigError, Problem};
+
+/// The checked configuration. Built only by [`load`] / [`from_toml_str`]; there is no `Default`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub symbols: SymbolFilter,
+    pub signals: SignalParams,
+    pub alerts: AlertSwitches,
+    pub replay: ReplayConfig,
+    pub sinks: SinksConfig,
+    pub log: LogConfig,
+    pub engine: EngineConfig,
+}
+
+/// Which pairs to follow. Empty `include` means every pair the source offers.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SymbolFilter {
+    pub include: Vec<Symbol>,
+    pub exclude: Vec<Symbol>,
+}
+
+impl SymbolFilter {
+    pub fn accepts(&self, symbol: &Symbol) -> bool {
+        (self.include.is_empty() || self.include.contains(symbol)) && !self.exclude.contains(symbol)
+    }
+}
+
+/// Which signal alerts the engine raises, per timeframe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSwitches {
+    /// Timeframes whose regime transitions raise `regime_change` (default 1d and 1w; 4h opt-in).
+    pub regime_timeframes: Vec<Interval>,
+    /// Timeframes whose 50-line crosses against the bias raise `midline_cross` (default 1d).
+    pub midline_timeframes: Vec<Interval>,
+    /// Timeframes whose regular divergences raise `divergence` (default 4h and 1d).
+    pub divergence_timeframes: Vec<Interval>,
+    /// Also alert on hidden divergences (default false: computed and tagged only).
+    pub hidden_divergences: bool,
+    /// Raise alerts before `warmup_bars` closed bars (after `min_warmup_bars`), flagged
+    /// `converged: false` (default true).
+    pub allow_unconverged: bool,
+}
+
+/// Offline replay of recorded data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayConfig {
+    /// Dataset directory laid out like `klines/<tf>/<SYMBOL>_<tf>.csv[.gz]`; relative paths in
+    /// the file are resolved against the config file's directory.
+    pub data_dir: Option<PathBuf>,
+    /// Source interval to read when a symbol has several (default 5m; 1m also works).
+    pub source_interval: Interval,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SinksConfig {
+    pub console: ConsoleSinkConfig,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsoleSinkConfig {
+    pub enabled: bool,
+    pub format: ConsoleFormat,
+    /// Also append every alert as one JSON line to this file.
+    pub jsonl_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsoleFormat {
+    /// One human line per alert.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogConfig {
+    /// A `tracing` filter such as `info` or `warn,liqwave=debug`.
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Journald-friendly under systemd (no ANSI, no timestamp), coloured on a terminal.
+    Auto,
+    Pretty,
+    Journald,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineConfig {
+    /// Capacity of the source → engine channel; a full channel blocks the source (backpressure).
+    pub input_capacity: usize,
+}
+
+/// Reads and validates a config file; every problem is reported at once.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
+        path: path.to_owned(),
+        source: e,
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    from_toml_str(&text, base)
+}
+
+/// Validates TOML text; relative paths are resolved against `base_dir`.
+pub fn from_toml_str(text: &str, base_dir: &Path) -> Result<Config, ConfigError> {
+    validate::validate(text, base_dir)
+}

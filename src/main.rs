@@ -1,0 +1,2 @@
+//! The `liqwave` binary: placeholder.
+fn main() {}

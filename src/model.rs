@@ -1,0 +1,422 @@
+//! The exchange-neutral domain vocabulary: symbols, intervals, candles, market events and alerts.
+//! Owns parsing of these values from text; must never know a venue's wire format.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch, UTC. Every time in the core is one of these; the wall clock
+/// is read only at the edges and passed in.
+pub type TimeMs = i64;
+
+pub const MINUTE_MS: TimeMs = 60_000;
+pub const HOUR_MS: TimeMs = 60 * MINUTE_MS;
+pub const DAY_MS: TimeMs = 24 * HOUR_MS;
+pub const WEEK_MS: TimeMs = 7 * DAY_MS;
+/// 1970-01-01 was a Thursday; weekly bars open on Monday 00:00 UTC, four days later.
+const WEEK_ORIGIN_MS: TimeMs = 4 * DAY_MS;
+
+/// A perpetual contract symbol such as `BTCUSDT`: 2 to 24 upper-case ASCII letters or digits.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Symbol(Box<str>);
+
+impl Symbol {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid symbol {0:?}: expected 2 to 24 letters or digits, such as BTCUSDT")]
+pub struct InvalidSymbol(pub String);
+
+impl FromStr for Symbol {
+    type Err = InvalidSymbol;
+
+    /// Accepts any case and normalises to upper case, so `btcusdt` and `BTCUSDT` are one symbol.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let ok = (2..=24).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric());
+        if ok {
+            Ok(Symbol(s.to_ascii_uppercase().into_boxed_str()))
+        } else {
+            Err(InvalidSymbol(s.to_owned()))
+        }
+    }
+}
+
+impl TryFrom<String> for Symbol {
+    type Error = InvalidSymbol;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Symbol> for String {
+    fn from(s: Symbol) -> String {
+        s.0.into_string()
+    }
+}
+
+impl fmt::Display for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A candle interval. Bars open on UTC boundaries; weekly bars open Monday 00:00 UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Interval {
+    M1,
+    M3,
+    M5,
+    M15,
+    M30,
+    H1,
+    H4,
+    D1,
+    W1,
+}
+
+impl Interval {
+    pub const ALL: [Interval; 9] = [
+        Interval::M1,
+        Interval::M3,
+        Interval::M5,
+        Interval::M15,
+        Interval::M30,
+        Interval::H1,
+        Interval::H4,
+        Interval::D1,
+        Interval::W1,
+    ];
+    /// The timeframes the analytics keep RSI, regime and signals for.
+    pub const SIGNAL: [Interval; 3] = [Interval::H4, Interval::D1, Interval::W1];
+
+    pub const fn duration_ms(self) -> TimeMs {
+        match self {
+            Interval::M1 => MINUTE_MS,
+            Interval::M3 => 3 * MINUTE_MS,
+            Interval::M5 => 5 * MINUTE_MS,
+            Interval::M15 => 15 * MINUTE_MS,
+            Interval::M30 => 30 * MINUTE_MS,
+            Interval::H1 => HOUR_MS,
+            Interval::H4 => 4 * HOUR_MS,
+            Interval::D1 => DAY_MS,
+            Interval::W1 => WEEK_MS,
+        }
+    }
+
+    /// Open time of the bar of this interval that contains `t`.
+    pub const fn bar_open(self, t: TimeMs) -> TimeMs {
+        let origin = match self {
+            Interval::W1 => WEEK_ORIGIN_MS,
+            _ => 0,
+        };
+        let d = self.duration_ms();
+        (t - origin).div_euclid(d) * d + origin
+    }
+
+    pub const fn is_bar_open(self, t: TimeMs) -> bool {
+        self.bar_open(t) == t
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Interval::M1 => "1m",
+            Interval::M3 => "3m",
+            Interval::M5 => "5m",
+            Interval::M15 => "15m",
+            Interval::M30 => "30m",
+            Interval::H1 => "1h",
+            Interval::H4 => "4h",
+            Interval::D1 => "1d",
+            Interval::W1 => "1w",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid interval {0:?}: expected one of 1m, 3m, 5m, 15m, 30m, 1h, 4h, 1d, 1w")]
+pub struct InvalidInterval(pub String);
+
+impl FromStr for Interval {
+    type Err = InvalidInterval;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Interval::ALL
+            .into_iter()
+            .find(|i| i.as_str() == s)
+            .ok_or_else(|| InvalidInterval(s.to_owned()))
+    }
+}
+
+impl TryFrom<String> for Interval {
+    type Error = InvalidInterval;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Interval> for String {
+    fn from(i: Interval) -> String {
+        i.as_str().to_owned()
+    }
+}
+
+impl fmt::Display for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One closed OHLCV bar. Volume is in the base asset; the quote and taker-buy volumes are present
+/// when the source has them (live klines do, some recordings do not).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Candle {
+    pub open_time: TimeMs,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+    pub quote_volume: Option<f64>,
+    pub taker_buy_quote: Option<f64>,
+}
+
+/// Mark price at an instant (live: `!markPrice@arr@1s`; replay: bar extremes stand in).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MarkTick {
+    pub time: TimeMs,
+    pub price: f64,
+    /// Funding rate announced with the mark price, when the source carries it.
+    pub funding_rate: Option<f64>,
+}
+
+/// Open interest at the close of a 5-minute bar.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OpenInterest {
+    pub time: TimeMs,
+    /// Contracts, in the base asset.
+    pub contracts: f64,
+    /// Value in the quote asset, when the source reports it.
+    pub value_usd: Option<f64>,
+}
+
+/// A funding-rate print: positive means longs pay shorts (crowded longs).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Funding {
+    pub time: TimeMs,
+    pub rate: f64,
+}
+
+/// Which side of the book a position was on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Long,
+    Short,
+}
+
+/// A realized forced liquidation: `side` is the position that was closed (a SELL order closes a long).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Liquidation {
+    pub time: TimeMs,
+    pub side: Side,
+    pub price: f64,
+    pub quantity: f64,
+}
+
+impl Liquidation {
+    pub fn notional(&self) -> f64 {
+        self.price * self.quantity
+    }
+}
+
+/// What happened in the market, exchange-neutral. Every source produces these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MarketEvent {
+    /// A closed bar of a source interval (1m or 5m).
+    Candle { interval: Interval, candle: Candle },
+    Mark(MarkTick),
+    OpenInterest(OpenInterest),
+    Funding(Funding),
+    Liquidation(Liquidation),
+    /// The source lost data between `from` and `to` (bar open times) and will back-fill it.
+    Gap { from: TimeMs, to: TimeMs },
+}
+
+impl MarketEvent {
+    /// The time at which the event is known: a bar is known at its close, not its open.
+    pub fn known_at(&self) -> TimeMs {
+        match self {
+            MarketEvent::Candle { interval, candle } => candle.open_time + interval.duration_ms(),
+            MarketEvent::Mark(m) => m.time,
+            MarketEvent::OpenInterest(o) => o.time,
+            MarketEvent::Funding(f) => f.time,
+            MarketEvent::Liquidation(l) => l.time,
+            MarketEvent::Gap { to, .. } => *to,
+        }
+    }
+}
+
+/// An event for one symbol.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SymbolEvent {
+    pub symbol: Symbol,
+    pub event: MarketEvent,
+}
+
+/// The kinds of alert liqwave raises (DESIGN.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    RegimeChange,
+    MidlineCross,
+    /// A confirmed RSI divergence on a signal timeframe (informational until the heatmap makes
+    /// it a `divergence_exit`).
+    Divergence,
+    ClusterApproach,
+    ClusterEdge,
+    ClusterSwept,
+    SetupEntry,
+    DivergenceExit,
+    DailySummary,
+}
+
+impl AlertKind {
+    pub const ALL: [AlertKind; 9] = [
+        AlertKind::RegimeChange,
+        AlertKind::MidlineCross,
+        AlertKind::Divergence,
+        AlertKind::ClusterApproach,
+        AlertKind::ClusterEdge,
+        AlertKind::ClusterSwept,
+        AlertKind::SetupEntry,
+        AlertKind::DivergenceExit,
+        AlertKind::DailySummary,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::RegimeChange => "regime_change",
+            AlertKind::MidlineCross => "midline_cross",
+            AlertKind::Divergence => "divergence",
+            AlertKind::ClusterApproach => "cluster_approach",
+            AlertKind::ClusterEdge => "cluster_edge",
+            AlertKind::ClusterSwept => "cluster_swept",
+            AlertKind::SetupEntry => "setup_entry",
+            AlertKind::DivergenceExit => "divergence_exit",
+            AlertKind::DailySummary => "daily_summary",
+        }
+    }
+}
+
+impl fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AlertKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AlertKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown alert kind {s:?}"))
+    }
+}
+
+/// Deterministic identity of an alert: kind, symbol, timeframe and the trigger (bar open time or
+/// cluster id and touch window). The same market data always yields the same id, so a restart or
+/// a second replay never sends an alert twice.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AlertId(String);
+
+impl AlertId {
+    pub fn new(
+        kind: AlertKind,
+        symbol: &Symbol,
+        interval: Option<Interval>,
+        trigger: impl fmt::Display,
+    ) -> Self {
+        let tf = interval.map_or("-", Interval::as_str);
+        AlertId(format!("{kind}:{symbol}:{tf}:{trigger}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AlertId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+/// One alert with the facts that triggered it. Sinks render it; the engine never formats text for a
+/// particular channel beyond the neutral `title`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub id: AlertId,
+    pub kind: AlertKind,
+    pub symbol: Symbol,
+    pub interval: Option<Interval>,
+    /// When the alert became true: the close of the triggering bar, or the tick time.
+    pub time_ms: TimeMs,
+    pub severity: Severity,
+    pub title: String,
+    /// The structured facts, one JSON object per kind (prices, RSI values, regime, …).
+    pub facts: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weekly_bars_open_on_monday_utc() {
+        // 2025-03-10 is a Monday; 2025-03-16 23:59 is the Sunday after it.
+        let monday = 1_741_564_800_000;
+        assert_eq!(Interval::W1.bar_open(monday), monday);
+        assert_eq!(Interval::W1.bar_open(monday + WEEK_MS - 1), monday);
+        assert_eq!(Interval::W1.bar_open(monday - 1), monday - WEEK_MS);
+        assert_eq!(Interval::D1.bar_open(monday + 5 * HOUR_MS), monday);
+        assert_eq!(Interval::H4.bar_open(monday + 5 * HOUR_MS), monday + 4 * HOUR_MS);
+    }
+
+    #[test]
+    fn symbols_are_normalised_and_checked() {
+        assert_eq!("btcusdt".parse::<Symbol>().unwrap().as_str(), "BTCUSDT");
+        for bad in ["", "B", "BTC-USDT", "BTC USDT", "ÄBC"] {
+            assert!(bad.parse::<Symbol>().is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn intervals_round_trip_through_text() {
+        for i in Interval::ALL {
+            assert_eq!(i.as_str().parse::<Interval>(), Ok(i));
+        }
+        assert!("2h".parse::<Interval>().is_err());
+    }
+}

@@ -1,0 +1,4 @@
+//! Market-data sources: each turns a venue or a recording into exchange-neutral `SymbolEvent`s.
+//! Sources never run analytics; they only read, convert and order.
+
+pub mod replay;
