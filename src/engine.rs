@@ -1,1 +1,145 @@
-//! placeholder
+//! The engine: the single owner of all per-pair state. It takes one closed input enum, runs the
+//! analytics and rules synchronously, and hands the alerts on. It never spawns tasks, touches the
+//! network or reads the clock: ordering is the order of its inputs, so a replay is deterministic.
+
+use std::collections::{BTreeMap, HashMap};
+
+use tokio::sync::mpsc;
+
+use crate::analytics::timeframe::BarSignals;
+use crate::analytics::{PairState, SignalParams};
+use crate::config::{AlertSwitches, Config, SymbolFilter};
+use crate::model::{Alert, AlertKind, Candle, Interval, MarketEvent, Symbol, SymbolEvent};
+use crate::rules;
+
+/// Everything the engine task consumes.
+#[derive(Debug)]
+pub enum Input {
+    /// Market events in time order; sources send them in batches to keep channel cost off the
+    /// per-event path.
+    Market(Vec<SymbolEvent>),
+}
+
+/// Counters of what the engine has processed, for the replay summary and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    pub events: u64,
+    /// Closed source bars (1m/5m) received.
+    pub source_bars: u64,
+    /// Closed 4h/1d/1w bars produced.
+    pub signal_bars: u64,
+    pub alerts: BTreeMap<AlertKind, u64>,
+    /// Events for symbols the config filters out.
+    pub filtered_events: u64,
+    /// Gap events received from sources.
+    pub gaps: u64,
+}
+
+#[derive(Debug)]
+pub struct Engine {
+    params: SignalParams,
+    switches: AlertSwitches,
+    filter: SymbolFilter,
+    pairs: HashMap<Symbol, PairState>,
+    stats: EngineStats,
+    /// Reused buffers: the hot path allocates nothing per event.
+    signals: Vec<BarSignals>,
+    aggregated: Vec<(Interval, Candle)>,
+}
+
+impl Engine {
+    pub fn new(config: &Config) -> Engine {
+        Engine {
+            params: config.signals,
+            switches: config.alerts.clone(),
+            filter: config.symbols.clone(),
+            pairs: HashMap::new(),
+            stats: EngineStats::default(),
+            signals: Vec::new(),
+            aggregated: Vec::new(),
+        }
+    }
+
+    /// Processes one event and appends the alerts it raises to `out`.
+    pub fn handle(&mut self, ev: &SymbolEvent, out: &mut Vec<Alert>) {
+        self.stats.events += 1;
+        if !self.filter.accepts(&ev.symbol) {
+            self.stats.filtered_events += 1;
+            return;
+        }
+        let pair = match self.pairs.get_mut(&ev.symbol) {
+            Some(pair) => pair,
+            None => self
+                .pairs
+                .entry(ev.symbol.clone())
+                .or_insert_with(|| PairState::new(ev.symbol.clone(), &self.params)),
+        };
+        match &ev.event {
+            MarketEvent::Candle { interval, candle } => {
+                self.stats.source_bars += 1;
+                self.signals.clear();
+                pair.on_candle(
+                    *interval,
+                    candle,
+                    &self.params,
+                    &mut self.signals,
+                    &mut self.aggregated,
+                );
+                self.stats.signal_bars += self.signals.len() as u64;
+                let before = out.len();
+                for s in &self.signals {
+                    rules::signal_alerts(&ev.symbol, s, &self.switches, &self.params, out);
+                }
+                for alert in &out[before..] {
+                    *self.stats.alerts.entry(alert.kind).or_default() += 1;
+                }
+            }
+            MarketEvent::Funding(f) => pair.on_funding(*f),
+            MarketEvent::Gap { .. } => self.stats.gaps += 1,
+            // Consumed by the heatmap (a later issue); accepted and ignored here.
+            MarketEvent::Mark(_) | MarketEvent::OpenInterest(_) | MarketEvent::Liquidation(_) => {}
+        }
+    }
+
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+
+    pub fn pair(&self, symbol: &Symbol) -> Option<&PairState> {
+        self.pairs.get(symbol)
+    }
+
+    /// Pairs in symbol order (the map itself has no stable order).
+    pub fn pairs(&self) -> Vec<&PairState> {
+        let mut pairs: Vec<&PairState> = self.pairs.values().collect();
+        pairs.sort_by(|a, b| a.symbol().cmp(b.symbol()));
+        pairs
+    }
+
+    /// The engine task: consumes inputs until every sender is gone, forwards alerts in order, and
+    /// returns itself so the caller can read the final state. A closed alert channel (the sink
+    /// is gone) stops it early.
+    pub async fn run(
+        mut self,
+        mut inputs: mpsc::Receiver<Input>,
+        alerts: mpsc::Sender<Alert>,
+    ) -> Engine {
+        let mut out = Vec::new();
+        while let Some(input) = inputs.recv().await {
+            match input {
+                Input::Market(events) => {
+                    for ev in &events {
+                        self.handle(ev, &mut out);
+                    }
+                }
+            }
+            for alert in out.drain(..) {
+                if alerts.send(alert).await.is_err() {
+                    tracing::error!("Alert sink closed; the engine stops.");
+                    return self;
+                }
+            }
+        }
+        self
+    }
+}

@@ -1,4 +1,36 @@
-//! liqwave: placeholder overview (rewritten at the end of issue 2).
+//! liqwave watches Binance USDⓈ-M perpetual futures for traders who ride multi-week trend waves.
+//! For every pair it keeps candles, a multi-timeframe RSI with its Cardwell regime and, in later
+//! issues, an estimated liquidation heatmap; rules turn that state into alerts that sinks deliver.
+//!
+//! # Bird's-eye view
+//!
+//! ```text
+//! source (replay | binance) ─> mpsc<Input> ─> engine ─> alerts ─> sink workers (console, …)
+//!                                               │
+//!                                               └─ PairState per symbol: aggregation 1m/5m → 4h/1d/1w,
+//!                                                  RSI, regime, 50-cross, pivots, divergence, entry
+//! ```
+//!
+//! # Code map, in reading order
+//!
+//! - [`model`]: exchange-neutral vocabulary (symbols, intervals, candles, events, alerts).
+//! - [`config`]: TOML → validated [`config::Config`]; every problem reported at once.
+//! - [`analytics`]: pure state machines: candle aggregation, RSI, regime, pivots, entry trigger.
+//! - [`rules`]: pure functions from analytic signals to [`model::Alert`]s.
+//! - [`engine`]: the single owner of all per-pair state; one input enum, one loop.
+//! - [`source`]: where events come from (recorded data today, Binance live later).
+//! - [`notify`]: the `Sink` trait and the sinks (console/JSONL today).
+//! - [`supervisor`]: builds and spawns every task; the only place that spawns.
+//! - [`telemetry`]: logging setup.
+//! - [`cli`]: the subcommands.
+//!
+//! # Invariants
+//!
+//! - `analytics` and `rules` do no I/O and never read the clock: time arrives in the data.
+//! - One engine task owns all pair state; ordering is the order of its inputs, so replays are
+//!   deterministic and alert ids are stable.
+//! - Venue names (Binance wire formats) stay in `source`; only `model` types leave it.
+//! - Only `supervisor` spawns long-lived tasks.
 
 pub mod analytics;
 pub mod cli;
@@ -8,4 +40,5 @@ pub mod model;
 pub mod notify;
 pub mod rules;
 pub mod source;
+pub mod supervisor;
 pub mod telemetry;

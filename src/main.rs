@@ -1,2 +1,22 @@
-//! The `liqwave` binary: placeholder.
-fn main() {}
+//! The `liqwave` binary: parses the command line, runs the subcommand, maps errors to exit codes
+//! (78 for an invalid config, 1 for any other failure). Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use liqwave::cli::{self, Cli};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // The one place errors reach a human directly: before logging may exist.
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {error:#}");
+            }
+            cli::exit_code(&error)
+        }
+    }
+}

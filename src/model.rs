@@ -17,6 +17,31 @@ pub const WEEK_MS: TimeMs = 7 * DAY_MS;
 /// 1970-01-01 was a Thursday; weekly bars open on Monday 00:00 UTC, four days later.
 const WEEK_ORIGIN_MS: TimeMs = 4 * DAY_MS;
 
+/// Formats a time as `YYYY-MM-DD HH:MM` UTC, for humans (logs, tables, titles).
+pub fn format_utc(t: TimeMs) -> String {
+    let days = t.div_euclid(DAY_MS);
+    let minutes = t.rem_euclid(DAY_MS) / MINUTE_MS;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        minutes / 60,
+        minutes % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 /// A perpetual contract symbol such as `BTCUSDT`: 2 to 24 upper-case ASCII letters or digits.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -245,13 +270,19 @@ impl Liquidation {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MarketEvent {
     /// A closed bar of a source interval (1m or 5m).
-    Candle { interval: Interval, candle: Candle },
+    Candle {
+        interval: Interval,
+        candle: Candle,
+    },
     Mark(MarkTick),
     OpenInterest(OpenInterest),
     Funding(Funding),
     Liquidation(Liquidation),
     /// The source lost data between `from` and `to` (bar open times) and will back-fill it.
-    Gap { from: TimeMs, to: TimeMs },
+    Gap {
+        from: TimeMs,
+        to: TimeMs,
+    },
 }
 
 impl MarketEvent {
@@ -401,7 +432,22 @@ mod tests {
         assert_eq!(Interval::W1.bar_open(monday + WEEK_MS - 1), monday);
         assert_eq!(Interval::W1.bar_open(monday - 1), monday - WEEK_MS);
         assert_eq!(Interval::D1.bar_open(monday + 5 * HOUR_MS), monday);
-        assert_eq!(Interval::H4.bar_open(monday + 5 * HOUR_MS), monday + 4 * HOUR_MS);
+        assert_eq!(
+            Interval::H4.bar_open(monday + 5 * HOUR_MS),
+            monday + 4 * HOUR_MS
+        );
+    }
+
+    #[test]
+    fn utc_formatting() {
+        for (t, want) in [
+            (0, "1970-01-01 00:00"),
+            (1_741_564_800_000, "2025-03-10 00:00"),
+            (1_709_210_096_000, "2024-02-29 12:34"),
+            (-60_000, "1969-12-31 23:59"),
+        ] {
+            assert_eq!(format_utc(t), want);
+        }
     }
 
     #[test]

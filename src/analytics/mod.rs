@@ -9,7 +9,7 @@ pub mod regime;
 pub mod rsi;
 pub mod timeframe;
 
-// pub use pair_state::PairState;
+pub use pair_state::PairState;
 
 /// Tolerance for every comparison between RSI values (rsi-oracle.md §5.0): float RSI may move by
 /// one ulp on an unchanged close, and that must not read as a turn or a new pivot.

@@ -1,1 +1,65 @@
-//! placeholder
+//! Delivery: the `Sink` trait every channel implements, its error type, and the worker loop that
+//! feeds a sink from the engine. Only this module knows how an alert looks on a channel.
+
+pub mod console;
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::model::Alert;
+
+/// Why a delivery failed, and so what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// Worth another try, after `after` when the channel said so.
+    #[error("transient delivery failure: {message}")]
+    Retry {
+        after: Option<Duration>,
+        message: String,
+    },
+    /// Retrying cannot help (bad credentials, rejected message, closed output).
+    #[error("permanent delivery failure: {message}")]
+    Permanent { message: String },
+}
+
+impl SinkError {
+    pub fn is_retriable(&self) -> bool {
+        matches!(self, SinkError::Retry { .. })
+    }
+}
+
+/// A delivery channel. `send` must be idempotent per `AlertId` where the channel allows it.
+pub trait Sink {
+    fn name(&self) -> &str;
+    fn send(&mut self, alert: &Alert) -> impl Future<Output = Result<(), SinkError>> + Send;
+    /// Makes everything sent so far durable (flush files, close sessions).
+    fn flush(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send;
+}
+
+/// What a worker did, for the run summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Delivered {
+    pub sent: u64,
+    pub failed: u64,
+}
+
+/// Delivers alerts from `rx` to `sink` until the channel closes. Retries, dead letters and the
+/// durable outbox arrive with the store; until then a failure is logged and counted.
+pub async fn run_worker<S: Sink>(mut sink: S, mut rx: mpsc::Receiver<Alert>) -> Delivered {
+    let mut done = Delivered::default();
+    while let Some(alert) = rx.recv().await {
+        match sink.send(&alert).await {
+            Ok(()) => done.sent += 1,
+            Err(error) => {
+                done.failed += 1;
+                tracing::error!(sink = sink.name(), alert = %alert.id, %error, "Alert delivery failed.");
+            }
+        }
+    }
+    if let Err(error) = sink.flush().await {
+        tracing::error!(sink = sink.name(), %error, "Sink flush failed.");
+    }
+    done
+}

@@ -1,1 +1,7 @@
-//! placeholder
+//! Rules turn analytic state into alerts (DESIGN.md §5). Pure: they read bar signals and the
+//! switches of the config and build `Alert` values with deterministic ids; no I/O, no clock, no
+//! rendering for a particular channel.
+
+mod signals;
+
+pub use signals::signal_alerts;

@@ -1,0 +1,157 @@
+//! RSI signal rules: `regime_change`, `midline_cross` and `divergence` on closed 4h/1d/1w bars.
+//! Pure: one bar's signals and the switches in, alerts out; never reads the clock.
+
+use serde_json::json;
+
+use crate::analytics::SignalParams;
+use crate::analytics::pivots::{Divergence, DivergenceKind};
+use crate::analytics::regime::Regime;
+use crate::analytics::timeframe::{BarSignals, Cross50};
+use crate::config::AlertSwitches;
+use crate::model::{Alert, AlertId, AlertKind, Severity, Symbol};
+
+/// Appends the alerts one closed signal bar raises. Nothing fires before `min_warmup_bars`;
+/// between that and `warmup_bars` alerts carry `converged: false` (or are withheld when the config
+/// does not allow unconverged alerts).
+pub fn signal_alerts(
+    symbol: &Symbol,
+    s: &BarSignals,
+    switches: &AlertSwitches,
+    params: &SignalParams,
+    out: &mut Vec<Alert>,
+) {
+    let Some(value) = s.rsi else { return };
+    let converged = s.bars >= params.warmup_bars as u64;
+    if s.bars < params.min_warmup_bars as u64 || (!converged && !switches.allow_unconverged) {
+        return;
+    }
+    let base = Base {
+        symbol,
+        s,
+        rsi: value.rsi,
+        converged,
+    };
+    if s.regime_changed() && switches.regime_timeframes.contains(&s.interval) {
+        out.push(regime_change(&base));
+    }
+    if let Some(cross) = s.cross50
+        && switches.midline_timeframes.contains(&s.interval)
+        && against(cross, s.regime_before)
+    {
+        out.push(midline_cross(&base, cross));
+    }
+    if let Some(d) = s.divergence
+        && switches.divergence_timeframes.contains(&s.interval)
+        && (d.kind.is_regular() || switches.hidden_divergences)
+    {
+        out.push(divergence(&base, &d));
+    }
+}
+
+/// A cross of 50 warns only when it goes against the wave the timeframe was in.
+fn against(cross: Cross50, regime: Regime) -> bool {
+    matches!(
+        (cross, regime),
+        (Cross50::Down, Regime::Bull) | (Cross50::Up, Regime::Bear)
+    )
+}
+
+/// What every signal alert shares.
+struct Base<'a> {
+    symbol: &'a Symbol,
+    s: &'a BarSignals,
+    rsi: f64,
+    converged: bool,
+}
+
+impl Base<'_> {
+    fn alert(
+        &self,
+        kind: AlertKind,
+        severity: Severity,
+        title: String,
+        mut facts: serde_json::Value,
+    ) -> Alert {
+        let s = self.s;
+        if let Some(map) = facts.as_object_mut() {
+            map.insert("rsi".into(), json!(self.rsi));
+            map.insert("close".into(), json!(s.candle.close));
+            map.insert("bar_open_ms".into(), json!(s.candle.open_time));
+            map.insert("bars".into(), json!(s.bars));
+            map.insert("converged".into(), json!(self.converged));
+        }
+        Alert {
+            id: AlertId::new(kind, self.symbol, Some(s.interval), s.candle.open_time),
+            kind,
+            symbol: self.symbol.clone(),
+            interval: Some(s.interval),
+            time_ms: s.close_time(),
+            severity,
+            title,
+            facts,
+        }
+    }
+}
+
+fn regime_change(b: &Base<'_>) -> Alert {
+    let (from, to) = (b.s.regime_before, b.s.regime);
+    let severity = match to {
+        Regime::Range => Severity::Info,
+        Regime::Bull | Regime::Bear => Severity::Warning,
+    };
+    let title = format!(
+        "{} {} RSI regime {from} → {to} (RSI {:.1})",
+        b.symbol, b.s.interval, b.rsi
+    );
+    b.alert(
+        AlertKind::RegimeChange,
+        severity,
+        title,
+        json!({ "from": from, "to": to }),
+    )
+}
+
+fn midline_cross(b: &Base<'_>, cross: Cross50) -> Alert {
+    let regime = b.s.regime_before;
+    let direction = match cross {
+        Cross50::Up => "above",
+        Cross50::Down => "below",
+    };
+    let title = format!(
+        "{} {} RSI crossed {direction} 50 against the {regime} wave (RSI {:.1})",
+        b.symbol, b.s.interval, b.rsi
+    );
+    b.alert(
+        AlertKind::MidlineCross,
+        Severity::Warning,
+        title,
+        json!({ "direction": cross, "against": regime }),
+    )
+}
+
+fn divergence(b: &Base<'_>, d: &Divergence) -> Alert {
+    let (what, extreme) = match d.kind {
+        DivergenceKind::RegularBull => ("regular bullish", "price lower low, RSI higher low"),
+        DivergenceKind::RegularBear => ("regular bearish", "price higher high, RSI lower high"),
+        DivergenceKind::HiddenBull => ("hidden bullish", "price higher low, RSI lower low"),
+        DivergenceKind::HiddenBear => ("hidden bearish", "price lower high, RSI higher high"),
+    };
+    let title = format!("{} {} {what} divergence: {extreme}", b.symbol, b.s.interval);
+    b.alert(
+        AlertKind::Divergence,
+        Severity::Info,
+        title,
+        json!({
+            "divergence": d.kind,
+            "regime": b.s.regime,
+            "pivot_open_ms": d.pivot.open_time,
+            "pivot_rsi": d.pivot.rsi,
+            "pivot_low": d.pivot.low,
+            "pivot_high": d.pivot.high,
+            "prev_pivot_open_ms": d.prev.open_time,
+            "prev_pivot_rsi": d.prev.rsi,
+            "prev_pivot_low": d.prev.low,
+            "prev_pivot_high": d.prev.high,
+        }),
+    )
+}
