@@ -2,7 +2,12 @@
 //! Owns every default and every range check; must never read secrets (they come from the
 //! environment or systemd credentials, read by the sinks that need them).
 
+mod check;
+mod locate;
 mod raw;
+mod sections;
+#[cfg(test)]
+mod tests;
 mod validate;
 
 use std::path::{Path, PathBuf};

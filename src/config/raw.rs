@@ -1,1 +1,181 @@
-//! placeholder
+//! Raw serde mirror of the TOML file: every key optional, nothing checked, no defaults applied.
+//! Owns the shape of the file only; must never hold a value the rest of the crate consumes (the
+//! validator turns these into `Config`) and must never grow a field for a secret.
+//!
+//! Integers are read as `i64` and floats as `f64` so that a negative or oversized number reaches
+//! the range checks and gets a "must be between" message instead of a serde type error.
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawConfig {
+    pub(super) symbols: RawSymbols,
+    pub(super) rsi: RawRsi,
+    pub(super) regime: RawRegime,
+    pub(super) entry: RawEntry,
+    pub(super) divergence: RawDivergence,
+    pub(super) alerts: RawAlerts,
+    pub(super) replay: RawReplay,
+    pub(super) sinks: RawSinks,
+    pub(super) log: RawLog,
+    pub(super) engine: RawEngine,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawSymbols {
+    pub(super) include: Option<Vec<String>>,
+    pub(super) exclude: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawRsi {
+    pub(super) period: Option<i64>,
+    pub(super) warmup_bars: Option<i64>,
+    pub(super) min_warmup_bars: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawRegime {
+    pub(super) bull_enter: Option<f64>,
+    pub(super) bull_exit: Option<f64>,
+    pub(super) bear_enter: Option<f64>,
+    pub(super) bear_exit: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawEntry {
+    pub(super) rearm_gap: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawDivergence {
+    pub(super) lookback_left: Option<i64>,
+    pub(super) lookback_right: Option<i64>,
+    pub(super) range_lower: Option<i64>,
+    pub(super) range_upper: Option<i64>,
+    pub(super) lookback_right_by_interval: RawLookbackByInterval,
+}
+
+/// Per-timeframe overrides of `lookback_right`; a struct rather than a map so that any other key
+/// is reported as unknown by the same mechanism as every other typo.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawLookbackByInterval {
+    #[serde(rename = "4h")]
+    pub(super) h4: Option<i64>,
+    #[serde(rename = "1d")]
+    pub(super) d1: Option<i64>,
+    #[serde(rename = "1w")]
+    pub(super) w1: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawAlerts {
+    pub(super) regime_timeframes: Option<Vec<String>>,
+    pub(super) midline_timeframes: Option<Vec<String>>,
+    pub(super) divergence_timeframes: Option<Vec<String>>,
+    pub(super) hidden_divergences: Option<bool>,
+    pub(super) allow_unconverged: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawReplay {
+    pub(super) data_dir: Option<String>,
+    pub(super) source_interval: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawSinks {
+    pub(super) console: RawConsoleSink,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawConsoleSink {
+    pub(super) enabled: Option<bool>,
+    pub(super) format: Option<String>,
+    pub(super) jsonl_path: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawLog {
+    pub(super) filter: Option<String>,
+    pub(super) format: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawEngine {
+    pub(super) input_capacity: Option<i64>,
+}
+
+/// The keys a table accepts, for the "expected one of" hint on an unknown key. `table` is the
+/// path of the table (empty for the top level); `None` when that path is not a known table.
+pub(super) fn known_keys(table: &[&str]) -> Option<&'static [&'static str]> {
+    let keys = match table {
+        [] => field_names::<RawConfig>(),
+        ["symbols"] => field_names::<RawSymbols>(),
+        ["rsi"] => field_names::<RawRsi>(),
+        ["regime"] => field_names::<RawRegime>(),
+        ["entry"] => field_names::<RawEntry>(),
+        ["divergence"] => field_names::<RawDivergence>(),
+        ["divergence", "lookback_right_by_interval"] => field_names::<RawLookbackByInterval>(),
+        ["alerts"] => field_names::<RawAlerts>(),
+        ["replay"] => field_names::<RawReplay>(),
+        ["sinks"] => field_names::<RawSinks>(),
+        ["sinks", "console"] => field_names::<RawConsoleSink>(),
+        ["log"] => field_names::<RawLog>(),
+        ["engine"] => field_names::<RawEngine>(),
+        _ => return None,
+    };
+    Some(keys)
+}
+
+/// The field names serde derived for `T`, read back by offering it a deserializer that records
+/// the `fields` argument of `deserialize_struct` and then fails. This keeps the hint in step with
+/// the structs above without a second hand-written list.
+fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    use serde::de::value::Error;
+    use serde::de::{Deserializer, Error as _, Visitor};
+
+    struct Probe<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> Deserializer<'de> for Probe<'_> {
+        type Error = Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+            Err(Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Error> {
+            *self.0 = fields;
+            Err(Error::custom("probe"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+
+    let mut fields: &'static [&'static str] = &[];
+    // The probe always errs by design; only the recorded field list matters.
+    let _probe_error = T::deserialize(Probe(&mut fields)).err();
+    fields
+}

@@ -1,0 +1,235 @@
+//! The checking primitives: ranges, orderings, choices, lists and paths, each reporting into one
+//! list of problems instead of stopping at the first. Owns the wording of problems; must never
+//! know which section a key belongs to (that is `sections.rs`), do I/O, or read a secret.
+
+use std::fmt::Display;
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use tracing_subscriber::filter::Targets;
+
+use super::Problem;
+use super::locate::{Document, KeyPath};
+use crate::model::{Interval, Symbol};
+
+/// A checked value with what the relation checks need to know about it: whether the file set it
+/// (so a broken relation is blamed on the key the user wrote) and whether it passed its own range
+/// (so an out-of-range value is not reported a second time through a relation).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Field<T> {
+    pub(super) path: &'static str,
+    pub(super) value: T,
+    pub(super) set: bool,
+    pub(super) valid: bool,
+}
+
+/// Collects problems, each with the line of its key when the file has it.
+pub(super) struct Checker<'d, 'i> {
+    doc: &'d Document<'i>,
+    pub(super) problems: Vec<Problem>,
+}
+
+impl<'d, 'i> Checker<'d, 'i> {
+    pub(super) fn new(doc: &'d Document<'i>) -> Self {
+        Checker {
+            doc,
+            problems: Vec::new(),
+        }
+    }
+
+    pub(super) fn report(&mut self, path: &KeyPath, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.to_string(),
+            message: message.into(),
+            line: self.doc.line_of(path),
+        });
+    }
+
+    pub(super) fn report_at(&mut self, path: &str, message: impl Into<String>) {
+        self.report(&KeyPath::parse(path), message);
+    }
+
+    pub(super) fn int(
+        &mut self,
+        path: &'static str,
+        raw: Option<i64>,
+        default: usize,
+        range: RangeInclusive<usize>,
+    ) -> Field<usize> {
+        let Some(raw) = raw else {
+            return Field {
+                path,
+                value: default,
+                set: false,
+                valid: true,
+            };
+        };
+        match usize::try_from(raw) {
+            Ok(value) if range.contains(&value) => Field {
+                path,
+                value,
+                set: true,
+                valid: true,
+            },
+            _ => {
+                let (lo, hi) = range.into_inner();
+                self.report_at(path, format!("must be between {lo} and {hi}, got {raw}"));
+                Field {
+                    path,
+                    value: default,
+                    set: true,
+                    valid: false,
+                }
+            }
+        }
+    }
+
+    pub(super) fn float(
+        &mut self,
+        path: &str,
+        raw: Option<f64>,
+        default: f64,
+        lo: f64,
+        hi: f64,
+    ) -> f64 {
+        match raw {
+            None => default,
+            // `contains` is false for NaN, so `nan` is rejected along with the out-of-range.
+            Some(value) if (lo..=hi).contains(&value) => value,
+            Some(value) => {
+                self.report_at(path, format!("must be between {lo} and {hi}, got {value}"));
+                default
+            }
+        }
+    }
+
+    /// Requires `lo < hi` (strict) or `lo ≤ hi`, blaming the key the file set: when only `hi`
+    /// was written, the message is about `hi`, since that is what the user must change.
+    pub(super) fn order<T: PartialOrd + Display + Copy>(
+        &mut self,
+        lo: Field<T>,
+        hi: Field<T>,
+        strict: bool,
+    ) {
+        let holds = if strict {
+            lo.value < hi.value
+        } else {
+            lo.value <= hi.value
+        };
+        if holds || !lo.valid || !hi.valid {
+            return;
+        }
+        let (below, above) = if strict {
+            ("below", "above")
+        } else {
+            ("at most", "at least")
+        };
+        if lo.set || !hi.set {
+            let message = format!(
+                "must be {below} {} ({}), got {}",
+                hi.path, hi.value, lo.value
+            );
+            self.report_at(lo.path, message);
+        } else {
+            let message = format!(
+                "must be {above} {} ({}), got {}",
+                lo.path, lo.value, hi.value
+            );
+            self.report_at(hi.path, message);
+        }
+    }
+
+    pub(super) fn timeframes(
+        &mut self,
+        path: &str,
+        raw: Option<Vec<String>>,
+        default: &[Interval],
+    ) -> Vec<Interval> {
+        let Some(raw) = raw else {
+            return default.to_vec();
+        };
+        let mut out = Vec::with_capacity(raw.len());
+        for (i, text) in raw.iter().enumerate() {
+            let at = format!("{path}[{i}]");
+            match Interval::from_str(text) {
+                Ok(tf) if Interval::SIGNAL.contains(&tf) => {
+                    if out.contains(&tf) {
+                        self.report_at(&at, format!("duplicate timeframe {text:?}"));
+                    } else {
+                        out.push(tf);
+                    }
+                }
+                _ => self.report_at(
+                    &at,
+                    format!("must be one of \"4h\", \"1d\", \"1w\", got {text:?}"),
+                ),
+            }
+        }
+        out
+    }
+
+    pub(super) fn symbols(&mut self, path: &str, raw: Option<Vec<String>>) -> Vec<Symbol> {
+        let mut out: Vec<Symbol> = Vec::new();
+        for (i, text) in raw.unwrap_or_default().iter().enumerate() {
+            let at = format!("{path}[{i}]");
+            match Symbol::from_str(text) {
+                Ok(s) if out.contains(&s) => self.report_at(&at, format!("duplicate symbol {s}")),
+                Ok(s) => out.push(s),
+                Err(e) => self.report_at(&at, e.to_string()),
+            }
+        }
+        out
+    }
+
+    pub(super) fn choice<T: Copy>(
+        &mut self,
+        path: &str,
+        raw: Option<String>,
+        default: T,
+        options: &[(&str, T)],
+    ) -> T {
+        let Some(raw) = raw else { return default };
+        if let Some(&(_, value)) = options.iter().find(|(name, _)| *name == raw) {
+            return value;
+        }
+        let names: Vec<String> = options
+            .iter()
+            .map(|(name, _)| format!("{name:?}"))
+            .collect();
+        self.report_at(
+            path,
+            format!("must be one of {}, got {raw:?}", names.join(", ")),
+        );
+        default
+    }
+
+    /// A path from the file; relative ones are resolved against the config file's directory so
+    /// the daemon does not depend on its working directory.
+    pub(super) fn dir(
+        &mut self,
+        path: &str,
+        raw: Option<String>,
+        base_dir: &Path,
+    ) -> Option<PathBuf> {
+        let raw = raw?;
+        if raw.is_empty() {
+            self.report_at(path, "must not be empty (leave the key out instead)");
+            return None;
+        }
+        Some(base_dir.join(raw))
+    }
+
+    pub(super) fn log_filter(&mut self, path: &str, raw: Option<String>, default: &str) -> String {
+        let Some(raw) = raw else {
+            return default.to_owned();
+        };
+        // An empty filter parses but silences every log line, which is never what was meant.
+        if raw.trim().is_empty() {
+            self.report_at(path, "must not be empty (use \"off\" to silence logging)");
+        } else if let Err(e) = Targets::from_str(&raw) {
+            self.report_at(path, format!("invalid filter {raw:?}: {e}"));
+        }
+        raw
+    }
+}

@@ -1,0 +1,232 @@
+//! The schema: which key holds what, its default and its range, and how the checked values
+//! assemble into `Config`. Owns every default; must never do I/O (paths are resolved, not
+//! opened) and must never read a secret.
+
+use std::path::Path;
+
+use super::check::{Checker, Field};
+use super::raw::{RawAlerts, RawConfig, RawDivergence, RawRegime, RawRsi};
+use super::{
+    AlertSwitches, Config, ConsoleFormat, ConsoleSinkConfig, EngineConfig, LogConfig, LogFormat,
+    ReplayConfig, SinksConfig, SymbolFilter,
+};
+use crate::analytics::{EntryParams, PivotParams, RegimeThresholds, SignalParams};
+use crate::model::{Interval, Symbol};
+
+const DEFAULT_REGIME_TIMEFRAMES: [Interval; 2] = [Interval::D1, Interval::W1];
+const DEFAULT_MIDLINE_TIMEFRAMES: [Interval; 1] = [Interval::D1];
+const DEFAULT_DIVERGENCE_TIMEFRAMES: [Interval; 2] = [Interval::H4, Interval::D1];
+const DEFAULT_LOG_FILTER: &str = "info";
+const DEFAULT_INPUT_CAPACITY: usize = 4096;
+
+const SOURCE_INTERVALS: &[(&str, Interval)] = &[("1m", Interval::M1), ("5m", Interval::M5)];
+const CONSOLE_FORMATS: &[(&str, ConsoleFormat)] =
+    &[("text", ConsoleFormat::Text), ("json", ConsoleFormat::Json)];
+const LOG_FORMATS: &[(&str, LogFormat)] = &[
+    ("auto", LogFormat::Auto),
+    ("pretty", LogFormat::Pretty),
+    ("journald", LogFormat::Journald),
+    ("json", LogFormat::Json),
+];
+
+impl Checker<'_, '_> {
+    /// Checks every section and assembles the `Config`; it is only meaningful when no problem
+    /// was reported.
+    pub(super) fn config(&mut self, raw: RawConfig, base_dir: &Path) -> Config {
+        let include = self.symbols("symbols.include", raw.symbols.include);
+        let exclude = self.symbols("symbols.exclude", raw.symbols.exclude);
+        let signals = self.signals(&raw.rsi, &raw.regime, raw.entry.rearm_gap, &raw.divergence);
+        let alerts = self.alerts(raw.alerts);
+        let replay = ReplayConfig {
+            data_dir: self.dir("replay.data_dir", raw.replay.data_dir, base_dir),
+            source_interval: self.choice(
+                "replay.source_interval",
+                raw.replay.source_interval,
+                Interval::M5,
+                SOURCE_INTERVALS,
+            ),
+        };
+        let console = raw.sinks.console;
+        let console = ConsoleSinkConfig {
+            enabled: console.enabled.unwrap_or(true),
+            format: self.choice(
+                "sinks.console.format",
+                console.format,
+                ConsoleFormat::Text,
+                CONSOLE_FORMATS,
+            ),
+            jsonl_path: self.dir("sinks.console.jsonl_path", console.jsonl_path, base_dir),
+        };
+        let log = LogConfig {
+            filter: self.log_filter("log.filter", raw.log.filter, DEFAULT_LOG_FILTER),
+            format: self.choice("log.format", raw.log.format, LogFormat::Auto, LOG_FORMATS),
+        };
+        let capacity = raw.engine.input_capacity;
+        let capacity = self.int(
+            "engine.input_capacity",
+            capacity,
+            DEFAULT_INPUT_CAPACITY,
+            1..=1_000_000,
+        );
+        Config {
+            symbols: self.symbol_filter(include, exclude),
+            signals,
+            alerts,
+            replay,
+            sinks: SinksConfig { console },
+            log,
+            engine: EngineConfig {
+                input_capacity: capacity.value,
+            },
+        }
+    }
+
+    fn signals(
+        &mut self,
+        rsi: &RawRsi,
+        regime: &RawRegime,
+        rearm_gap: Option<f64>,
+        div: &RawDivergence,
+    ) -> SignalParams {
+        let d = SignalParams::DEFAULT;
+        let period = self.int("rsi.period", rsi.period, d.rsi_period, 2..=100);
+        let warmup = self.int("rsi.warmup_bars", rsi.warmup_bars, d.warmup_bars, 1..=5000);
+        let min_warmup = self.int(
+            "rsi.min_warmup_bars",
+            rsi.min_warmup_bars,
+            d.min_warmup_bars,
+            1..=5000,
+        );
+        // RSI needs period + 1 closes for its first value, so the minimum must exceed the period.
+        self.order(period, min_warmup, true);
+        self.order(min_warmup, warmup, false);
+        SignalParams {
+            rsi_period: period.value,
+            warmup_bars: warmup.value,
+            min_warmup_bars: min_warmup.value,
+            regime: self.regime(regime),
+            entry: EntryParams {
+                rearm_gap: self.float("entry.rearm_gap", rearm_gap, d.entry.rearm_gap, 0.0, 25.0),
+            },
+            pivots: self.pivots(div),
+        }
+    }
+
+    fn regime(&mut self, raw: &RawRegime) -> RegimeThresholds {
+        let d = RegimeThresholds::CARDWELL;
+        let mut open = |path, raw: Option<f64>, default| {
+            let field = Field {
+                path,
+                value: raw.unwrap_or(default),
+                set: raw.is_some(),
+                valid: true,
+            };
+            let valid = field.value > 0.0 && field.value < 100.0;
+            if !valid {
+                self.report_at(
+                    path,
+                    format!("must be strictly between 0 and 100, got {}", field.value),
+                );
+            }
+            Field { valid, ..field }
+        };
+        let bull_enter = open("regime.bull_enter", raw.bull_enter, d.bull_enter);
+        let bull_exit = open("regime.bull_exit", raw.bull_exit, d.bull_exit);
+        let bear_enter = open("regime.bear_enter", raw.bear_enter, d.bear_enter);
+        let bear_exit = open("regime.bear_exit", raw.bear_exit, d.bear_exit);
+        // bear_enter < bull_exit ≤ 50 ≤ bear_exit < bull_enter: each regime is entered beyond
+        // the other's exit, and each exit sits on its own side of the midline.
+        self.order(bear_enter, bull_exit, true);
+        if bull_exit.valid && bull_exit.value > 50.0 {
+            let message = format!("must be at most 50 (the midline), got {}", bull_exit.value);
+            self.report_at(bull_exit.path, message);
+        }
+        if bear_exit.valid && bear_exit.value < 50.0 {
+            let message = format!("must be at least 50 (the midline), got {}", bear_exit.value);
+            self.report_at(bear_exit.path, message);
+        }
+        self.order(bear_exit, bull_enter, true);
+        RegimeThresholds {
+            bull_enter: bull_enter.value,
+            bull_exit: bull_exit.value,
+            bear_enter: bear_enter.value,
+            bear_exit: bear_exit.value,
+        }
+    }
+
+    fn pivots(&mut self, raw: &RawDivergence) -> [PivotParams; 3] {
+        let d = PivotParams::TRADINGVIEW;
+        let left = self.int(
+            "divergence.lookback_left",
+            raw.lookback_left,
+            d.left,
+            1..=50,
+        );
+        let right = self.int(
+            "divergence.lookback_right",
+            raw.lookback_right,
+            d.right,
+            1..=50,
+        );
+        let lower = self.int(
+            "divergence.range_lower",
+            raw.range_lower,
+            d.range_lower,
+            0..=500,
+        );
+        let upper = self.int(
+            "divergence.range_upper",
+            raw.range_upper,
+            d.range_upper,
+            0..=500,
+        );
+        self.order(lower, upper, false);
+        let by = &raw.lookback_right_by_interval;
+        let [h4, d1, w1] = [
+            ("divergence.lookback_right_by_interval.4h", by.h4),
+            ("divergence.lookback_right_by_interval.1d", by.d1),
+            ("divergence.lookback_right_by_interval.1w", by.w1),
+        ]
+        .map(|(path, raw)| self.int(path, raw, right.value, 1..=50).value);
+        [h4, d1, w1].map(|right| PivotParams {
+            left: left.value,
+            right,
+            range_lower: lower.value,
+            range_upper: upper.value,
+        })
+    }
+
+    fn alerts(&mut self, raw: RawAlerts) -> AlertSwitches {
+        AlertSwitches {
+            regime_timeframes: self.timeframes(
+                "alerts.regime_timeframes",
+                raw.regime_timeframes,
+                &DEFAULT_REGIME_TIMEFRAMES,
+            ),
+            midline_timeframes: self.timeframes(
+                "alerts.midline_timeframes",
+                raw.midline_timeframes,
+                &DEFAULT_MIDLINE_TIMEFRAMES,
+            ),
+            divergence_timeframes: self.timeframes(
+                "alerts.divergence_timeframes",
+                raw.divergence_timeframes,
+                &DEFAULT_DIVERGENCE_TIMEFRAMES,
+            ),
+            hidden_divergences: raw.hidden_divergences.unwrap_or(false),
+            allow_unconverged: raw.allow_unconverged.unwrap_or(true),
+        }
+    }
+
+    fn symbol_filter(&mut self, include: Vec<Symbol>, exclude: Vec<Symbol>) -> SymbolFilter {
+        for (i, s) in exclude.iter().enumerate() {
+            if include.contains(s) {
+                self.report_at(
+                    &format!("symbols.exclude[{i}]"),
+                    format!("{s} is also in symbols.include"),
+                );
+            }
+        }
+        SymbolFilter { include, exclude }
+    }
+}

@@ -1,0 +1,81 @@
+//! Broken config files yield every expected problem, in file order, with key path and line.
+//! Owns the fixtures in `tests/fixtures/configs/`; must never depend on the CLI (its exit-code
+//! test lives with the CLI).
+
+use std::path::{Path, PathBuf};
+
+use liqwave::config::{self, ConfigError};
+
+/// One line per fixture: the file, then one substring per reported message, in order. The count
+/// must match too, so a stray extra problem fails the test.
+#[rustfmt::skip] // one case per line, however long: adding a case is adding a line
+const CASES: &[(&str, &[&str])] = &[
+    ("rsi_period_zero.toml", &["line 3: rsi.period: must be between 2 and 100, got 0"]),
+    ("unknown_keys.toml", &["line 3: symbols.inclde: unknown key", "line 7: rsi.warmup: unknown key"]),
+    ("bad_interval.toml", &["line 6: alerts.regime_timeframes[2]: must be one of \"4h\", \"1d\", \"1w\", got \"2h\"", "line 10: replay.source_interval: must be one of \"1m\", \"5m\", got \"15m\""]),
+    ("regime_order.toml", &["line 5: regime.bull_exit: must be at most 50", "line 7: regime.bear_exit: must be below regime.bull_enter (65), got 70"]),
+    ("not_toml.toml", &["line 1, column 5: not valid toml"]),
+    ("wrong_type.toml", &["line 3, column 10: rsi.period: invalid type: string \"fourteen\", expected an integer"]),
+    ("duplicate_key.toml", &["line 3, column 1: not valid toml: duplicate key"]),
+    ("secret_in_toml.toml", &["line 2: telegram: unknown key", "line 4: telegram.bot_token: unknown key (secrets are read from the environment", "line 7: sinks.console.token: unknown key (secrets are read from the environment"]),
+    ("min_warmup_above_warmup.toml", &["line 3: rsi.min_warmup_bars: must be at most rsi.warmup_bars (200), got 220"]),
+    ("warmup_below_default_min.toml", &["line 3: rsi.warmup_bars: must be at least rsi.min_warmup_bars (150), got 100"]),
+    ("bad_log_filter.toml", &["line 2: log.filter: invalid filter \"warn,liqwave=loud\"", "line 3: log.format: must be one of \"auto\", \"pretty\", \"journald\", \"json\", got \"syslog\""]),
+    ("bad_symbol.toml", &["line 2: symbols.include[1]: invalid symbol \"BTC-USDT\"", "line 3: symbols.exclude[0]: BTCUSDT is also in symbols.include"]),
+    ("duplicate_timeframe.toml", &["line 2: alerts.divergence_timeframes[2]: duplicate timeframe \"4h\""]),
+    ("bad_lookback_by_interval.toml", &["line 3: divergence.lookback_right_by_interval.2h: unknown key, expected one of: 4h, 1d, 1w", "line 4: divergence.lookback_right_by_interval.1w: must be between 1 and 50, got 0"]),
+    ("out_of_range_numbers.toml", &["line 3: rsi.period: must be between 2 and 100, got -3", "line 6: regime.bull_enter: must be strictly between 0 and 100, got NaN", "line 9: entry.rearm_gap: must be between 0 and 25, got -1.5"]),
+    ("empty_values.toml", &["line 2: replay.data_dir: must not be empty", "line 5: sinks.console.format: must be one of \"text\", \"json\", got \"xml\"", "line 6: sinks.console.jsonl_path: must not be empty", "line 9: log.filter: must not be empty"]),
+    ("many_problems.toml", &["line 3: rsi.period: must be between 2 and 100, got 1", "line 4: rsi.warmup_bars: must be between 1 and 5000, got 6000", "line 7: entry.rearm_gap: must be between 0 and 25, got 30", "line 10: divergence.range_lower: must be at most divergence.range_upper (60), got 80", "line 13: sinks.console.colour: unknown key", "line 16: engine.input_capacity: must be between 1 and 1000000, got 0"]),
+];
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/configs")
+}
+
+/// The messages a user sees, one per reported problem.
+fn messages(err: &ConfigError) -> Vec<String> {
+    match err {
+        ConfigError::Invalid(problems) => problems.iter().map(ToString::to_string).collect(),
+        other => vec![other.to_string()],
+    }
+}
+
+#[test]
+fn broken_configs_report_every_problem() {
+    for &(file, expected) in CASES {
+        let err = config::load(&fixtures().join(file)).expect_err(file);
+        assert_eq!(err.exit_code(), 78, "{file}");
+        let got = messages(&err);
+        assert_eq!(got.len(), expected.len(), "{file}: got\n{}", got.join("\n"));
+        for (message, want) in got.iter().zip(expected) {
+            assert!(message.contains(want), "{file}: {message:?} lacks {want:?}");
+        }
+        // Display shows the same messages, each on its own line.
+        let shown = err.to_string();
+        assert!(
+            got.iter().all(|m| shown.lines().any(|l| l.trim() == m)),
+            "{file}: {shown}"
+        );
+    }
+}
+
+#[test]
+fn every_fixture_has_a_case() {
+    for entry in std::fs::read_dir(fixtures()).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(
+            CASES.iter().any(|(file, _)| *file == name),
+            "{name} has no line in CASES"
+        );
+    }
+}
+
+#[test]
+fn a_missing_file_is_unreadable_with_its_path() {
+    let path = fixtures().join("no_such_file.toml");
+    let err = config::load(&path).unwrap_err();
+    assert!(matches!(err, ConfigError::Unreadable { .. }), "{err:?}");
+    assert!(err.to_string().contains("no_such_file.toml"), "{err}");
+    assert_eq!(err.exit_code(), 78);
+}
