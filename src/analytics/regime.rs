@@ -27,9 +27,10 @@ impl Regime {
             Regime::Bull
         } else if le(x, t.bear_enter) {
             Regime::Bear
-        } else if self == Regime::Bull && lt(x, t.bull_exit) {
-            Regime::Range
-        } else if self == Regime::Bear && gt(x, t.bear_exit) {
+        } else if (self == Regime::Bull && lt(x, t.bull_exit))
+            || (self == Regime::Bear && gt(x, t.bear_exit))
+        {
+            // The wave's support (bull) or resistance (bear) gave way.
             Regime::Range
         } else {
             self

@@ -1,6 +1,7 @@
 //! Delivery: the `Sink` trait every channel implements, its error type, and the worker loop that
 //! feeds a sink from the engine. Only this module knows how an alert looks on a channel.
 
+pub mod chart;
 pub mod console;
 
 use std::future::Future;

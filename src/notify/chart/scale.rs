@@ -1,0 +1,197 @@
+//! Scales for the charts: data-to-pixel frames, axis ticks, number and time labels, and the heat
+//! colour map. Pure arithmetic; never draws.
+
+use plotters::style::RGBAColor;
+
+use super::canvas::rgb;
+use crate::model::{DAY_MS, HOUR_MS, TimeMs, format_utc};
+
+/// A plot rectangle in pixels and the data window it shows (time across, value up).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Frame {
+    pub(super) left: i32,
+    pub(super) top: i32,
+    pub(super) right: i32,
+    pub(super) bottom: i32,
+    pub(super) t0: f64,
+    pub(super) t1: f64,
+    pub(super) v0: f64,
+    pub(super) v1: f64,
+}
+
+impl Frame {
+    /// Pixel column of time `t`, clamped to the frame.
+    pub(super) fn x(&self, t: f64) -> i32 {
+        let f = (t - self.t0) / (self.t1 - self.t0);
+        let x = f64::from(self.left) + f * f64::from(self.right - self.left);
+        (x.round() as i32).clamp(self.left, self.right)
+    }
+
+    /// Pixel row of value `v`, clamped to the frame.
+    pub(super) fn y(&self, v: f64) -> i32 {
+        let f = (v - self.v0) / (self.v1 - self.v0);
+        let y = f64::from(self.bottom) - f * f64::from(self.bottom - self.top);
+        (y.round() as i32).clamp(self.top, self.bottom)
+    }
+
+    pub(super) fn contains_value(&self, v: f64) -> bool {
+        v >= self.v0 && v <= self.v1
+    }
+
+    /// Pixels per millisecond across.
+    pub(super) fn px_per_ms(&self) -> f64 {
+        f64::from(self.right - self.left) / (self.t1 - self.t0)
+    }
+}
+
+/// A 1-2-5 step giving at most `max_ticks` ticks over `range`.
+pub(super) fn nice_step(range: f64, max_ticks: usize) -> f64 {
+    let raw = range / max_ticks.max(1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * mag)
+        .find(|&s| s >= raw)
+        .unwrap_or(10.0 * mag)
+}
+
+/// Multiples of `step` inside `[lo, hi]`.
+pub(super) fn ticks(lo: f64, hi: f64, step: f64) -> Vec<f64> {
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(|k| k as f64 * step).collect()
+}
+
+/// `v` with `decimals` places and thin-space-free thousands commas: `84,123.5`.
+pub(super) fn group(v: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, v.abs());
+    let (int, frac) = text
+        .split_once('.')
+        .map_or((text.as_str(), ""), |(i, f)| (i, f));
+    let mut out = String::with_capacity(text.len() + 4);
+    if v < 0.0 && text.bytes().any(|b| b.is_ascii_digit() && b != b'0') {
+        out.push('-');
+    }
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    out
+}
+
+/// A price with about five significant digits: `84,123`, `2,345.6`, `0.52340`.
+pub(super) fn fmt_price(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 {
+        return format!("{v}");
+    }
+    let magnitude = v.abs().log10().floor() as i32;
+    group(v, (4 - magnitude).clamp(0, 10) as usize)
+}
+
+/// An axis label for a tick on a grid of `step`.
+pub(super) fn fmt_tick(v: f64, step: f64) -> String {
+    let decimals = (-step.log10().floor()).max(0.0) as usize;
+    let decimals = if (step * 10f64.powi(decimals as i32)).fract().abs() > 1e-9 {
+        decimals + 1
+    } else {
+        decimals
+    };
+    group(v, decimals)
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Time-axis ticks: a calendar-aligned step giving at most `max_ticks` over `[t0, t1]`.
+pub(super) fn time_ticks(t0: TimeMs, t1: TimeMs, max_ticks: usize) -> (Vec<TimeMs>, TimeMs) {
+    let steps = [1, 2, 3, 4, 6, 12].map(|h| h * HOUR_MS);
+    let days = [1, 2, 3, 7, 14, 28, 56, 112].map(|d| d * DAY_MS);
+    let span = (t1 - t0).max(1);
+    let step = steps
+        .into_iter()
+        .chain(days)
+        .find(|s| span / s <= max_ticks.max(1) as i64)
+        .unwrap_or(364 * DAY_MS);
+    // Weeks and longer start on Mondays (the epoch was a Thursday).
+    let origin = if step >= 7 * DAY_MS { 4 * DAY_MS } else { 0 };
+    let first = (t0 - origin).div_euclid(step) * step + origin;
+    let ticks = (0..)
+        .map(|k| first + k * step)
+        .skip_while(|&t| t < t0)
+        .take_while(|&t| t <= t1)
+        .collect();
+    (ticks, step)
+}
+
+/// `Mar 07` at midnight or for day steps, `12:00` within a day.
+pub(super) fn fmt_time_tick(t: TimeMs, step: TimeMs) -> String {
+    let text = format_utc(t); // YYYY-MM-DD HH:MM
+    let month = text[5..7].parse::<usize>().unwrap_or(1);
+    if step >= DAY_MS || t.rem_euclid(DAY_MS) == 0 {
+        format!("{} {}", MONTHS[(month + 11) % 12], &text[8..10])
+    } else {
+        text[11..16].to_owned()
+    }
+}
+
+/// Colour stops of the heat map, dark violet to yellow; perceptually ordered and readable on the
+/// dark panel (values are this module's own, in the spirit of the "inferno" family).
+const HEAT_STOPS: [(f64, (u8, u8, u8)); 6] = [
+    (0.00, (28, 16, 52)),
+    (0.22, (70, 20, 110)),
+    (0.45, (135, 35, 115)),
+    (0.65, (205, 70, 75)),
+    (0.83, (245, 140, 35)),
+    (1.00, (252, 240, 120)),
+];
+
+/// The heat colour for intensity `t` in 0..=1.
+pub(super) fn heat_color(t: f64) -> RGBAColor {
+    let t = t.clamp(0.0, 1.0);
+    let i = HEAT_STOPS.iter().position(|s| s.0 >= t).unwrap_or(0).max(1);
+    let ((t0, a), (t1, b)) = (HEAT_STOPS[i - 1], HEAT_STOPS[i]);
+    let f = (t - t0) / (t1 - t0);
+    let mix = |x: u8, y: u8| (f64::from(x) + f * (f64::from(y) - f64::from(x))).round() as u8;
+    rgb(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// Log intensity between the field's background (its median) and its hot end (99th percentile),
+/// so a bin at the median or below stays dark and only real concentrations glow.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct HeatScale {
+    floor: f64,
+    reference: f64,
+}
+
+impl HeatScale {
+    /// `None` when there is nothing to show.
+    pub(super) fn from_values(mut values: Vec<f64>) -> Option<Self> {
+        values.retain(|v| v.is_finite() && *v > 0.0);
+        if values.is_empty() {
+            return None;
+        }
+        values.sort_by(f64::total_cmp);
+        let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+        let reference = at(0.99);
+        // At least a factor of 4 between background and hot, so a nearly flat field is not
+        // stretched into noise.
+        let floor = at(0.5).min(reference / 4.0);
+        Some(HeatScale { floor, reference })
+    }
+
+    /// 0..=1, or `None` for a bin at or below the background.
+    pub(super) fn intensity(&self, v: f64) -> Option<f64> {
+        if !(v.is_finite() && v > self.floor) {
+            return None;
+        }
+        let t = (v / self.floor).ln() / (self.reference / self.floor).ln();
+        Some(t.min(1.0))
+    }
+}
