@@ -27,8 +27,7 @@ fn load(source_interval: Interval) -> (Config, Vec<SymbolEvent>) {
     let config = config::from_toml_str(&text, fixtures()).expect("bench config");
     let options = ReplayOptions {
         source_interval,
-        include: Vec::new(),
-        exclude: Vec::new(),
+        ..ReplayOptions::default()
     };
     let events = Dataset::load(fixtures(), &options)
         .expect("fixtures")

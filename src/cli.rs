@@ -135,11 +135,7 @@ fn print_summary(s: &ReplaySummary, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "  events           {}", s.events)?;
     writeln!(out, "  source bars      {}", s.source_bars)?;
     writeln!(out, "  4h/1d/1w bars    {}", s.signal_bars)?;
-    writeln!(
-        out,
-        "  malformed rows   {} (skipped)",
-        s.load.malformed_rows()
-    )?;
+    writeln!(out, "  malformed rows   {} (skipped)", s.load.malformed())?;
     writeln!(out, "  alerts           {alerts}")?;
     for (kind, n) in &s.alerts {
         writeln!(out, "    {:<16} {n}", kind.as_str())?;
@@ -170,7 +166,7 @@ fn rsi_cmd(
         "--period must be between 2 and 100, got {period}"
     );
     params.rsi_period = period;
-    let candles = replay::read_kline_file(path)?;
+    let (candles, _report) = replay::read_kline_file(path)?;
     let native = native_interval(&candles)
         .with_context(|| format!("cannot tell the bar interval of {}", path.display()))?;
     anyhow::ensure!(

@@ -14,7 +14,7 @@ use crate::engine::{Engine, Input};
 use crate::model::{AlertKind, SymbolEvent};
 use crate::notify::console::ConsoleSink;
 use crate::notify::{Delivered, run_worker};
-use crate::source::replay::{Dataset, LoadReport, ReplayOptions};
+use crate::source::replay::{Dataset, LoadReport, ReplayOptions, SymbolFilter};
 
 /// Events per channel message: large enough that the channel costs nothing per event, small
 /// enough that the engine starts before the source has sent everything.
@@ -56,8 +56,10 @@ pub async fn replay(
     let started = Instant::now();
     let options = ReplayOptions {
         source_interval: config.replay.source_interval,
-        include: config.symbols.include.clone(),
-        exclude: config.symbols.exclude.clone(),
+        filter: SymbolFilter::Lists {
+            include: config.symbols.include.clone(),
+            exclude: config.symbols.exclude.clone(),
+        },
     };
     let dataset = Dataset::load(data_dir, &options)
         .with_context(|| format!("loading recorded data from {}", data_dir.display()))?;

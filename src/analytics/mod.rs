@@ -1,8 +1,11 @@
 //! Pure market analytics: candle aggregation, RSI, regime, pivots and divergences, entry trigger,
 //! and the per-pair state that bundles them. No I/O, no clock, no async: time arrives in the data.
 
+pub mod brackets;
 pub mod candles;
+pub mod clusters;
 pub mod entry;
+pub mod heatmap;
 pub mod pair_state;
 pub mod pivots;
 pub mod regime;

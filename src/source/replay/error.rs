@@ -1,0 +1,69 @@
+//! What can go wrong while loading a recording: whole-load errors and per-row problems.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::model::Interval;
+
+/// A problem that stops the whole load. Every message names the path it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("data directory {} cannot be read", path.display())]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("data directory {} is not a directory", path.display())]
+    NotADirectory { path: PathBuf },
+    #[error("no kline files for interval {interval} in {}: expected <SYMBOL>_{interval}.csv or .csv.gz", dir.display())]
+    NoKlines { dir: PathBuf, interval: Interval },
+    #[error("{} cannot be read", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{} is not valid gzip data (corrupt or truncated near line {line})", path.display())]
+    Gzip {
+        path: PathBuf,
+        line: usize,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{} has no header line", path.display())]
+    MissingHeader { path: PathBuf },
+    #[error("{} lacks required column `{column}` in its header", path.display())]
+    MissingColumn { path: PathBuf, column: &'static str },
+    #[error("{} and {} hold the same series; keep one of them", first.display(), second.display())]
+    DuplicateFile { first: PathBuf, second: PathBuf },
+}
+
+/// Why one row was skipped. Rows are skipped, counted and logged; they never stop a load.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowError {
+    #[error("expected {expected} columns, found {found}")]
+    ColumnCount { expected: usize, found: usize },
+    #[error("column `{column}` is not a number")]
+    Number { column: &'static str },
+    #[error("column `{column}` is not a finite positive value")]
+    NotPositive { column: &'static str },
+    #[error("column `{column}` is negative or not finite")]
+    Negative { column: &'static str },
+    #[error("high is below low")]
+    HighBelowLow,
+    #[error("open or close lies outside [low, high]")]
+    OutsideRange,
+    #[error("column `{column}` is not a UTC time like 2025-05-30 10:30:00")]
+    DateTime { column: &'static str },
+    #[error("symbol {found:?} does not match the file's symbol")]
+    SymbolMismatch { found: String },
+    #[error("symbol {found:?} is not a valid symbol")]
+    Symbol { found: String },
+    #[error("side {found:?} is neither BUY nor SELL")]
+    Side { found: String },
+    #[error("not valid UTF-8")]
+    Utf8,
+    #[error("not a forceOrder JSON object: {reason}")]
+    Json { reason: String },
+}

@@ -1,0 +1,76 @@
+//! Kline CSV files (`klines/<tf>/<SYMBOL>_<tf>.csv[.gz]`): header required, columns found by name.
+
+use std::path::Path;
+
+use super::error::{ReplayError, RowError};
+use super::lines::{Column, millis, number, optional_number, positive, read_csv, volume};
+use super::report::FileReport;
+use crate::model::{Candle, Interval, MarketEvent, Symbol, SymbolEvent};
+
+/// Known columns. Aliases accept Binance's public data-archive headers as they are.
+pub(super) const COLUMNS: [Column; 8] = [
+    Column::required("open_time_ms", &["open_time"]),
+    Column::required("open", &[]),
+    Column::required("high", &[]),
+    Column::required("low", &[]),
+    Column::required("close", &[]),
+    Column::required("volume", &[]),
+    Column::optional("quote_volume", &[]),
+    Column::optional("taker_buy_quote", &["taker_buy_quote_volume"]),
+];
+
+/// Appends one candle event per valid row to `out`. Rows whose open time is not after the latest
+/// one seen are kept and counted in `report.out_of_order`.
+pub(super) fn read(
+    path: &Path,
+    symbol: &Symbol,
+    interval: Interval,
+    out: &mut Vec<SymbolEvent>,
+    report: &mut FileReport,
+) -> Result<(), ReplayError> {
+    let mut latest = i64::MIN;
+    let mut out_of_order = 0;
+    let result = read_csv(path, &COLUMNS, report, |fields| {
+        let candle = candle(fields)?;
+        if candle.open_time <= latest {
+            out_of_order += 1;
+        }
+        latest = latest.max(candle.open_time);
+        out.push(SymbolEvent {
+            symbol: symbol.clone(),
+            event: MarketEvent::Candle { interval, candle },
+        });
+        Ok(())
+    });
+    report.out_of_order += out_of_order;
+    result
+}
+
+/// One row as a candle, or why it is not one.
+pub(super) fn candle([t, o, h, l, c, v, qv, tbq]: [&str; 8]) -> Result<Candle, RowError> {
+    let candle = Candle {
+        open_time: millis(t, "open_time_ms")?,
+        open: positive(number(o, "open")?, "open")?,
+        high: positive(number(h, "high")?, "high")?,
+        low: positive(number(l, "low")?, "low")?,
+        close: positive(number(c, "close")?, "close")?,
+        volume: volume(number(v, "volume")?, "volume")?,
+        quote_volume: optional_volume(qv, "quote_volume")?,
+        taker_buy_quote: optional_volume(tbq, "taker_buy_quote")?,
+    };
+    if candle.high < candle.low {
+        return Err(RowError::HighBelowLow);
+    }
+    let inside = |x: f64| candle.low <= x && x <= candle.high;
+    if !inside(candle.open) || !inside(candle.close) {
+        return Err(RowError::OutsideRange);
+    }
+    Ok(candle)
+}
+
+/// An optional volume: empty (or a column the header lacks) is `None`.
+fn optional_volume(field: &str, column: &'static str) -> Result<Option<f64>, RowError> {
+    optional_number(field, column)?
+        .map(|v| volume(v, column))
+        .transpose()
+}
