@@ -13,6 +13,8 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 use crate::analytics::SignalParams;
+use crate::analytics::clusters::ClusterParams;
+use crate::analytics::heatmap::HeatmapParams;
 use crate::model::{Interval, Symbol};
 
 pub use validate::{ConfigError, Problem};
@@ -27,6 +29,14 @@ pub struct Config {
     pub sinks: SinksConfig,
     pub log: LogConfig,
     pub engine: EngineConfig,
+    pub heatmap: HeatmapConfig,
+}
+
+/// The liquidation-heatmap model and its cluster extraction (DESIGN.md §4.4).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HeatmapConfig {
+    pub model: HeatmapParams,
+    pub clusters: ClusterParams,
 }
 
 /// Which pairs to follow. Empty `include` means every pair the source offers.

@@ -7,8 +7,8 @@ use std::path::Path;
 use super::check::{Checker, Field};
 use super::raw::{RawAlerts, RawConfig, RawDivergence, RawRegime, RawRsi};
 use super::{
-    AlertSwitches, Config, ConsoleFormat, ConsoleSinkConfig, EngineConfig, LogConfig, LogFormat,
-    ReplayConfig, SinksConfig, SymbolFilter,
+    AlertSwitches, Config, ConsoleFormat, ConsoleSinkConfig, EngineConfig, HeatmapConfig,
+    LogConfig, LogFormat, ReplayConfig, SinksConfig, SymbolFilter,
 };
 use crate::analytics::{EntryParams, PivotParams, RegimeThresholds, SignalParams};
 use crate::model::{Interval, Symbol};
@@ -78,6 +78,7 @@ impl Checker<'_, '_> {
             engine: EngineConfig {
                 input_capacity: capacity.value,
             },
+            heatmap: HeatmapConfig::default(),
         }
     }
 
