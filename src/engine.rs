@@ -6,10 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use tokio::sync::mpsc;
 
-use crate::analytics::timeframe::BarSignals;
-use crate::analytics::{PairState, SignalParams};
+use crate::analytics::brackets::margin_for;
+use crate::analytics::clusters::ClusterParams;
+use crate::analytics::heatmap::{HeatmapParams, Kernel};
+use crate::analytics::{PairContext, PairOutput, PairState, SignalParams};
 use crate::config::{AlertSwitches, Config, SymbolFilter};
-use crate::model::{Alert, AlertKind, Candle, Interval, MarketEvent, Symbol, SymbolEvent};
+use crate::model::{Alert, AlertKind, MarketEvent, Symbol, SymbolEvent};
 use crate::rules;
 
 /// Everything the engine task consumes.
@@ -33,30 +35,42 @@ pub struct EngineStats {
     pub filtered_events: u64,
     /// Gap events received from sources.
     pub gaps: u64,
+    /// Heatmap steps taken (one per pair per 5-minute bar).
+    pub heat_steps: u64,
 }
 
 #[derive(Debug)]
 pub struct Engine {
     params: SignalParams,
+    heatmap: HeatmapParams,
+    clusters: ClusterParams,
     switches: AlertSwitches,
     filter: SymbolFilter,
-    pairs: HashMap<Symbol, PairState>,
+    pairs: HashMap<Symbol, Pair>,
     stats: EngineStats,
     /// Reused buffers: the hot path allocates nothing per event.
-    signals: Vec<BarSignals>,
-    aggregated: Vec<(Interval, Candle)>,
+    out: PairOutput,
+}
+
+/// A pair's state with its heatmap kernel, which is derived from the config and the pair's
+/// margin bracket and so rebuilt, never stored.
+#[derive(Debug)]
+struct Pair {
+    state: PairState,
+    kernel: Kernel,
 }
 
 impl Engine {
     pub fn new(config: &Config) -> Engine {
         Engine {
             params: config.signals,
+            heatmap: config.heatmap.model.clone(),
+            clusters: config.heatmap.clusters,
             switches: config.alerts.clone(),
             filter: config.symbols.clone(),
             pairs: HashMap::new(),
             stats: EngineStats::default(),
-            signals: Vec::new(),
-            aggregated: Vec::new(),
+            out: PairOutput::default(),
         }
     }
 
@@ -69,35 +83,32 @@ impl Engine {
         }
         let pair = match self.pairs.get_mut(&ev.symbol) {
             Some(pair) => pair,
-            None => self
-                .pairs
-                .entry(ev.symbol.clone())
-                .or_insert_with(|| PairState::new(ev.symbol.clone(), &self.params)),
-        };
-        match &ev.event {
-            MarketEvent::Candle { interval, candle } => {
-                self.stats.source_bars += 1;
-                self.signals.clear();
-                pair.on_candle(
-                    *interval,
-                    candle,
-                    &self.params,
-                    &mut self.signals,
-                    &mut self.aggregated,
-                );
-                self.stats.signal_bars += self.signals.len() as u64;
-                let before = out.len();
-                for s in &self.signals {
-                    rules::signal_alerts(&ev.symbol, s, &self.switches, &self.params, out);
-                }
-                for alert in &out[before..] {
-                    *self.stats.alerts.entry(alert.kind).or_default() += 1;
-                }
+            None => {
+                let kernel = Kernel::new(&self.heatmap, margin_for(&ev.symbol));
+                let ctx = context(&self.params, &self.clusters, &kernel);
+                let state = PairState::new(ev.symbol.clone(), &ctx);
+                self.pairs
+                    .entry(ev.symbol.clone())
+                    .or_insert(Pair { state, kernel })
             }
-            MarketEvent::Funding(f) => pair.on_funding(*f),
-            MarketEvent::Gap { .. } => self.stats.gaps += 1,
-            // Consumed by the heatmap (a later issue); accepted and ignored here.
-            MarketEvent::Mark(_) | MarketEvent::OpenInterest(_) | MarketEvent::Liquidation(_) => {}
+        };
+        if let MarketEvent::Candle { .. } = ev.event {
+            self.stats.source_bars += 1;
+        }
+        if let MarketEvent::Gap { .. } = ev.event {
+            self.stats.gaps += 1;
+        }
+        self.out.clear();
+        let ctx = context(&self.params, &self.clusters, &pair.kernel);
+        pair.state.on_event(&ev.event, &ctx, &mut self.out);
+        self.stats.heat_steps += u64::from(self.out.heat_steps);
+        self.stats.signal_bars += self.out.signals.len() as u64;
+        let before = out.len();
+        for s in &self.out.signals {
+            rules::signal_alerts(&ev.symbol, s, &self.switches, &self.params, out);
+        }
+        for alert in &out[before..] {
+            *self.stats.alerts.entry(alert.kind).or_default() += 1;
         }
     }
 
@@ -106,12 +117,12 @@ impl Engine {
     }
 
     pub fn pair(&self, symbol: &Symbol) -> Option<&PairState> {
-        self.pairs.get(symbol)
+        self.pairs.get(symbol).map(|p| &p.state)
     }
 
     /// Pairs in symbol order (the map itself has no stable order).
     pub fn pairs(&self) -> Vec<&PairState> {
-        let mut pairs: Vec<&PairState> = self.pairs.values().collect();
+        let mut pairs: Vec<&PairState> = self.pairs.values().map(|p| &p.state).collect();
         pairs.sort_by(|a, b| a.symbol().cmp(b.symbol()));
         pairs
     }
@@ -141,5 +152,17 @@ impl Engine {
             }
         }
         self
+    }
+}
+
+fn context<'a>(
+    signals: &'a SignalParams,
+    clusters: &'a ClusterParams,
+    kernel: &'a Kernel,
+) -> PairContext<'a> {
+    PairContext {
+        signals,
+        clusters,
+        kernel,
     }
 }

@@ -165,11 +165,11 @@ fn fixture_open_interest_is_known_at_the_close_of_its_bar() {
     assert_eq!(first.contracts, 14_088.01);
     assert_eq!(first.value_usd, Some(473_864.304_36));
     assert_eq!(oi[3_455].1.time, 1_749_637_500_000 + 5 * MINUTE_MS);
-    // Every OI event comes right after the HYPEUSDT candle that closes at its time.
+    // Every OI event comes right before the HYPEUSDT candle that closes at its time.
     let events = ds.events();
     for (i, e) in events.iter().enumerate() {
         if let MarketEvent::OpenInterest(o) = e.event {
-            let candle = events[..i].iter().rev().find(|p| p.symbol == e.symbol);
+            let candle = events[i + 1..].iter().find(|p| p.symbol == e.symbol);
             let closes_at = candle.map(|c| match c.event {
                 MarketEvent::Candle { .. } => c.event.known_at(),
                 _ => i64::MIN,

@@ -1,10 +1,12 @@
 //! Pure market analytics: candle aggregation, RSI, regime, pivots and divergences, entry trigger,
 //! and the per-pair state that bundles them. No I/O, no clock, no async: time arrives in the data.
 
+pub mod atr;
 pub mod brackets;
 pub mod candles;
 pub mod clusters;
 pub mod entry;
+pub mod heat_state;
 pub mod heatmap;
 pub mod pair_state;
 pub mod pivots;
@@ -12,7 +14,7 @@ pub mod regime;
 pub mod rsi;
 pub mod timeframe;
 
-pub use pair_state::PairState;
+pub use pair_state::{PairContext, PairOutput, PairState};
 
 /// Tolerance for every comparison between RSI values (rsi-oracle.md §5.0): float RSI may move by
 /// one ulp on an unchanged close, and that must not read as a turn or a new pivot.

@@ -1,13 +1,42 @@
-//! All analytic state of one pair: the aggregator from its source bars to 4h/1d/1w, the signal
-//! state of each of those timeframes, and the latest funding. Pure: events in, bar signals out;
-//! never raises alerts itself.
+//! All analytic state of one pair: the aggregator from its source bars, the signal state of 4h,
+//! 1d and 1w, the liquidation heatmap, and the latest funding. Pure: events in, bar signals out;
+//! it never raises alerts itself and never reads the clock.
 
 use serde::{Deserialize, Serialize};
 
 use super::SignalParams;
 use super::candles::{AggregationStats, Aggregator};
+use super::clusters::ClusterParams;
+use super::heat_state::HeatState;
+use super::heatmap::Kernel;
 use super::timeframe::{BarSignals, TimeframeState};
-use crate::model::{Candle, Funding, Interval, Symbol, TimeMs};
+use crate::model::{Candle, Funding, Interval, MarketEvent, Symbol, TimeMs};
+
+/// What a pair needs from the configuration, borrowed from the engine for one event.
+#[derive(Debug, Clone, Copy)]
+pub struct PairContext<'a> {
+    pub signals: &'a SignalParams,
+    pub clusters: &'a ClusterParams,
+    /// The heatmap kernel of this pair (tiers capped at its max leverage, its margin rate).
+    pub kernel: &'a Kernel,
+}
+
+/// Reusable buffers for one event's results: the engine allocates them once.
+#[derive(Debug, Default)]
+pub struct PairOutput {
+    /// Signals of every 4h/1d/1w bar the event closed.
+    pub signals: Vec<BarSignals>,
+    /// Heatmap steps taken.
+    pub heat_steps: u32,
+    aggregated: Vec<(Interval, Candle)>,
+}
+
+impl PairOutput {
+    pub fn clear(&mut self) {
+        self.signals.clear();
+        self.heat_steps = 0;
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairState {
@@ -16,17 +45,19 @@ pub struct PairState {
     aggregator: Option<Aggregator>,
     /// 4h, 1d and 1w, in the order of `Interval::SIGNAL`.
     timeframes: [TimeframeState; 3],
+    heat: HeatState,
     funding: Option<Funding>,
-    /// Bars ignored: a second source interval, or a native signal bar already covered.
+    /// Bars ignored: a second source interval, or a signal bar already covered.
     ignored_bars: u64,
 }
 
 impl PairState {
-    pub fn new(symbol: Symbol, params: &SignalParams) -> PairState {
+    pub fn new(symbol: Symbol, ctx: &PairContext<'_>) -> PairState {
         PairState {
             symbol,
             aggregator: None,
-            timeframes: Interval::SIGNAL.map(|i| TimeframeState::new(i, params)),
+            timeframes: Interval::SIGNAL.map(|i| TimeframeState::new(i, ctx.signals)),
+            heat: HeatState::new(ctx.kernel),
             funding: None,
             ignored_bars: 0,
         }
@@ -36,53 +67,92 @@ impl PairState {
         &self.symbol
     }
 
-    /// Consumes one closed bar and appends the signals of every signal-timeframe bar it closes.
-    /// Native 4h/1d/1w bars (REST warm-up) go straight to their timeframe; finer bars are
-    /// aggregated.
-    pub fn on_candle(
+    /// Consumes one market event of this pair.
+    pub fn on_event(&mut self, event: &MarketEvent, ctx: &PairContext<'_>, out: &mut PairOutput) {
+        match event {
+            MarketEvent::Candle { interval, candle } => self.on_candle(*interval, candle, ctx, out),
+            MarketEvent::Funding(f) => {
+                if self.funding.is_none_or(|old| old.time <= f.time) {
+                    self.funding = Some(*f);
+                }
+            }
+            MarketEvent::OpenInterest(oi) => self.heat.on_open_interest(*oi),
+            MarketEvent::Mark(m) => self.heat.on_mark(m.time, m.price),
+            MarketEvent::Liquidation(l) => self.heat.on_liquidation(l),
+            // What a gap means for alerts is the rules' business; the series itself shows it.
+            MarketEvent::Gap { .. } => {}
+        }
+    }
+
+    /// One closed bar. Native 4h/1d/1w bars (REST warm-up) go straight to their timeframe; finer
+    /// bars are aggregated, and every 5-minute bar steps the heatmap.
+    fn on_candle(
         &mut self,
         interval: Interval,
         candle: &Candle,
-        params: &SignalParams,
-        out: &mut Vec<BarSignals>,
-        scratch: &mut Vec<(Interval, Candle)>,
+        ctx: &PairContext<'_>,
+        out: &mut PairOutput,
     ) {
         if Interval::SIGNAL.contains(&interval) {
-            self.close_bar(interval, candle, params, out);
+            self.close_bar(interval, candle, ctx, out);
             return;
         }
-        let aggregator = self
-            .aggregator
-            .get_or_insert_with(|| Aggregator::new(interval, &Interval::SIGNAL));
+        let aggregator = self.aggregator.get_or_insert_with(|| {
+            // A 1m source also builds the 5m bars the heatmap steps on.
+            let mut targets = Interval::SIGNAL.to_vec();
+            if interval < Interval::M5 {
+                targets.push(Interval::M5);
+            }
+            Aggregator::new(interval, &targets)
+        });
         if aggregator.source() != interval {
             self.ignored_bars += 1;
             return;
         }
-        scratch.clear();
-        aggregator.push(candle, scratch);
-        for (closed_interval, bar) in scratch.drain(..) {
-            self.close_bar(closed_interval, &bar, params, out);
+        let mut closed = std::mem::take(&mut out.aggregated);
+        closed.clear();
+        aggregator.push(candle, &mut closed);
+        if interval == Interval::M5 {
+            self.heat_step(candle, ctx, out);
+        } else {
+            // Finer bars stand in for mark ticks between steps: their extremes liquidate.
+            let time = candle.open_time + interval.duration_ms();
+            self.heat.on_mark(time, candle.low);
+            self.heat.on_mark(time, candle.high);
         }
+        for (closed_interval, bar) in &closed {
+            self.close_bar(*closed_interval, bar, ctx, out);
+        }
+        out.aggregated = closed;
     }
 
     fn close_bar(
         &mut self,
         interval: Interval,
         candle: &Candle,
-        params: &SignalParams,
-        out: &mut Vec<BarSignals>,
+        ctx: &PairContext<'_>,
+        out: &mut PairOutput,
     ) {
-        let tf = self.timeframe_mut(interval);
+        if interval == Interval::M5 {
+            self.heat_step(candle, ctx, out);
+            return;
+        }
+        let tf = &mut self.timeframes[signal_slot(interval)];
         if tf.last_open().is_some_and(|last| candle.open_time <= last) {
             self.ignored_bars += 1;
             return;
         }
-        out.push(tf.on_close(candle, params));
+        if interval == Interval::D1 {
+            self.heat.on_daily_bar(candle);
+        }
+        out.signals.push(tf.on_close(candle, ctx.signals));
     }
 
-    pub fn on_funding(&mut self, funding: Funding) {
-        if self.funding.is_none_or(|f| f.time <= funding.time) {
-            self.funding = Some(funding);
+    fn heat_step(&mut self, bar: &Candle, ctx: &PairContext<'_>, out: &mut PairOutput) {
+        // A refused step (bad bar, time not after the last step) is counted inside; the pair
+        // carries on with the next bar.
+        if self.heat.on_bar(ctx.kernel, ctx.clusters, bar).is_ok() {
+            out.heat_steps += 1;
         }
     }
 
@@ -90,13 +160,13 @@ impl PairState {
         self.funding
     }
 
+    pub fn heat(&self) -> &HeatState {
+        &self.heat
+    }
+
     /// State of a signal timeframe (4h, 1d or 1w); other intervals map to 4h.
     pub fn timeframe(&self, interval: Interval) -> &TimeframeState {
         &self.timeframes[signal_slot(interval)]
-    }
-
-    fn timeframe_mut(&mut self, interval: Interval) -> &mut TimeframeState {
-        &mut self.timeframes[signal_slot(interval)]
     }
 
     pub fn timeframes(&self) -> &[TimeframeState; 3] {

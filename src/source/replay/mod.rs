@@ -176,8 +176,8 @@ pub fn read_kline_file(path: &Path) -> Result<(Vec<Candle>, FileReport), ReplayE
 }
 
 /// The replay order: by `known_at()` (a candle is known at its close, open OI at the end of its
-/// 5m bar), then symbol, then kind — funding, candle, open interest, liquidation — so that at one
-/// instant a bar closes before the OI measured at that close. Events equal under this key keep
+/// 5m bar), then symbol, then kind — funding, open interest, candle, liquidation — so that the
+/// OI measured at a bar's close is in hand when that bar steps the heatmap. Events equal under this key keep
 /// their reading order: file name, then line. `Mark` and `Gap` are not produced by the replay and
 /// sort after liquidations.
 pub fn event_order(a: &SymbolEvent, b: &SymbolEvent) -> Ordering {
@@ -191,8 +191,8 @@ pub fn event_order(a: &SymbolEvent, b: &SymbolEvent) -> Ordering {
 fn kind_rank(event: &MarketEvent) -> u8 {
     match event {
         MarketEvent::Funding(_) => 0,
-        MarketEvent::Candle { .. } => 1,
-        MarketEvent::OpenInterest(_) => 2,
+        MarketEvent::OpenInterest(_) => 1,
+        MarketEvent::Candle { .. } => 2,
         MarketEvent::Liquidation(_) => 3,
         MarketEvent::Mark(_) => 4,
         MarketEvent::Gap { .. } => 5,

@@ -305,12 +305,12 @@ fn events_sort_by_known_at_then_symbol_then_kind() {
     let want = [
         "funding@299999 BBUSDT",
         "funding@300000 AAUSDT",
-        "candle@300000 AAUSDT",
         "oi@300000 AAUSDT",
+        "candle@300000 AAUSDT",
         "liq@300000 AAUSDT",
         "liq2@300000 AAUSDT",
-        "candle@300000 BBUSDT",
         "oi@300000 BBUSDT",
+        "candle@300000 BBUSDT",
         "liq@300000 BBUSDT",
         "candle@600000 AAUSDT",
     ];
