@@ -29,8 +29,63 @@ pub fn format_utc(t: TimeMs) -> String {
     )
 }
 
+/// Parses `YYYY-MM-DD HH:MM:SS` or RFC 3339 `YYYY-MM-DDTHH:MM:SSZ` (UTC only) to epoch
+/// milliseconds; `None` unless it is a real instant.
+pub fn parse_utc(s: &str) -> Option<TimeMs> {
+    // RFC 3339 in UTC ends in `Z` or `+00:00`; Binance's archives use a space for the `T`.
+    let s = s.strip_suffix('Z').or_else(|| s.strip_suffix("+00:00")).unwrap_or(s);
+    let b = s.as_bytes();
+    if b.len() != 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b' ' | b'T')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let field = |from: usize, to: usize| -> Option<i64> {
+        b[from..to].iter().try_fold(0i64, |acc, &d| {
+            d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0'))
+        })
+    };
+    let (year, month, day) = (field(0, 4)?, field(5, 7)?, field(8, 10)?);
+    let (hour, minute, second) = (field(11, 13)?, field(14, 16)?, field(17, 19)?);
+    let valid = (1..=12).contains(&month)
+        && (1..=days_in_month(year, month)).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 60;
+    valid.then(|| {
+        days_from_civil(year, month, day) * DAY_MS
+            + hour * HOUR_MS
+            + minute * MINUTE_MS
+            + second * 1000
+    })
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+pub fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -447,6 +502,20 @@ mod tests {
             (-60_000, "1969-12-31 23:59"),
         ] {
             assert_eq!(format_utc(t), want);
+        }
+    }
+
+    #[test]
+    fn utc_parsing() {
+        for (text, want) in [
+            ("2025-03-10 00:00:00", Some(1_741_564_800_000)),
+            ("2025-03-10T00:00:00Z", Some(1_741_564_800_000)),
+            ("2024-02-29T12:34:56+00:00", Some(1_709_210_096_000)),
+            ("2025-02-29 00:00:00", None),
+            ("2025-03-10T00:00:00+02:00", None),
+            ("2025-03-10", None),
+        ] {
+            assert_eq!(parse_utc(text), want, "{text}");
         }
     }
 

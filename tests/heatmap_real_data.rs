@@ -7,7 +7,7 @@ use std::io::Read;
 use liqwave::analytics::brackets::margin_for;
 use liqwave::analytics::clusters::{ClusterParams, Clusters, find_clusters};
 use liqwave::analytics::heatmap::{Heatmap, HeatmapParams, Kernel, Mode};
-use liqwave::model::{Candle, DAY_MS, MINUTE_MS, Side, Symbol, TimeMs};
+use liqwave::model::{Candle, DAY_MS, MINUTE_MS, Side, Symbol, TimeMs, days_from_civil};
 
 const FIVE_MIN: TimeMs = 5 * MINUTE_MS;
 
@@ -47,16 +47,6 @@ fn klines(symbol: &str) -> Vec<Candle> {
         .collect()
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (civil-from-days, inverted).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
 
 /// `(stamp, open interest in contracts)` of the metrics file; `create_time` is UTC text.
 fn open_interest() -> Vec<(TimeMs, f64)> {

@@ -3,7 +3,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
 use super::*;
-use crate::model::{DAY_MS, HOUR_MS, MINUTE_MS};
+use crate::model::{DAY_MS, HOUR_MS, MINUTE_MS, civil_from_days, days_from_civil};
 
 // ---------------------------------------------------------------------------------------------
 // Table-driven cases: one line each.
@@ -441,29 +441,7 @@ fn render_time(t: TimeMs) -> String {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (March-based year, 400-year eras).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12; // March = 0
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
 
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
 
 #[test]
 fn date_helpers_agree_with_known_epochs() {

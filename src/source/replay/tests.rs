@@ -5,7 +5,7 @@ use std::path::Path;
 use super::jobs::{Job, run_jobs};
 use super::lines::Columns;
 use super::liquidations::{self, Row, Universe};
-use super::metrics::{days_from_civil, utc_datetime};
+use crate::model::{days_from_civil, days_in_month, parse_utc as utc_datetime};
 use super::{event_order, klines};
 use crate::model::{
     Candle, Funding, Interval, Liquidation, MarketEvent, OpenInterest, Side, Symbol, SymbolEvent,
@@ -206,7 +206,8 @@ fn utc_datetimes() {
         ("2025-00-01 00:00:00", None),
         ("2025-05-30 24:00:00", None),
         ("2025-05-30 10:60:00", None),
-        ("2025-05-30T10:30:00", None),
+        ("2025-05-30T10:30:00", Some(1_748_601_000_000)),
+        ("2025-05-30T10:30:00Z", Some(1_748_601_000_000)),
         ("2025-5-30 10:30:00", None),
         ("2025-05-30 10:30", None),
         ("2025-05-30 10:30:00.000", None),
@@ -224,7 +225,7 @@ fn civil_days_are_consecutive_from_1900_to_2200() {
     assert_eq!(expected, -25_567);
     for year in 1900..2200 {
         for month in 1..=12 {
-            for day in 1..=super::metrics::days_in_month(year, month) {
+            for day in 1..=days_in_month(year, month) {
                 assert_eq!(
                     days_from_civil(year, month, day),
                     expected,
