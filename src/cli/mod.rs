@@ -8,14 +8,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::analytics::SignalParams;
-use crate::analytics::candles::Aggregator;
-use crate::analytics::timeframe::{BarSignals, Cross50, TimeframeState};
 use crate::config::{self, Config, ConfigError};
-use crate::model::{Candle, Interval};
-use crate::source::replay;
+use crate::model::{Interval, Symbol};
 use crate::supervisor::{self, ReplaySummary};
 use crate::telemetry;
+
+mod heatmap;
+mod rsi;
 
 /// Exit code for an invalid configuration (sysexits EX_CONFIG); systemd's ExecStartPre relies on it.
 pub const EXIT_CONFIG: u8 = 78;
@@ -52,6 +51,25 @@ pub enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Replay one pair up to a time and print its liquidation clusters (and optionally a chart).
+    Heatmap {
+        #[arg(long)]
+        config: PathBuf,
+        /// Dataset directory (default: `replay.data_dir` of the config).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long)]
+        symbol: Symbol,
+        /// Replay up to this time: epoch ms or RFC 3339 UTC (default: the end of the data).
+        #[arg(long, value_parser = parse_time)]
+        at: Option<i64>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Also render the chart (candles, heatmap bands, clusters, RSI panel) to this PNG.
+        #[arg(long)]
+        png: Option<PathBuf>,
+    },
     /// Print RSI, regime and signals of one kline file as CSV, one row per complete bar.
     Rsi {
         /// A kline CSV (`open_time_ms,open,high,low,close,volume,…`, optionally gzipped).
@@ -78,12 +96,27 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             quiet,
         } => replay_cmd(&config, data, alerts_out.as_deref(), quiet),
         Command::CheckConfig { config } => check_config(&config),
+        Command::Heatmap {
+            config,
+            data,
+            symbol,
+            at,
+            json,
+            png,
+        } => heatmap::run(&heatmap::Args {
+            config,
+            data,
+            symbol,
+            at,
+            json,
+            png,
+        }),
         Command::Rsi {
             klines,
             interval,
             period,
             config,
-        } => rsi_cmd(&klines, interval, period, config.as_deref()),
+        } => rsi::run(&klines, interval, period, config.as_deref()),
     }
 }
 
@@ -96,8 +129,22 @@ pub fn exit_code(error: &anyhow::Error) -> ExitCode {
     }
 }
 
-fn load_config(path: &Path) -> anyhow::Result<Config> {
+pub(super) fn load_config(path: &Path) -> anyhow::Result<Config> {
     Ok(config::load(path)?)
+}
+
+/// Epoch milliseconds or an RFC 3339 UTC time.
+fn parse_time(s: &str) -> Result<i64, String> {
+    s.parse::<i64>()
+        .ok()
+        .or_else(|| crate::model::parse_utc(s))
+        .ok_or_else(|| format!("{s:?} is neither epoch milliseconds nor an RFC 3339 UTC time"))
+}
+
+/// The dataset directory: `--data`, else the config's `replay.data_dir`.
+pub(super) fn data_dir(data: Option<PathBuf>, config: &Config) -> anyhow::Result<PathBuf> {
+    data.or_else(|| config.replay.data_dir.clone())
+        .context("no dataset: pass --data DIR or set replay.data_dir in the config")
 }
 
 fn check_config(path: &Path) -> anyhow::Result<()> {
@@ -115,9 +162,7 @@ fn replay_cmd(
 ) -> anyhow::Result<()> {
     let config = load_config(config_path)?;
     telemetry::init(&config.log.filter, config.log.format);
-    let data = data
-        .or_else(|| config.replay.data_dir.clone())
-        .context("no dataset: pass --data DIR or set replay.data_dir in the config")?;
+    let data = data_dir(data, &config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -149,82 +194,4 @@ fn print_summary(s: &ReplaySummary, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "  wall time        {:.3} s", s.run_time.as_secs_f64())?;
     writeln!(out, "  throughput       {:.0} bars/s", s.bars_per_second())?;
     Ok(())
-}
-
-fn rsi_cmd(
-    path: &Path,
-    interval: Interval,
-    period: usize,
-    config: Option<&Path>,
-) -> anyhow::Result<()> {
-    let mut params = match config {
-        Some(path) => load_config(path)?.signals,
-        None => SignalParams::DEFAULT,
-    };
-    anyhow::ensure!(
-        (2..=100).contains(&period),
-        "--period must be between 2 and 100, got {period}"
-    );
-    params.rsi_period = period;
-    let (candles, _report) = replay::read_kline_file(path)?;
-    let native = native_interval(&candles)
-        .with_context(|| format!("cannot tell the bar interval of {}", path.display()))?;
-    anyhow::ensure!(
-        native.duration_ms() <= interval.duration_ms()
-            && interval.duration_ms() % native.duration_ms() == 0,
-        "{} holds {native} bars; cannot aggregate them to {interval}",
-        path.display()
-    );
-    let mut tf = TimeframeState::new(interval, &params);
-    let mut aggregator = Aggregator::new(native, &[interval]);
-    let mut closed = Vec::new();
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    writeln!(
-        out,
-        "open_time_ms,open,high,low,close,rsi,avg_gain,avg_loss,regime,cross50,divergence,entry"
-    )?;
-    for candle in &candles {
-        closed.clear();
-        if native == interval {
-            closed.push((interval, *candle));
-        } else {
-            aggregator.push(candle, &mut closed);
-        }
-        for (_, bar) in &closed {
-            write_rsi_row(&mut out, &tf.on_close(bar, &params))?;
-        }
-    }
-    out.flush()?;
-    Ok(())
-}
-
-/// The file's interval: the smallest step between consecutive bars that names an interval.
-fn native_interval(candles: &[Candle]) -> Option<Interval> {
-    let step = candles
-        .windows(2)
-        .map(|w| w[1].open_time - w[0].open_time)
-        .filter(|d| *d > 0)
-        .min()?;
-    Interval::ALL.into_iter().find(|i| i.duration_ms() == step)
-}
-
-fn write_rsi_row(out: &mut impl Write, s: &BarSignals) -> io::Result<()> {
-    let c = &s.candle;
-    write!(
-        out,
-        "{},{},{},{},{},",
-        c.open_time, c.open, c.high, c.low, c.close
-    )?;
-    match s.rsi {
-        Some(v) => write!(out, "{},{},{},", v.rsi, v.avg_gain, v.avg_loss)?,
-        None => write!(out, ",,,")?,
-    }
-    writeln!(
-        out,
-        "{},{},{},{}",
-        s.regime,
-        Cross50::as_i8(s.cross50),
-        s.divergence.map_or("", |d| d.kind.as_str()),
-        s.entry.map_or("", |e| e.as_str()),
-    )
 }

@@ -1,0 +1,304 @@
+//! `liqwave heatmap`: replays one pair up to a time and prints its estimated liquidation clusters
+//! as a table or JSON, optionally with the chart. Owns the presentation; the model is the
+//! analytics', and the replay of one pair is shared with `validate-model`.
+
+use std::collections::VecDeque;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde_json::json;
+
+use super::{data_dir, load_config};
+use crate::analytics::brackets::margin_for;
+use crate::analytics::clusters::Cluster;
+use crate::analytics::heatmap::{Heatmap, Kernel};
+use crate::analytics::regime::Regime;
+use crate::analytics::{PairContext, PairOutput, PairState};
+use crate::config::Config;
+use crate::model::{Candle, Interval, MINUTE_MS, Side, Symbol, SymbolEvent, TimeMs, format_utc};
+use crate::notify::chart::{ChartInput, ClusterBand, HeatBand, HeatColumn, render_png};
+use crate::source::replay::{Dataset, ReplayOptions, SymbolFilter};
+use crate::telemetry;
+
+#[derive(Debug)]
+pub(super) struct Args {
+    pub config: PathBuf,
+    pub data: Option<PathBuf>,
+    pub symbol: Symbol,
+    pub at: Option<TimeMs>,
+    pub json: bool,
+    pub png: Option<PathBuf>,
+}
+
+/// 4h bars on the chart: 20 days, the horizon of a trend wave's leg.
+const CHART_BARS: usize = 120;
+/// Heat bands on the chart are this many model bins tall (0.5 % at 10 bp bins).
+const BAND_BINS: i32 = 5;
+/// The chart shows ±this fraction of price.
+const CHART_RANGE: f64 = 0.15;
+
+pub(super) fn run(args: &Args) -> anyhow::Result<()> {
+    let config = load_config(&args.config)?;
+    telemetry::init(&config.log.filter, config.log.format);
+    let events = load_pair(&config, args.data.clone(), &args.symbol)?;
+    let mut chart = ChartData::default();
+    let state = replay_pair(&config, &args.symbol, &events, args.at, |state, out| {
+        chart.record(state, out);
+    })?;
+    let mut stdout = io::stdout().lock();
+    if args.json {
+        writeln!(stdout, "{}", report_json(&state))?;
+    } else {
+        write_table(&mut stdout, &state)?;
+    }
+    if let Some(path) = &args.png {
+        let png = chart.render(&state).context("rendering the chart")?;
+        std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))?;
+        writeln!(stdout, "chart written to {}", path.display())?;
+    }
+    Ok(())
+}
+
+/// Every recorded event of one symbol, in replay order.
+pub(super) fn load_pair(
+    config: &Config,
+    data: Option<PathBuf>,
+    symbol: &Symbol,
+) -> anyhow::Result<Vec<SymbolEvent>> {
+    let dir = data_dir(data, config)?;
+    let options = ReplayOptions {
+        source_interval: config.replay.source_interval,
+        filter: SymbolFilter::Lists {
+            include: vec![symbol.clone()],
+            exclude: Vec::new(),
+        },
+    };
+    let dataset = Dataset::load(&dir, &options)
+        .with_context(|| format!("loading recorded data from {}", dir.display()))?;
+    anyhow::ensure!(
+        dataset.report().symbols.contains(symbol),
+        "{} has no {} klines for {symbol}",
+        dir.display(),
+        config.replay.source_interval
+    );
+    Ok(dataset.into_events())
+}
+
+/// Runs one pair's events known at or before `until` through a fresh `PairState`, calling
+/// `observe` after each event; returns the final state.
+pub(super) fn replay_pair(
+    config: &Config,
+    symbol: &Symbol,
+    events: &[SymbolEvent],
+    until: Option<TimeMs>,
+    mut observe: impl FnMut(&PairState, &PairOutput),
+) -> anyhow::Result<PairState> {
+    let kernel = Kernel::new(&config.heatmap.model, margin_for(symbol));
+    let ctx = PairContext {
+        signals: &config.signals,
+        clusters: &config.heatmap.clusters,
+        kernel: &kernel,
+    };
+    let mut state = PairState::new(symbol.clone(), &ctx);
+    let mut out = PairOutput::default();
+    let until = until.unwrap_or(TimeMs::MAX);
+    for ev in events.iter().take_while(|e| e.event.known_at() <= until) {
+        out.clear();
+        state.on_event(&ev.event, &ctx, &mut out);
+        observe(&state, &out);
+    }
+    anyhow::ensure!(
+        state.heat().steps() > 0,
+        "no 5-minute bar of {symbol} at or before that time"
+    );
+    Ok(state)
+}
+
+fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Long => "long",
+        Side::Short => "short",
+    }
+}
+
+/// `$675k`, `$61M`, `$1.2B`: notional estimates are rough, three digits say enough.
+fn usd(x: f64) -> String {
+    let (value, unit) = match x.abs() {
+        a if a >= 1e9 => (x / 1e9, "B"),
+        a if a >= 1e6 => (x / 1e6, "M"),
+        a if a >= 1e3 => (x / 1e3, "k"),
+        _ => (x, ""),
+    };
+    let digits = if value.abs() >= 100.0 { 0 } else { 1 };
+    format!("${value:.digits$}{unit}")
+}
+
+fn age_hours(c: &Cluster) -> f64 {
+    f64::from(c.age_steps) * 5.0 * MINUTE_MS as f64 / 3_600_000.0
+}
+
+/// The JSON report of the clusters after the last step.
+pub(super) fn report_json(state: &PairState) -> serde_json::Value {
+    let heat = state.heat();
+    let map = heat.map();
+    let clusters: Vec<serde_json::Value> = heat
+        .clusters()
+        .into_iter()
+        .flat_map(|c| c.iter())
+        .map(|c| {
+            json!({
+                "id": c.id.to_string(),
+                "side": side_name(c.side),
+                "near_edge": c.near_edge,
+                "far_edge": c.far_edge,
+                "peak": c.peak_price,
+                "notional_usd": c.notional_usd,
+                "density": c.density,
+                "share": c.share,
+                "thin_approach": c.thin_approach,
+                "isolation": c.isolation,
+                "fuel_behind": c.fuel_behind,
+                "gap_pct": c.gap_pct,
+                "gap_atr": c.gap_atr,
+                "age_hours": age_hours(c),
+            })
+        })
+        .collect();
+    json!({
+        "symbol": state.symbol(),
+        "time_ms": map.last_time(),
+        "price": map.last_price(),
+        "mode": map.mode().as_str(),
+        "coverage": map.coverage(),
+        "estimate": true,
+        "clusters": clusters,
+    })
+}
+
+fn write_table(out: &mut impl Write, state: &PairState) -> io::Result<()> {
+    let heat = state.heat();
+    let map = heat.map();
+    let coverage = map
+        .coverage()
+        .map_or("n/a".to_owned(), |c| format!("{:.0} %", c * 100.0));
+    writeln!(
+        out,
+        "{} at {} UTC, price {}, mode {}, coverage {coverage} (an estimate, not an order book)",
+        state.symbol(),
+        map.last_time().map_or("-".to_owned(), format_utc),
+        map.last_price().unwrap_or(f64::NAN),
+        map.mode().as_str(),
+    )?;
+    writeln!(
+        out,
+        "{:<6} {:<12} {:>12} {:>12} {:>12} {:>10} {:>7} {:>6} {:>6} {:>5} {:>5} {:>5} {:>6}",
+        "side", "id", "near edge", "far edge", "peak", "notional", "density", "share", "gap%", "thin", "isol", "fuel", "age h"
+    )?;
+    let clusters = heat.clusters().into_iter().flat_map(|c| c.iter());
+    for c in clusters {
+        writeln!(
+            out,
+            "{:<6} {:<12} {:>12.4} {:>12.4} {:>12.4} {:>10} {:>7.1} {:>5.1}% {:>6.2} {:>5.2} {:>5.1} {:>5.2} {:>6.1}",
+            side_name(c.side),
+            c.id.to_string(),
+            c.near_edge,
+            c.far_edge,
+            c.peak_price,
+            usd(c.notional_usd),
+            c.density,
+            c.share * 100.0,
+            c.gap_pct,
+            c.thin_approach,
+            c.isolation,
+            c.fuel_behind,
+            age_hours(c),
+        )?;
+    }
+    Ok(())
+}
+
+/// What the chart needs, kept coarse: the last `CHART_BARS` 4h bars and one heat column each.
+#[derive(Debug, Default)]
+struct ChartData {
+    bars: VecDeque<(Candle, Option<f64>, Regime, HeatColumn)>,
+}
+
+impl ChartData {
+    fn record(&mut self, state: &PairState, out: &PairOutput) {
+        for s in out.signals.iter().filter(|s| s.interval == Interval::H4) {
+            if self.bars.len() == CHART_BARS {
+                self.bars.pop_front();
+            }
+            let column = heat_column(state.heat().map(), s.candle.open_time, s.candle.close);
+            self.bars
+                .push_back((s.candle, s.rsi.map(|v| v.rsi), s.regime, column));
+        }
+    }
+
+    fn render(&self, state: &PairState) -> anyhow::Result<Vec<u8>> {
+        anyhow::ensure!(!self.bars.is_empty(), "no complete 4h bar to chart");
+        let candles: Vec<Candle> = self.bars.iter().map(|b| b.0).collect();
+        let rsi: Vec<Option<f64>> = self.bars.iter().map(|b| b.1).collect();
+        let regimes: Vec<Regime> = self.bars.iter().map(|b| b.2).collect();
+        let heat: Vec<HeatColumn> = self.bars.iter().map(|b| b.3.clone()).collect();
+        let map = state.heat().map();
+        let clusters: Vec<ClusterBand> = state
+            .heat()
+            .clusters()
+            .into_iter()
+            .flat_map(|c| c.iter())
+            .map(|c| ClusterBand {
+                side: c.side,
+                near_edge: c.near_edge,
+                far_edge: c.far_edge,
+                label: format!("{} {} est.", side_name(c.side), usd(c.notional_usd)),
+            })
+            .collect();
+        let coverage = map
+            .coverage()
+            .map_or("n/a".to_owned(), |c| format!("{c:.2}"));
+        let footer = format!(
+            "estimated liquidation heatmap · mode {} · coverage {coverage} · not an order book",
+            map.mode().as_str()
+        );
+        let input = ChartInput {
+            symbol: state.symbol().as_str(),
+            interval_label: "4h",
+            candles: &candles,
+            rsi: &rsi,
+            regimes: &regimes,
+            heat: &heat,
+            clusters: &clusters,
+            mark_price: map.last_price(),
+            footer: &footer,
+        };
+        Ok(render_png(&input, 1280, 800)?)
+    }
+}
+
+/// The map around `price` in bands of `BAND_BINS` bins, as one chart column.
+fn heat_column(map: &Heatmap, time: TimeMs, price: f64) -> HeatColumn {
+    let grid = map.grid();
+    let (lo, hi) = (
+        grid.bin_of(price * (1.0 - CHART_RANGE)),
+        grid.bin_of(price * (1.0 + CHART_RANGE)),
+    );
+    let bands = (lo..=hi)
+        .step_by(BAND_BINS as usize)
+        .map(|start| {
+            let bins = start..start + BAND_BINS;
+            HeatBand {
+                price_low: grid.lower_edge(start),
+                price_high: grid.upper_edge(start + BAND_BINS - 1),
+                long_usd: bins.clone().map(|k| map.mass(Side::Long, k)).sum(),
+                short_usd: bins.map(|k| map.mass(Side::Short, k)).sum(),
+            }
+        })
+        .collect();
+    HeatColumn {
+        time,
+        width_ms: Interval::H4.duration_ms(),
+        bands,
+    }
+}
