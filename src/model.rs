@@ -33,7 +33,10 @@ pub fn format_utc(t: TimeMs) -> String {
 /// milliseconds; `None` unless it is a real instant.
 pub fn parse_utc(s: &str) -> Option<TimeMs> {
     // RFC 3339 in UTC ends in `Z` or `+00:00`; Binance's archives use a space for the `T`.
-    let s = s.strip_suffix('Z').or_else(|| s.strip_suffix("+00:00")).unwrap_or(s);
+    let s = s
+        .strip_suffix('Z')
+        .or_else(|| s.strip_suffix("+00:00"))
+        .unwrap_or(s);
     let b = s.as_bytes();
     if b.len() != 19
         || b[4] != b'-'

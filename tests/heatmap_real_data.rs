@@ -47,7 +47,6 @@ fn klines(symbol: &str) -> Vec<Candle> {
         .collect()
 }
 
-
 /// `(stamp, open interest in contracts)` of the metrics file; `create_time` is UTC text.
 fn open_interest() -> Vec<(TimeMs, f64)> {
     let text =

@@ -53,9 +53,12 @@ impl HeatState {
             .open_interest
             .filter(|o| o.time == close_time)
             .map(|o| o.contracts);
-        let report = self.map.step(kernel, close_time, bar, oi).inspect_err(|_| {
-            self.rejected += 1;
-        })?;
+        let report = self
+            .map
+            .step(kernel, close_time, bar, oi)
+            .inspect_err(|_| {
+                self.rejected += 1;
+            })?;
         self.steps += 1;
         let atr = self.atr_1d.current().unwrap_or(f64::NAN);
         let clusters = find_clusters(&self.map, params, bar.close, atr, self.clusters.as_ref());

@@ -193,7 +193,19 @@ fn write_table(out: &mut impl Write, state: &PairState) -> io::Result<()> {
     writeln!(
         out,
         "{:<6} {:<12} {:>12} {:>12} {:>12} {:>10} {:>7} {:>6} {:>6} {:>5} {:>5} {:>5} {:>6}",
-        "side", "id", "near edge", "far edge", "peak", "notional", "density", "share", "gap%", "thin", "isol", "fuel", "age h"
+        "side",
+        "id",
+        "near edge",
+        "far edge",
+        "peak",
+        "notional",
+        "density",
+        "share",
+        "gap%",
+        "thin",
+        "isol",
+        "fuel",
+        "age h"
     )?;
     let clusters = heat.clusters().into_iter().flat_map(|c| c.iter());
     for c in clusters {

@@ -441,8 +441,6 @@ fn render_time(t: TimeMs) -> String {
     }
 }
 
-
-
 #[test]
 fn date_helpers_agree_with_known_epochs() {
     assert_eq!(ms("1970-01-01"), 0);

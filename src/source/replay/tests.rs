@@ -5,11 +5,11 @@ use std::path::Path;
 use super::jobs::{Job, run_jobs};
 use super::lines::Columns;
 use super::liquidations::{self, Row, Universe};
-use crate::model::{days_from_civil, days_in_month, parse_utc as utc_datetime};
 use super::{event_order, klines};
 use crate::model::{
     Candle, Funding, Interval, Liquidation, MarketEvent, OpenInterest, Side, Symbol, SymbolEvent,
 };
+use crate::model::{days_from_civil, days_in_month, parse_utc as utc_datetime};
 
 const KLINE_HEADER: &str = "open_time_ms,open,high,low,close,volume";
 
