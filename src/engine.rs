@@ -112,6 +112,24 @@ impl Engine {
         }
     }
 
+    /// Every pair's state, in symbol order: what a warm restart needs (the store persists it).
+    pub fn snapshot(&self) -> Vec<PairState> {
+        self.pairs().into_iter().cloned().collect()
+    }
+
+    /// An engine that continues from `snapshot` as if it had processed the events behind it.
+    /// Kernels are rebuilt from the config, so a changed config applies from here on.
+    pub fn restore(config: &Config, snapshot: Vec<PairState>) -> Engine {
+        let mut engine = Engine::new(config);
+        for state in snapshot {
+            let kernel = Kernel::new(&engine.heatmap, margin_for(state.symbol()));
+            engine
+                .pairs
+                .insert(state.symbol().clone(), Pair { state, kernel });
+        }
+        engine
+    }
+
     pub fn stats(&self) -> &EngineStats {
         &self.stats
     }
