@@ -21,14 +21,24 @@ use crate::notify::chart::{ChartInput, ClusterBand, HeatBand, HeatColumn, render
 use crate::source::replay::{Dataset, ReplayOptions, SymbolFilter};
 use crate::telemetry;
 
-#[derive(Debug)]
-pub(super) struct Args {
-    pub config: PathBuf,
-    pub data: Option<PathBuf>,
-    pub symbol: Symbol,
-    pub at: Option<TimeMs>,
-    pub json: bool,
-    pub png: Option<PathBuf>,
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    config: PathBuf,
+    /// Dataset directory (default: `replay.data_dir` of the config).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    #[arg(long)]
+    symbol: Symbol,
+    /// Replay up to this time: epoch ms or RFC 3339 UTC (default: the end of the data).
+    #[arg(long, value_parser = super::parse_time)]
+    at: Option<TimeMs>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Also render the chart (candles, heatmap bands, clusters, RSI panel) to this PNG.
+    #[arg(long)]
+    png: Option<PathBuf>,
 }
 
 /// 4h bars on the chart: 20 days, the horizon of a trend wave's leg.

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config, ConfigError};
-use crate::model::{Interval, Symbol};
+use crate::model::Interval;
 use crate::supervisor::{self, ReplaySummary};
 use crate::telemetry;
 
@@ -52,24 +52,7 @@ pub enum Command {
         config: PathBuf,
     },
     /// Replay one pair up to a time and print its liquidation clusters (and optionally a chart).
-    Heatmap {
-        #[arg(long)]
-        config: PathBuf,
-        /// Dataset directory (default: `replay.data_dir` of the config).
-        #[arg(long)]
-        data: Option<PathBuf>,
-        #[arg(long)]
-        symbol: Symbol,
-        /// Replay up to this time: epoch ms or RFC 3339 UTC (default: the end of the data).
-        #[arg(long, value_parser = parse_time)]
-        at: Option<i64>,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// Also render the chart (candles, heatmap bands, clusters, RSI panel) to this PNG.
-        #[arg(long)]
-        png: Option<PathBuf>,
-    },
+    Heatmap(heatmap::Args),
     /// Print RSI, regime and signals of one kline file as CSV, one row per complete bar.
     Rsi {
         /// A kline CSV (`open_time_ms,open,high,low,close,volume,…`, optionally gzipped).
@@ -96,21 +79,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             quiet,
         } => replay_cmd(&config, data, alerts_out.as_deref(), quiet),
         Command::CheckConfig { config } => check_config(&config),
-        Command::Heatmap {
-            config,
-            data,
-            symbol,
-            at,
-            json,
-            png,
-        } => heatmap::run(&heatmap::Args {
-            config,
-            data,
-            symbol,
-            at,
-            json,
-            png,
-        }),
+        Command::Heatmap(args) => heatmap::run(&args),
         Command::Rsi {
             klines,
             interval,
@@ -134,7 +103,7 @@ pub(super) fn load_config(path: &Path) -> anyhow::Result<Config> {
 }
 
 /// Epoch milliseconds or an RFC 3339 UTC time.
-fn parse_time(s: &str) -> Result<i64, String> {
+pub(super) fn parse_time(s: &str) -> Result<i64, String> {
     s.parse::<i64>()
         .ok()
         .or_else(|| crate::model::parse_utc(s))
