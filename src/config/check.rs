@@ -1,9 +1,10 @@
 //! The checking primitives: ranges, orderings, choices, lists and paths, each reporting into one
 //! list of problems instead of stopping at the first. Owns the wording of problems; must never
-//! know which section a key belongs to (that is `sections.rs`), do I/O, or read a secret.
+//! know which section a key belongs to (that is `sections.rs` and `heatmap.rs`), do I/O, or read
+//! a secret.
 
 use std::fmt::Display;
-use std::ops::RangeInclusive;
+use std::ops::{Bound, RangeBounds, RangeInclusive};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -85,23 +86,70 @@ impl<'d, 'i> Checker<'d, 'i> {
         }
     }
 
+    /// A number in `range`, which may be closed (`0.0..=1.0`), half-open (`0.0..0.5`) or open
+    /// at either end (`(Excluded(0.0), Included(1000.0))`); the message says which.
     pub(super) fn float(
         &mut self,
-        path: &str,
+        path: &'static str,
         raw: Option<f64>,
         default: f64,
-        lo: f64,
-        hi: f64,
-    ) -> f64 {
-        match raw {
-            None => default,
-            // `contains` is false for NaN, so `nan` is rejected along with the out-of-range.
-            Some(value) if (lo..=hi).contains(&value) => value,
-            Some(value) => {
-                self.report_at(path, format!("must be between {lo} and {hi}, got {value}"));
-                default
-            }
+        range: impl RangeBounds<f64>,
+    ) -> Field<f64> {
+        let Some(value) = raw else {
+            return Field {
+                path,
+                value: default,
+                set: false,
+                valid: true,
+            };
+        };
+        let valid = self.in_range(path, value, &range);
+        Field {
+            path,
+            value: if valid { value } else { default },
+            set: true,
+            valid,
         }
+    }
+
+    /// A list of numbers, each in `range` and reported by its index. When an element is out of
+    /// range the field is invalid and its value holds the list as written.
+    pub(super) fn floats(
+        &mut self,
+        path: &'static str,
+        raw: Option<Vec<f64>>,
+        default: Vec<f64>,
+        range: impl RangeBounds<f64>,
+    ) -> Field<Vec<f64>> {
+        let Some(values) = raw else {
+            return Field {
+                path,
+                value: default,
+                set: false,
+                valid: true,
+            };
+        };
+        let mut valid = true;
+        for (i, &value) in values.iter().enumerate() {
+            valid &= self.in_range(&format!("{path}[{i}]"), value, &range);
+        }
+        Field {
+            path,
+            value: values,
+            set: true,
+            valid,
+        }
+    }
+
+    /// Reports `value` unless it lies in `range`; `contains` is false for NaN, so `nan` is
+    /// rejected along with the out-of-range.
+    fn in_range(&mut self, path: &str, value: f64, range: &impl RangeBounds<f64>) -> bool {
+        let inside = range.contains(&value);
+        if !inside {
+            let words = range_words(range);
+            self.report_at(path, format!("must be {words}, got {value}"));
+        }
+        inside
     }
 
     /// Requires `lo < hi` (strict) or `lo ≤ hi`, blaming the key the file set: when only `hi`
@@ -231,5 +279,29 @@ impl<'d, 'i> Checker<'d, 'i> {
             self.report_at(path, format!("invalid filter {raw:?}: {e}"));
         }
         raw
+    }
+}
+
+/// A range as a message says it: "between 0 and 1", "strictly between 0 and 100", "above 0 and
+/// at most 1000", "at least 0 and below 0.5".
+fn range_words(range: &impl RangeBounds<f64>) -> String {
+    use Bound::{Excluded, Included, Unbounded};
+    match (range.start_bound(), range.end_bound()) {
+        (Included(lo), Included(hi)) => format!("between {lo} and {hi}"),
+        (Excluded(lo), Excluded(hi)) => format!("strictly between {lo} and {hi}"),
+        (start, end) => {
+            let lower = match start {
+                Included(lo) => Some(format!("at least {lo}")),
+                Excluded(lo) => Some(format!("above {lo}")),
+                Unbounded => None,
+            };
+            let upper = match end {
+                Included(hi) => Some(format!("at most {hi}")),
+                Excluded(hi) => Some(format!("below {hi}")),
+                Unbounded => None,
+            };
+            let words: Vec<String> = lower.into_iter().chain(upper).collect();
+            words.join(" and ")
+        }
     }
 }

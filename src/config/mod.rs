@@ -3,6 +3,7 @@
 //! environment or systemd credentials, read by the sinks that need them).
 
 mod check;
+mod heatmap;
 mod locate;
 mod raw;
 mod sections;

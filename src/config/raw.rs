@@ -20,6 +20,7 @@ pub(super) struct RawConfig {
     pub(super) sinks: RawSinks,
     pub(super) log: RawLog,
     pub(super) engine: RawEngine,
+    pub(super) heatmap: RawHeatmap,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -119,6 +120,44 @@ pub(super) struct RawEngine {
     pub(super) input_capacity: Option<i64>,
 }
 
+/// `[heatmap]`: the model, in the units a config author thinks in (hours, not milliseconds).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawHeatmap {
+    pub(super) bin_bp: Option<f64>,
+    pub(super) window_bins: Option<i64>,
+    pub(super) reanchor_margin: Option<f64>,
+    pub(super) leverage_tiers: Option<Vec<f64>>,
+    pub(super) tier_weights: Option<Vec<f64>>,
+    pub(super) smear: Option<f64>,
+    pub(super) smear_min_bins: Option<f64>,
+    pub(super) smear_cutoff_sigmas: Option<f64>,
+    pub(super) taker_kappa: Option<f64>,
+    pub(super) taker_share_min: Option<f64>,
+    pub(super) taker_share_max: Option<f64>,
+    pub(super) half_life_hours: Option<f64>,
+    pub(super) volume_proxy_factor: Option<f64>,
+    pub(super) clusters: RawClusters,
+}
+
+/// `[heatmap.clusters]`: cluster extraction; `*_pct` keys are percent (fractions in the model).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawClusters {
+    pub(super) window_atr_mult: Option<f64>,
+    pub(super) window_min_pct: Option<f64>,
+    pub(super) window_max_pct: Option<f64>,
+    pub(super) fallback_atr_pct: Option<f64>,
+    pub(super) hot_background_mult: Option<f64>,
+    pub(super) hot_percentile: Option<f64>,
+    pub(super) background_min_count: Option<i64>,
+    pub(super) merge_gap_bins: Option<i64>,
+    pub(super) min_share_pct: Option<f64>,
+    pub(super) isolation_cap: Option<f64>,
+    pub(super) fuel_atr_mult: Option<f64>,
+    pub(super) id_match_bins: Option<i64>,
+}
+
 /// The keys a table accepts, for the "expected one of" hint on an unknown key. `table` is the
 /// path of the table (empty for the top level); `None` when that path is not a known table.
 pub(super) fn known_keys(table: &[&str]) -> Option<&'static [&'static str]> {
@@ -136,6 +175,8 @@ pub(super) fn known_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["sinks", "console"] => field_names::<RawConsoleSink>(),
         ["log"] => field_names::<RawLog>(),
         ["engine"] => field_names::<RawEngine>(),
+        ["heatmap"] => field_names::<RawHeatmap>(),
+        ["heatmap", "clusters"] => field_names::<RawClusters>(),
         _ => return None,
     };
     Some(keys)

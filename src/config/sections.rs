@@ -1,14 +1,15 @@
 //! The schema: which key holds what, its default and its range, and how the checked values
-//! assemble into `Config`. Owns every default; must never do I/O (paths are resolved, not
-//! opened) and must never read a secret.
+//! assemble into `Config`. Owns every default (the `[heatmap]` sections are in `heatmap.rs`);
+//! must never do I/O (paths are resolved, not opened) and must never read a secret.
 
+use std::ops::Bound::Excluded;
 use std::path::Path;
 
-use super::check::{Checker, Field};
+use super::check::Checker;
 use super::raw::{RawAlerts, RawConfig, RawDivergence, RawRegime, RawRsi};
 use super::{
-    AlertSwitches, Config, ConsoleFormat, ConsoleSinkConfig, EngineConfig, HeatmapConfig,
-    LogConfig, LogFormat, ReplayConfig, SinksConfig, SymbolFilter,
+    AlertSwitches, Config, ConsoleFormat, ConsoleSinkConfig, EngineConfig, LogConfig, LogFormat,
+    ReplayConfig, SinksConfig, SymbolFilter,
 };
 use crate::analytics::{EntryParams, PivotParams, RegimeThresholds, SignalParams};
 use crate::model::{Interval, Symbol};
@@ -78,7 +79,7 @@ impl Checker<'_, '_> {
             engine: EngineConfig {
                 input_capacity: capacity.value,
             },
-            heatmap: HeatmapConfig::default(),
+            heatmap: self.heatmap(raw.heatmap),
         }
     }
 
@@ -107,7 +108,9 @@ impl Checker<'_, '_> {
             min_warmup_bars: min_warmup.value,
             regime: self.regime(regime),
             entry: EntryParams {
-                rearm_gap: self.float("entry.rearm_gap", rearm_gap, d.entry.rearm_gap, 0.0, 25.0),
+                rearm_gap: self
+                    .float("entry.rearm_gap", rearm_gap, d.entry.rearm_gap, 0.0..=25.0)
+                    .value,
             },
             pivots: self.pivots(div),
         }
@@ -115,26 +118,11 @@ impl Checker<'_, '_> {
 
     fn regime(&mut self, raw: &RawRegime) -> RegimeThresholds {
         let d = RegimeThresholds::CARDWELL;
-        let mut open = |path, raw: Option<f64>, default| {
-            let field = Field {
-                path,
-                value: raw.unwrap_or(default),
-                set: raw.is_some(),
-                valid: true,
-            };
-            let valid = field.value > 0.0 && field.value < 100.0;
-            if !valid {
-                self.report_at(
-                    path,
-                    format!("must be strictly between 0 and 100, got {}", field.value),
-                );
-            }
-            Field { valid, ..field }
-        };
-        let bull_enter = open("regime.bull_enter", raw.bull_enter, d.bull_enter);
-        let bull_exit = open("regime.bull_exit", raw.bull_exit, d.bull_exit);
-        let bear_enter = open("regime.bear_enter", raw.bear_enter, d.bear_enter);
-        let bear_exit = open("regime.bear_exit", raw.bear_exit, d.bear_exit);
+        let open = (Excluded(0.0), Excluded(100.0));
+        let bull_enter = self.float("regime.bull_enter", raw.bull_enter, d.bull_enter, open);
+        let bull_exit = self.float("regime.bull_exit", raw.bull_exit, d.bull_exit, open);
+        let bear_enter = self.float("regime.bear_enter", raw.bear_enter, d.bear_enter, open);
+        let bear_exit = self.float("regime.bear_exit", raw.bear_exit, d.bear_exit, open);
         // bear_enter < bull_exit ≤ 50 ≤ bear_exit < bull_enter: each regime is entered beyond
         // the other's exit, and each exit sits on its own side of the midline.
         self.order(bear_enter, bull_exit, true);

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use super::locate::{KeyPath, Seg, line_col};
 use super::*;
+use crate::analytics::heatmap::LeverageTier;
 use crate::analytics::{PivotParams, SignalParams};
+use crate::model::HOUR_MS;
 
 fn parse(text: &str) -> Config {
     from_toml_str(text, Path::new("/etc/liqwave")).unwrap_or_else(|e| panic!("{e}"))
@@ -65,6 +67,7 @@ fn an_empty_file_gives_every_default() {
             input_capacity: 4096
         }
     );
+    assert_eq!(config.heatmap, HeatmapConfig::default());
 }
 
 #[test]
@@ -244,4 +247,78 @@ fn problems_display_with_and_without_a_line() {
     assert_eq!(problem.to_string(), "line 7: rsi.period: bad");
     problem.line = None;
     assert_eq!(problem.to_string(), "rsi.period: bad");
+}
+
+#[test]
+fn heatmap_keys_land_in_the_model_in_its_units() {
+    let config = parse(
+        "[heatmap]\nbin_bp = 25\nwindow_bins = 4096\nreanchor_margin = 0.1\n\
+         leverage_tiers = [2, 10.5]\ntier_weights = [3, 1]\nsmear = 0.2\nsmear_min_bins = 2\n\
+         smear_cutoff_sigmas = 4\ntaker_kappa = 0.5\ntaker_share_min = 0.3\n\
+         taker_share_max = 0.7\nhalf_life_hours = 12.5\nvolume_proxy_factor = 0.1\n\
+         [heatmap.clusters]\nwindow_atr_mult = 5\nwindow_min_pct = 4\nwindow_max_pct = 20\n\
+         fallback_atr_pct = 2.5\nhot_background_mult = 2\nhot_percentile = 0.9\n\
+         background_min_count = 20\nmerge_gap_bins = 0\nmin_share_pct = 5\nisolation_cap = 8\n\
+         fuel_atr_mult = 1.5\nid_match_bins = 6",
+    );
+    let tier = |leverage, weight| LeverageTier { leverage, weight };
+    let model = HeatmapParams {
+        bin_bp: 25.0,
+        window_bins: 4096,
+        reanchor_margin: 0.1,
+        tiers: vec![tier(2.0, 3.0), tier(10.5, 1.0)],
+        smear_rel: 0.2,
+        smear_min_bins: 2.0,
+        smear_cutoff_sigmas: 4.0,
+        taker_kappa: 0.5,
+        taker_share_min: 0.3,
+        taker_share_max: 0.7,
+        half_life_ms: 12 * HOUR_MS + 30 * 60_000,
+        volume_proxy_factor: 0.1,
+    };
+    let clusters = ClusterParams {
+        window_atr_mult: 5.0,
+        window_min: 0.04,
+        window_max: 0.20,
+        fallback_atr_frac: 0.025,
+        hot_background_mult: 2.0,
+        hot_percentile: 0.9,
+        background_min_count: 20,
+        merge_gap_bins: 0,
+        min_share: 0.05,
+        isolation_cap: 8.0,
+        fuel_atr_mult: 1.5,
+        id_match_bins: 6,
+    };
+    assert_eq!(config.heatmap, HeatmapConfig { model, clusters });
+    assert_eq!(config.heatmap.model.problems(), Vec::<String>::new());
+    // A key left out keeps the model's default, in the model's units.
+    let config = parse("[heatmap.clusters]\nwindow_min_pct = 10");
+    assert_eq!(config.heatmap.clusters.window_max, 0.30);
+    assert_eq!(config.heatmap.model, HeatmapParams::default());
+}
+
+#[test]
+fn a_tier_list_that_does_not_pair_up_blames_the_list_that_was_written() {
+    let got = problems("[heatmap]\nleverage_tiers = [5, 10]");
+    assert_eq!(
+        got,
+        [
+            "line 2: heatmap.leverage_tiers: has 2 entries but heatmap.tier_weights has 8, its \
+             default; the two lists pair up one to one"
+        ]
+    );
+    let got = problems("[heatmap]\nleverage_tiers = []\ntier_weights = [0, 0]");
+    assert_eq!(
+        got,
+        ["line 2: heatmap.leverage_tiers: must list at least one leverage"]
+    );
+    let got = problems("[heatmap]\nleverage_tiers = [5, 1]\ntier_weights = [0, 0]");
+    assert_eq!(
+        got,
+        [
+            "line 2: heatmap.leverage_tiers[1]: must be above 1 and at most 1000, got 1",
+            "line 3: heatmap.tier_weights: must have at least one weight above 0",
+        ]
+    );
 }
