@@ -12,6 +12,9 @@ pub struct Rsi {
     prev_close: Option<f64>,
     avg_gain: f64,
     avg_loss: f64,
+    /// `period − 1` and `1 / period`, hoisted as TA-Lib does (same values, so same bits).
+    keep: f64,
+    inv: f64,
 }
 
 /// One RSI output with the Wilder averages behind it.
@@ -26,12 +29,16 @@ impl Rsi {
     /// `period` must be at least 2 (the config checks it).
     pub fn new(period: usize) -> Rsi {
         debug_assert!(period >= 2);
+        let period = u32::try_from(period).unwrap_or(u32::MAX);
+        let n = f64::from(period);
         Rsi {
-            period: u32::try_from(period).unwrap_or(u32::MAX),
+            period,
             changes: 0,
             prev_close: None,
             avg_gain: 0.0,
             avg_loss: 0.0,
+            keep: n - 1.0,
+            inv: 1.0 / n,
         }
     }
 
@@ -54,10 +61,8 @@ impl Rsi {
 
     fn advance(&mut self, close: f64) -> Option<RsiValue> {
         let prev = self.prev_close?;
-        let n = f64::from(self.period);
         // The exact float recipe of TA-Lib >= 0.8: multiply by a hoisted 1/n and update the loss
         // branch-free. Any other arrangement (or a fused multiply-add) moves the last bits.
-        let inv = 1.0 / n;
         let d = close - prev;
         let gain = if d > 0.0 { d } else { 0.0 };
         if self.changes < self.period {
@@ -68,13 +73,13 @@ impl Rsi {
                 return None;
             }
         } else {
-            self.avg_gain *= n - 1.0;
-            self.avg_loss *= n - 1.0;
+            self.avg_gain *= self.keep;
+            self.avg_loss *= self.keep;
             self.avg_gain += gain;
             self.avg_loss += gain - d;
         }
-        self.avg_gain *= inv;
-        self.avg_loss *= inv;
+        self.avg_gain *= self.inv;
+        self.avg_loss *= self.inv;
         Some(self.value())
     }
 
