@@ -13,6 +13,7 @@ pub mod pivots;
 pub mod regime;
 pub mod rsi;
 pub mod timeframe;
+pub mod validation;
 
 pub use pair_state::{PairContext, PairOutput, PairState};
 

@@ -15,6 +15,7 @@ use crate::telemetry;
 
 mod heatmap;
 mod rsi;
+mod validate;
 
 /// Exit code for an invalid configuration (sysexits EX_CONFIG); systemd's ExecStartPre relies on it.
 pub const EXIT_CONFIG: u8 = 78;
@@ -53,6 +54,8 @@ pub enum Command {
     },
     /// Replay one pair up to a time and print its liquidation clusters (and optionally a chart).
     Heatmap(heatmap::Args),
+    /// Score the estimated heatmap against the dataset's realized liquidations and baselines.
+    ValidateModel(validate::Args),
     /// Print RSI, regime and signals of one kline file as CSV, one row per complete bar.
     Rsi {
         /// A kline CSV (`open_time_ms,open,high,low,close,volume,…`, optionally gzipped).
@@ -80,6 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         } => replay_cmd(&config, data, alerts_out.as_deref(), quiet),
         Command::CheckConfig { config } => check_config(&config),
         Command::Heatmap(args) => heatmap::run(&args),
+        Command::ValidateModel(args) => validate::run(&args),
         Command::Rsi {
             klines,
             interval,
