@@ -1,6 +1,6 @@
 //! liqwave watches Binance USDⓈ-M perpetual futures for traders who ride multi-week trend waves.
-//! For every pair it keeps candles, a multi-timeframe RSI with its Cardwell regime and, in later
-//! issues, an estimated liquidation heatmap; rules turn that state into alerts that sinks deliver.
+//! For every pair it keeps candles, a multi-timeframe RSI with its Cardwell regime and an
+//! estimated liquidation heatmap; rules turn that state into alerts that sinks deliver.
 //!
 //! # Bird's-eye view
 //!
@@ -8,18 +8,20 @@
 //! source (replay | binance) ─> mpsc<Input> ─> engine ─> alerts ─> sink workers (console, …)
 //!                                               │
 //!                                               └─ PairState per symbol: aggregation 1m/5m → 4h/1d/1w,
-//!                                                  RSI, regime, 50-cross, pivots, divergence, entry
+//!                                                  RSI, regime, 50-cross, pivots, divergence, entry;
+//!                                                  heatmap stepped every 5m, clusters, daily ATR
 //! ```
 //!
 //! # Code map, in reading order
 //!
 //! - [`model`]: exchange-neutral vocabulary (symbols, intervals, candles, events, alerts).
 //! - [`config`]: TOML → validated [`config::Config`]; every problem reported at once.
-//! - [`analytics`]: pure state machines: candle aggregation, RSI, regime, pivots, entry trigger.
+//! - [`analytics`]: pure state machines: candle aggregation, RSI, regime, pivots, entry trigger,
+//!   the liquidation heatmap and its clusters, and the statistics of model validation.
 //! - [`rules`]: pure functions from analytic signals to [`model::Alert`]s.
 //! - [`engine`]: the single owner of all per-pair state; one input enum, one loop.
 //! - [`source`]: where events come from (recorded data today, Binance live later).
-//! - [`notify`]: the `Sink` trait and the sinks (console/JSONL today).
+//! - [`notify`]: the `Sink` trait, the sinks (console/JSONL today) and the PNG charts.
 //! - [`supervisor`]: builds and spawns every task; the only place that spawns.
 //! - [`telemetry`]: logging setup.
 //! - [`cli`]: the subcommands.
