@@ -4,12 +4,12 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde_json::json;
 
-use super::{data_dir, load_config};
+use super::DatasetArgs;
 use crate::analytics::brackets::margin_for;
 use crate::analytics::clusters::Cluster;
 use crate::analytics::heatmap::{Heatmap, Kernel};
@@ -19,15 +19,11 @@ use crate::config::Config;
 use crate::model::{Candle, Interval, MINUTE_MS, Side, Symbol, SymbolEvent, TimeMs, format_utc};
 use crate::notify::chart::{ChartInput, ClusterBand, HeatBand, HeatColumn, render_png};
 use crate::source::replay::{Dataset, ReplayOptions, SymbolFilter};
-use crate::telemetry;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long)]
-    config: PathBuf,
-    /// Dataset directory (default: `replay.data_dir` of the config).
-    #[arg(long)]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    dataset: DatasetArgs,
     #[arg(long)]
     symbol: Symbol,
     /// Replay up to this time: epoch ms or RFC 3339 UTC (default: the end of the data).
@@ -49,9 +45,8 @@ const BAND_BINS: i32 = 5;
 const CHART_RANGE: f64 = 0.15;
 
 pub(super) fn run(args: &Args) -> anyhow::Result<()> {
-    let config = load_config(&args.config)?;
-    telemetry::init(&config.log.filter, config.log.format);
-    let events = load_pair(&config, args.data.clone(), &args.symbol)?;
+    let (config, dir) = args.dataset.load()?;
+    let events = load_pair(&config, &dir, &args.symbol)?;
     let mut chart = ChartData::default();
     let state = replay_pair(&config, &args.symbol, &events, args.at, |state, out| {
         chart.record(state, out);
@@ -71,12 +66,7 @@ pub(super) fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 /// Every recorded event of one symbol, in replay order.
-pub(super) fn load_pair(
-    config: &Config,
-    data: Option<PathBuf>,
-    symbol: &Symbol,
-) -> anyhow::Result<Vec<SymbolEvent>> {
-    let dir = data_dir(data, config)?;
+fn load_pair(config: &Config, dir: &Path, symbol: &Symbol) -> anyhow::Result<Vec<SymbolEvent>> {
     let options = ReplayOptions {
         source_interval: config.replay.source_interval,
         filter: SymbolFilter::Lists {
@@ -84,7 +74,7 @@ pub(super) fn load_pair(
             exclude: Vec::new(),
         },
     };
-    let dataset = Dataset::load(&dir, &options)
+    let dataset = Dataset::load(dir, &options)
         .with_context(|| format!("loading recorded data from {}", dir.display()))?;
     anyhow::ensure!(
         dataset.report().symbols.contains(symbol),

@@ -120,6 +120,26 @@ pub(super) fn data_dir(data: Option<PathBuf>, config: &Config) -> anyhow::Result
         .context("no dataset: pass --data DIR or set replay.data_dir in the config")
 }
 
+/// The config file and the recorded dataset a command replays.
+#[derive(Debug, clap::Args)]
+pub struct DatasetArgs {
+    #[arg(long)]
+    config: PathBuf,
+    /// Dataset directory (default: `replay.data_dir` of the config).
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
+
+impl DatasetArgs {
+    /// Loads the config, starts logging as it says, and resolves the dataset directory.
+    pub(super) fn load(&self) -> anyhow::Result<(Config, PathBuf)> {
+        let config = load_config(&self.config)?;
+        telemetry::init(&config.log.filter, config.log.format);
+        let dir = data_dir(self.data.clone(), &config)?;
+        Ok((config, dir))
+    }
+}
+
 fn check_config(path: &Path) -> anyhow::Result<()> {
     telemetry::init("warn", config::LogFormat::Auto);
     load_config(path)?;

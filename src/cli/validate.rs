@@ -4,27 +4,22 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::path::PathBuf;
 
 use anyhow::Context;
 
+use super::DatasetArgs;
 use super::heatmap::replay_pair;
-use super::{data_dir, load_config};
 use crate::analytics::PairState;
 use crate::analytics::validation::{
     Band, Frame, PathBar, Realized, ValidationParams, ValidationReport, evaluate, render_table,
 };
 use crate::model::{HOUR_MS, MarketEvent, Side, Symbol, SymbolEvent};
 use crate::source::replay::{Dataset, ReplayOptions, SymbolFilter};
-use crate::telemetry;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long)]
-    config: PathBuf,
-    /// Dataset directory (default: `replay.data_dir` of the config).
-    #[arg(long)]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    dataset: DatasetArgs,
     /// Only these symbols (repeatable; default: every symbol with recorded liquidations).
     #[arg(long)]
     symbol: Vec<Symbol>,
@@ -45,9 +40,7 @@ pub(super) fn run(args: &Args) -> anyhow::Result<()> {
         "--horizon-hours must be above 0 and at most 720, got {}",
         args.horizon_hours
     );
-    let config = load_config(&args.config)?;
-    telemetry::init(&config.log.filter, config.log.format);
-    let dir = data_dir(args.data.clone(), &config)?;
+    let (config, dir) = args.dataset.load()?;
     let filter = if args.symbol.is_empty() {
         SymbolFilter::Lists {
             include: config.symbols.include.clone(),

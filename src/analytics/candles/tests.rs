@@ -1,3 +1,5 @@
+//! Unit tests of `analytics::candles`: table cases, one line of data each where it reads well.
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -1,3 +1,5 @@
+//! Unit tests of `analytics::clusters`: table cases, one line of data each where it reads well.
+
 use super::*;
 use crate::analytics::brackets::MarginSpec;
 use crate::analytics::heatmap::{HeatmapParams, Kernel};

@@ -1,3 +1,5 @@
+//! Unit tests of `analytics::heatmap`: table cases, one line of data each where it reads well.
+
 use super::*;
 use crate::analytics::brackets::{MarginSpec, margin_for};
 use crate::model::{Candle, MINUTE_MS};

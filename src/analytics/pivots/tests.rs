@@ -1,3 +1,5 @@
+//! Unit tests of `analytics::pivots`: table cases, one line of data each where it reads well.
+
 use super::*;
 
 /// Small windows keep the cases readable: lbL 2, lbR 2, spacing 1..=6.

@@ -1,3 +1,5 @@
+//! Unit tests of `analytics::validation`: table cases, one line of data each where it reads well.
+
 use super::bins::Runs;
 use super::*;
 use crate::model::MINUTE_MS;

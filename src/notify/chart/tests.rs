@@ -1,3 +1,5 @@
+//! Unit tests of `notify::chart`: table cases, one line of data each where it reads well.
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

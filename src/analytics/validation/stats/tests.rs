@@ -1,3 +1,5 @@
+//! Unit tests of `analytics::validation::stats`: table cases, one line of data each where it reads well.
+
 use super::*;
 
 #[test]
