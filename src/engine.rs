@@ -92,11 +92,10 @@ impl Engine {
                     .or_insert(Pair { state, kernel })
             }
         };
-        if let MarketEvent::Candle { .. } = ev.event {
-            self.stats.source_bars += 1;
-        }
-        if let MarketEvent::Gap { .. } = ev.event {
-            self.stats.gaps += 1;
+        match ev.event {
+            MarketEvent::Candle { .. } => self.stats.source_bars += 1,
+            MarketEvent::Gap { .. } => self.stats.gaps += 1,
+            _ => {}
         }
         self.out.clear();
         let ctx = context(&self.params, &self.clusters, &pair.kernel);

@@ -173,6 +173,7 @@ fn print_summary(s: &ReplaySummary, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "  events           {}", s.events)?;
     writeln!(out, "  source bars      {}", s.source_bars)?;
     writeln!(out, "  4h/1d/1w bars    {}", s.signal_bars)?;
+    writeln!(out, "  heatmap steps    {}", s.heat_steps)?;
     writeln!(out, "  malformed rows   {} (skipped)", s.load.malformed())?;
     writeln!(out, "  alerts           {alerts}")?;
     for (kind, n) in &s.alerts {

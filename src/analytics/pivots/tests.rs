@@ -40,69 +40,25 @@ fn divergences_follow_tradingview_semantics() {
         &'static [f64],
         &'static [(u64, DivergenceKind, u64, u64)],
     );
+    #[rustfmt::skip]
     let cases: &[Case] = &[
         // Two RSI lows at 2 and 6: RSI higher, price lower → regular bull, confirmed at 6 + lbR.
-        (
-            "regular bull",
-            &[50., 45., 40., 45., 50., 47., 42., 47., 50.],
-            &[10., 9., 8., 9., 10., 9., 7., 9., 10.],
-            &[(8, RegularBull, 6, 2)],
-        ),
+        ("regular bull", &[50., 45., 40., 45., 50., 47., 42., 47., 50.], &[10., 9., 8., 9., 10., 9., 7., 9., 10.], &[(8, RegularBull, 6, 2)]),
         // RSI lower low, price higher low → hidden bull.
-        (
-            "hidden bull",
-            &[50., 45., 42., 45., 50., 47., 40., 47., 50.],
-            &[10., 9., 7., 9., 10., 9., 8., 9., 10.],
-            &[(8, HiddenBull, 6, 2)],
-        ),
+        ("hidden bull", &[50., 45., 42., 45., 50., 47., 40., 47., 50.], &[10., 9., 7., 9., 10., 9., 8., 9., 10.], &[(8, HiddenBull, 6, 2)]),
         // Mirrored highs.
-        (
-            "regular bear",
-            &[50., 55., 60., 55., 50., 53., 58., 53., 50.],
-            &[10., 11., 12., 11., 10., 11., 13., 11., 10.],
-            &[(8, RegularBear, 6, 2)],
-        ),
-        (
-            "hidden bear",
-            &[50., 55., 58., 55., 50., 53., 60., 53., 50.],
-            &[10., 11., 13., 11., 10., 11., 12., 11., 10.],
-            &[(8, HiddenBear, 6, 2)],
-        ),
+        ("regular bear", &[50., 55., 60., 55., 50., 53., 58., 53., 50.], &[10., 11., 12., 11., 10., 11., 13., 11., 10.], &[(8, RegularBear, 6, 2)]),
+        ("hidden bear", &[50., 55., 58., 55., 50., 53., 60., 53., 50.], &[10., 11., 13., 11., 10., 11., 12., 11., 10.], &[(8, HiddenBear, 6, 2)]),
         // Equal values on the left are allowed (ties resolve to the later pivot)…
-        (
-            "left tie allowed",
-            &[50., 40., 40., 45., 50., 47., 42., 47., 50.],
-            &[10., 9., 8., 9., 10., 9., 7., 9., 10.],
-            &[(8, RegularBull, 6, 2)],
-        ),
+        ("left tie allowed", &[50., 40., 40., 45., 50., 47., 42., 47., 50.], &[10., 9., 8., 9., 10., 9., 7., 9., 10.], &[(8, RegularBull, 6, 2)]),
         // …equal values on the right are not: bar 2 is no pivot, the flat bottom's pivot is bar 3.
-        (
-            "right tie moves the pivot later",
-            &[50., 45., 40., 40., 50., 47., 42., 47., 50.],
-            &[10., 9., 8., 9., 10., 9., 7., 9., 10.],
-            &[(8, RegularBull, 6, 3)],
-        ),
+        ("right tie moves the pivot later", &[50., 45., 40., 40., 50., 47., 42., 47., 50.], &[10., 9., 8., 9., 10., 9., 7., 9., 10.], &[(8, RegularBull, 6, 3)]),
         // A tie within EPS counts as equal.
-        (
-            "tie within eps",
-            &[50., 45., 40., 40.0 + 1e-12, 50., 47., 42., 47., 50.],
-            &[10., 9., 8., 9., 10., 9., 7., 9., 10.],
-            &[(8, RegularBull, 6, 3)],
-        ),
+        ("tie within eps", &[50., 45., 40., 40.0 + 1e-12, 50., 47., 42., 47., 50.], &[10., 9., 8., 9., 10., 9., 7., 9., 10.], &[(8, RegularBull, 6, 3)]),
         // Two lows can be no closer than min(lbL, lbR) + 1 bars: lows at 2 and 5, 2 bars between.
-        (
-            "closest possible spacing",
-            &[50., 45., 40., 45., 44., 42., 45., 50.],
-            &[10., 9., 8., 9., 8.5, 7., 9., 10.],
-            &[(7, RegularBull, 5, 2)],
-        ),
+        ("closest possible spacing", &[50., 45., 40., 45., 44., 42., 45., 50.], &[10., 9., 8., 9., 8.5, 7., 9., 10.], &[(7, RegularBull, 5, 2)]),
         // Same RSI and price: no divergence either way.
-        (
-            "no divergence",
-            &[50., 45., 40., 45., 50., 45., 40., 45., 50.],
-            &[10., 9., 8., 9., 10., 9., 8., 9., 10.],
-            &[],
-        ),
+        ("no divergence", &[50., 45., 40., 45., 50., 45., 40., 45., 50.], &[10., 9., 8., 9., 10., 9., 8., 9., 10.], &[]),
     ];
     for (name, rsi, px, want) in cases {
         assert_eq!(run(rsi, px, &P), want.to_vec(), "{name}");
