@@ -24,6 +24,7 @@ use crate::source::replay::{Dataset, ReplayOptions, SymbolFilter};
 pub struct Args {
     #[command(flatten)]
     dataset: DatasetArgs,
+    /// The pair, e.g. BTCUSDT.
     #[arg(long)]
     symbol: Symbol,
     /// Replay up to this time: epoch ms or RFC 3339 UTC (default: the end of the data).

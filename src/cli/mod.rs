@@ -35,6 +35,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the whole pipeline over recorded data, as fast as possible, and print a summary.
     Replay {
+        /// The config file (TOML; see config/liqwave.toml).
         #[arg(long)]
         config: PathBuf,
         /// Dataset directory (default: `replay.data_dir` of the config).
@@ -49,6 +50,7 @@ pub enum Command {
     },
     /// Validate a config file: exit 0 when valid, 78 with every problem on stderr when not.
     CheckConfig {
+        /// The config file to check.
         #[arg(long)]
         config: PathBuf,
     },
@@ -64,6 +66,7 @@ pub enum Command {
         /// Interval to aggregate to (4h, 1d, 1w, or the file's own).
         #[arg(long)]
         interval: Interval,
+        /// Wilder RSI period.
         #[arg(long, default_value_t = 14)]
         period: usize,
         /// Take regime, pivot and entry settings from this config.
@@ -123,6 +126,7 @@ pub(super) fn data_dir(data: Option<PathBuf>, config: &Config) -> anyhow::Result
 /// The config file and the recorded dataset a command replays.
 #[derive(Debug, clap::Args)]
 pub struct DatasetArgs {
+    /// The config file (TOML; see config/liqwave.toml).
     #[arg(long)]
     config: PathBuf,
     /// Dataset directory (default: `replay.data_dir` of the config).
