@@ -8,6 +8,23 @@ use std::process::Command;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/binance");
 
+/// Runs `liqwave validate-model` with the demo config on `data`; returns stdout of a success.
+fn validate_model(data: &Path, extra: &[&str]) -> Vec<u8> {
+    let out = Command::new(env!("CARGO_BIN_EXE_liqwave"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["validate-model", "--config", "config/demo.toml", "--data"])
+        .arg(data)
+        .args(extra)
+        .output()
+        .expect("run liqwave validate-model");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// Copies the HYPEUSDT klines and OI into `dir` and writes one long liquidation at the low of
 /// every 5m bar that undercuts the previous low by more than 0.3 % (after the listing day).
 fn build_dataset(dir: &Path) -> usize {
@@ -52,24 +69,8 @@ fn scores_every_print_against_the_model_and_the_baselines() {
         prints > 20,
         "the recording should have sharp drops, found {prints}"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_liqwave"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "validate-model",
-            "--config",
-            "config/demo.toml",
-            "--json",
-            "--data",
-        ])
-        .arg(dir.path())
-        .output()
-        .expect("run liqwave validate-model");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let out = validate_model(dir.path(), &["--json"]);
+    let reports: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
     let report = &reports["HYPEUSDT"];
     assert_eq!(report["counts"]["events"], prints);
     let scored = report["counts"]["scored"].as_u64().unwrap();
@@ -84,15 +85,19 @@ fn scores_every_print_against_the_model_and_the_baselines() {
         assert!(kinds.contains(&kind), "no {kind} baseline in {kinds:?}");
     }
 
-    // The human table names the model and every baseline too.
-    let table = Command::new(env!("CARGO_BIN_EXE_liqwave"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["validate-model", "--config", "config/demo.toml", "--data"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(table.status.success());
-    assert!(String::from_utf8_lossy(&table.stdout).contains("HYPEUSDT"));
+    // The human table names the symbol and every baseline too.
+    let table = validate_model(dir.path(), &[]);
+    let table = String::from_utf8_lossy(&table);
+    for word in [
+        "HYPEUSDT",
+        "model",
+        "uniform",
+        "distance-only",
+        "static-ladder",
+        "time-shuffled",
+    ] {
+        assert!(table.contains(word), "table without {word}:\n{table}");
+    }
 }
 
 /// The shared `!forceOrder@arr` recording of 2024-08-17 (a RARE cascade: real prints, real
@@ -164,26 +169,8 @@ fn shared_force_order_recording_with_a_synthetic_path() {
     }
     std::fs::write(dir.path().join("klines/5m/RAREUSDT_5m.csv"), csv).unwrap();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_liqwave"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "validate-model",
-            "--config",
-            "config/demo.toml",
-            "--json",
-            "--symbol",
-            "RAREUSDT",
-            "--data",
-        ])
-        .arg(dir.path())
-        .output()
-        .expect("run liqwave validate-model");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = validate_model(dir.path(), &["--json", "--symbol", "RAREUSDT"]);
+    let reports: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let report = &reports["RAREUSDT"];
     assert_eq!(report["counts"]["events"], prints.len());
     assert!(report["counts"]["scored"].as_u64().unwrap() > 0, "{report}");
