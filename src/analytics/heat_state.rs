@@ -17,6 +17,7 @@ pub struct HeatState {
     map: Heatmap,
     clusters: Option<Clusters>,
     atr_1d: Atr,
+    atr_1h: Atr,
     /// The latest open interest; a step uses it only when it was measured at the bar's close.
     open_interest: Option<OpenInterest>,
     steps: u64,
@@ -33,6 +34,7 @@ impl HeatState {
             map: Heatmap::new(kernel),
             clusters: None,
             atr_1d: Atr::new(ATR_PERIOD),
+            atr_1h: Atr::new(ATR_PERIOD),
             open_interest: None,
             steps: 0,
             rejected: 0,
@@ -83,6 +85,10 @@ impl HeatState {
         self.atr_1d.update(bar);
     }
 
+    pub fn on_hourly_bar(&mut self, bar: &Candle) {
+        self.atr_1h.update(bar);
+    }
+
     pub fn on_liquidation(&mut self, liq: &Liquidation) {
         match liq.side {
             Side::Long => self.realized_long += liq.notional(),
@@ -101,6 +107,11 @@ impl HeatState {
 
     pub fn atr_1d(&self) -> Option<f64> {
         self.atr_1d.current()
+    }
+
+    /// Wilder ATR(14) of hourly bars: the scale of "near" for approach alerts.
+    pub fn atr_1h(&self) -> Option<f64> {
+        self.atr_1h.current()
     }
 
     pub fn steps(&self) -> u64 {

@@ -85,7 +85,7 @@ impl PairState {
     }
 
     /// One closed bar. Native 4h/1d/1w bars (REST warm-up) go straight to their timeframe; finer
-    /// bars are aggregated, and every 5-minute bar steps the heatmap.
+    /// bars are aggregated (to 5m, 1h, 4h, 1d, 1w), and every 5-minute bar steps the heatmap.
     fn on_candle(
         &mut self,
         interval: Interval,
@@ -98,8 +98,10 @@ impl PairState {
             return;
         }
         let aggregator = self.aggregator.get_or_insert_with(|| {
-            // A 1m source also builds the 5m bars the heatmap steps on.
+            // The hourly ATR needs 1h bars; a 1m source also builds the 5m bars the heatmap
+            // steps on.
             let mut targets = Interval::SIGNAL.to_vec();
+            targets.push(Interval::H1);
             if interval < Interval::M5 {
                 targets.push(Interval::M5);
             }
@@ -133,9 +135,10 @@ impl PairState {
         ctx: &PairContext<'_>,
         out: &mut PairOutput,
     ) {
-        if interval == Interval::M5 {
-            self.heat_step(candle, ctx, out);
-            return;
+        match interval {
+            Interval::M5 => return self.heat_step(candle, ctx, out),
+            Interval::H1 => return self.heat.on_hourly_bar(candle),
+            _ => {}
         }
         let tf = &mut self.timeframes[signal_slot(interval)];
         if tf.last_open().is_some_and(|last| candle.open_time <= last) {
@@ -195,5 +198,81 @@ fn signal_slot(interval: Interval) -> usize {
         Interval::D1 => 1,
         Interval::W1 => 2,
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytics::brackets::margin_for;
+    use crate::analytics::heatmap::HeatmapParams;
+    use crate::model::HOUR_MS;
+
+    /// 2025-03-10 00:00 UTC, a Monday.
+    const MONDAY: TimeMs = 1_741_564_800_000;
+
+    fn bars(interval: Interval, hours: i64) -> Vec<Candle> {
+        let step = interval.duration_ms();
+        (0..hours * HOUR_MS / step)
+            .map(|i| {
+                let close = 100.0 + (i % 7) as f64;
+                Candle {
+                    open_time: MONDAY + i * step,
+                    open: close - 0.5,
+                    high: close + 1.0,
+                    low: close - 1.0,
+                    close,
+                    volume: 10.0,
+                    quote_volume: Some(10.0 * close),
+                    taker_buy_quote: None,
+                }
+            })
+            .collect()
+    }
+
+    /// Feeds bars and returns (heat steps, 4h bars closed, hourly ATR known, daily ATR known).
+    fn run(interval: Interval, hours: i64) -> (u64, usize, bool, bool) {
+        let symbol: Symbol = "BTCUSDT".parse().unwrap();
+        let kernel = Kernel::new(&HeatmapParams::default(), margin_for(&symbol));
+        let params = SignalParams::DEFAULT;
+        let clusters = ClusterParams::default();
+        let ctx = PairContext {
+            signals: &params,
+            clusters: &clusters,
+            kernel: &kernel,
+        };
+        let mut pair = PairState::new(symbol, &ctx);
+        let mut out = PairOutput::default();
+        let mut four_hour = 0;
+        for candle in bars(interval, hours) {
+            out.clear();
+            pair.on_event(&MarketEvent::Candle { interval, candle }, &ctx, &mut out);
+            four_hour += out
+                .signals
+                .iter()
+                .filter(|s| s.interval == Interval::H4)
+                .count();
+        }
+        let heat = pair.heat();
+        (
+            heat.steps(),
+            four_hour,
+            heat.atr_1h().is_some(),
+            heat.atr_1d().is_some(),
+        )
+    }
+
+    #[test]
+    fn source_bars_feed_heat_steps_signals_and_atrs() {
+        // (source, hours, (heat steps, 4h bars, hourly ATR, daily ATR))
+        let cases = [
+            (Interval::M5, 13, (156, 3, false, false)),
+            (Interval::M5, 14, (168, 3, true, false)),
+            (Interval::M1, 14, (168, 3, true, false)),
+            (Interval::M5, 14 * 24, (4032, 84, true, true)),
+        ];
+        for (interval, hours, want) in cases {
+            assert_eq!(run(interval, hours), want, "{interval} for {hours} h");
+        }
     }
 }
