@@ -17,6 +17,7 @@ use crate::analytics::SignalParams;
 use crate::analytics::clusters::ClusterParams;
 use crate::analytics::heatmap::HeatmapParams;
 use crate::model::{Interval, Symbol};
+use crate::rules::{Mutes, Routes, RuleParams};
 
 pub use validate::{ConfigError, Problem};
 
@@ -31,6 +32,12 @@ pub struct Config {
     pub log: LogConfig,
     pub engine: EngineConfig,
     pub heatmap: HeatmapConfig,
+    /// `[rules]`: cluster, setup, exit and funding settings of the rules.
+    pub rules: RuleParams,
+    /// `[[mutes]]`: alerts silenced per symbol (and kind) until a time.
+    pub mutes: Mutes,
+    /// `[[routes]]`: which sinks receive which kinds; `Routes::defaults()` when none is given.
+    pub routes: Routes,
 }
 
 /// The liquidation-heatmap model and its cluster extraction (DESIGN.md §4.4).

@@ -80,6 +80,9 @@ impl Checker<'_, '_> {
                 input_capacity: capacity.value,
             },
             heatmap: self.heatmap(raw.heatmap),
+            rules: crate::rules::RuleParams::DEFAULT,
+            mutes: crate::rules::Mutes::default(),
+            routes: crate::rules::Routes::defaults(),
         }
     }
 

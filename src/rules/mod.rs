@@ -2,6 +2,10 @@
 //! switches of the config and build `Alert` values with deterministic ids; no I/O, no clock, no
 //! rendering for a particular channel.
 
+mod params;
+mod routing;
 mod signals;
 
+pub use params::{ClusterRuleParams, ExitParams, FundingParams, RuleParams, SetupParams};
+pub use routing::{ClusterLabel, KindFilter, Mute, Mutes, Route, Routes, SINKS};
 pub use signals::signal_alerts;

@@ -1,0 +1,104 @@
+//! The settings of the heatmap and setup rules (DESIGN.md §5), with the defaults the design names.
+//! Plain data checked by the config; must never hold a secret or anything read from the clock.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{HOUR_MS, Interval, MINUTE_MS, TimeMs};
+
+/// Everything the rules read from the config besides the signal switches.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RuleParams {
+    /// No second alert of one kind for one symbol and cluster (or bar) within this span.
+    /// Default 60 min.
+    pub cooldown_ms: TimeMs,
+    pub clusters: ClusterRuleParams,
+    pub setup: SetupParams,
+    pub exit: ExitParams,
+    pub funding: FundingParams,
+}
+
+/// Which clusters are worth an alert, and what "near" means.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ClusterRuleParams {
+    /// Minimum density (contrast to the side's background). Default 4.
+    pub min_density: f64,
+    /// Minimum share of the side's mass in the window, as a fraction. Default 0.05.
+    pub min_share: f64,
+    /// Minimum consecutive heatmap steps the cluster has lived. Default 2.
+    pub min_age_steps: u32,
+    /// Approach distance = max(approach_frac · price, approach_atr_mult · ATR1h).
+    /// Defaults 0.005 (0.5 %) and 0.5.
+    pub approach_frac: f64,
+    pub approach_atr_mult: f64,
+    /// After an alert, price must close this many approach distances away from the edge before
+    /// the same cluster can alert again. Default 2.
+    pub rearm_mult: f64,
+}
+
+/// Setup A / Setup B (`setup_entry`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SetupParams {
+    /// The timing timeframe whose entry trigger starts a setup. Default 4h.
+    pub timeframe: Interval,
+    /// Fewest reward:risk to T1 after fees. Default 2.
+    pub min_reward_risk: f64,
+    /// Round-trip trading cost as a fraction of the entry price, charged against the reward and
+    /// added to the risk. Default 0.001 (two taker fills of 0.05 %).
+    pub fee_frac: f64,
+    /// Thin-approach score at or above which the checklist item "thin approach" holds. Default 0.5.
+    pub min_thin_approach: f64,
+}
+
+/// `divergence_exit`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ExitParams {
+    /// The timeframe whose regular divergences count. Default 4h.
+    pub timeframe: Interval,
+    /// A divergence counts when price touched a fuel cluster at most this long before it was
+    /// confirmed (a pivot confirms `lookback_right` bars after it formed). Default 48 h.
+    pub touch_window_ms: TimeMs,
+}
+
+/// Reading the funding rate (DESIGN.md §1): positive means longs pay, so longs are crowded.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FundingParams {
+    /// Above this rate longs are crowded. Default 0.0001 (0.01 % per interval: Binance's
+    /// baseline interest, which calm markets print).
+    pub crowded_longs_above: f64,
+    /// Below this rate shorts are crowded. Default 0.
+    pub crowded_shorts_below: f64,
+}
+
+impl RuleParams {
+    pub const DEFAULT: RuleParams = RuleParams {
+        cooldown_ms: 60 * MINUTE_MS,
+        clusters: ClusterRuleParams {
+            min_density: 4.0,
+            min_share: 0.05,
+            min_age_steps: 2,
+            approach_frac: 0.005,
+            approach_atr_mult: 0.5,
+            rearm_mult: 2.0,
+        },
+        setup: SetupParams {
+            timeframe: Interval::H4,
+            min_reward_risk: 2.0,
+            fee_frac: 0.001,
+            min_thin_approach: 0.5,
+        },
+        exit: ExitParams {
+            timeframe: Interval::H4,
+            touch_window_ms: 48 * HOUR_MS,
+        },
+        funding: FundingParams {
+            crowded_longs_above: 0.0001,
+            crowded_shorts_below: 0.0,
+        },
+    };
+}
+
+impl Default for RuleParams {
+    fn default() -> Self {
+        RuleParams::DEFAULT
+    }
+}
