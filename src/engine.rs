@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::analytics::brackets::margin_for;
@@ -12,7 +13,7 @@ use crate::analytics::heatmap::{HeatmapParams, Kernel};
 use crate::analytics::{PairContext, PairOutput, PairState, SignalParams};
 use crate::config::{AlertSwitches, Config, SymbolFilter};
 use crate::model::{Alert, AlertKind, MarketEvent, Symbol, SymbolEvent};
-use crate::rules;
+use crate::rules::{Mute, Mutes, PairRules, RuleContext, RuleParams, RuleTally};
 
 /// Everything the engine task consumes.
 #[derive(Debug)]
@@ -37,6 +38,10 @@ pub struct EngineStats {
     pub gaps: u64,
     /// Heatmap steps taken (one per pair per 5-minute bar).
     pub heat_steps: u64,
+    /// Alerts dropped by a mute.
+    pub muted: u64,
+    /// What the rules held back (gaps, setups that did not qualify).
+    pub rules: RuleTally,
 }
 
 #[derive(Debug)]
@@ -45,6 +50,8 @@ pub struct Engine {
     heatmap: HeatmapParams,
     clusters: ClusterParams,
     switches: AlertSwitches,
+    rules: RuleParams,
+    mutes: Mutes,
     filter: SymbolFilter,
     pairs: HashMap<Symbol, Pair>,
     stats: EngineStats,
@@ -57,7 +64,16 @@ pub struct Engine {
 #[derive(Debug)]
 struct Pair {
     state: PairState,
+    rules: PairRules,
     kernel: Kernel,
+}
+
+/// What a warm restart needs of one pair: its analytic state and its rule state (arms,
+/// cooldowns, the last fuel touch, an open gap).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairSnapshot {
+    pub state: PairState,
+    pub rules: PairRules,
 }
 
 impl Engine {
@@ -67,6 +83,8 @@ impl Engine {
             heatmap: config.heatmap.model.clone(),
             clusters: config.heatmap.clusters,
             switches: config.alerts.clone(),
+            rules: config.rules,
+            mutes: config.mutes.clone(),
             filter: config.symbols.clone(),
             pairs: HashMap::new(),
             stats: EngineStats::default(),
@@ -87,9 +105,11 @@ impl Engine {
                 let kernel = Kernel::new(&self.heatmap, margin_for(&ev.symbol));
                 let ctx = context(&self.params, &self.clusters, &kernel);
                 let state = PairState::new(ev.symbol.clone(), &ctx);
-                self.pairs
-                    .entry(ev.symbol.clone())
-                    .or_insert(Pair { state, kernel })
+                self.pairs.entry(ev.symbol.clone()).or_insert(Pair {
+                    state,
+                    rules: PairRules::default(),
+                    kernel,
+                })
             }
         };
         match ev.event {
@@ -99,32 +119,79 @@ impl Engine {
         }
         self.out.clear();
         let ctx = context(&self.params, &self.clusters, &pair.kernel);
+        let rctx = RuleContext {
+            signals: &self.params,
+            switches: &self.switches,
+            rules: &self.rules,
+        };
+        let before = out.len();
+        let tally = &mut self.stats.rules;
+        pair.rules
+            .before_event(&pair.state, &ev.event, &rctx, tally, out);
         pair.state.on_event(&ev.event, &ctx, &mut self.out);
+        pair.rules.after_event(
+            &pair.state,
+            &ev.event,
+            &self.out.signals,
+            &rctx,
+            tally,
+            out,
+        );
         self.stats.heat_steps += u64::from(self.out.heat_steps);
         self.stats.signal_bars += self.out.signals.len() as u64;
-        let before = out.len();
-        for s in &self.out.signals {
-            rules::signal_alerts(&ev.symbol, s, &self.switches, &self.params, out);
-        }
-        for alert in &out[before..] {
-            *self.stats.alerts.entry(alert.kind).or_default() += 1;
+        if out.len() > before {
+            let raised = out.split_off(before);
+            for alert in raised {
+                if self.mutes.is_muted(&alert) {
+                    self.stats.muted += 1;
+                    continue;
+                }
+                *self.stats.alerts.entry(alert.kind).or_default() += 1;
+                out.push(alert);
+            }
         }
     }
 
+    /// Mutes `mute.symbol` (one kind or all) until `mute.until`, replacing an earlier mute of the
+    /// same symbol and kind.
+    pub fn mute(&mut self, mute: Mute) {
+        self.mutes.add(mute);
+    }
+
+    /// Lifts every mute of `symbol`; returns how many there were.
+    pub fn unmute(&mut self, symbol: &Symbol) -> usize {
+        self.mutes.remove(symbol)
+    }
+
+    pub fn mutes(&self) -> &Mutes {
+        &self.mutes
+    }
+
     /// Every pair's state, in symbol order: what a warm restart needs (the store persists it).
-    pub fn snapshot(&self) -> Vec<PairState> {
-        self.pairs().into_iter().cloned().collect()
+    pub fn snapshot(&self) -> Vec<PairSnapshot> {
+        let mut pairs: Vec<&Pair> = self.pairs.values().collect();
+        pairs.sort_by(|a, b| a.state.symbol().cmp(b.state.symbol()));
+        pairs
+            .into_iter()
+            .map(|p| PairSnapshot {
+                state: p.state.clone(),
+                rules: p.rules.clone(),
+            })
+            .collect()
     }
 
     /// An engine that continues from `snapshot` as if it had processed the events behind it.
     /// Kernels are rebuilt from the config, so a changed config applies from here on.
-    pub fn restore(config: &Config, snapshot: Vec<PairState>) -> Engine {
+    pub fn restore(config: &Config, snapshot: Vec<PairSnapshot>) -> Engine {
         let mut engine = Engine::new(config);
-        for state in snapshot {
+        for PairSnapshot { state, rules } in snapshot {
             let kernel = Kernel::new(&engine.heatmap, margin_for(state.symbol()));
-            engine
-                .pairs
-                .insert(state.symbol().clone(), Pair { state, kernel });
+            let pair = Pair {
+                state,
+                rules,
+                kernel,
+            };
+            engine.pairs.insert(pair.state.symbol().clone(), pair);
         }
         engine
     }

@@ -24,6 +24,7 @@
 //! - [`notify`]: the `Sink` trait, the sinks (console/JSONL today) and the PNG charts.
 //! - [`supervisor`]: builds and spawns every task; the only place that spawns.
 //! - [`telemetry`]: logging setup.
+//! - [`format`]: prices and USD amounts as people read them.
 //! - [`cli`]: the subcommands.
 //!
 //! # Invariants
@@ -38,6 +39,7 @@ pub mod analytics;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod format;
 pub mod model;
 pub mod notify;
 pub mod rules;

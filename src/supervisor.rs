@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::engine::{Engine, Input};
 use crate::model::{AlertKind, SymbolEvent};
 use crate::notify::console::ConsoleSink;
+use crate::rules::RuleTally;
 use crate::notify::{Delivered, run_worker};
 use crate::source::replay::{Dataset, LoadReport, ReplayOptions, SymbolFilter};
 
@@ -34,6 +35,8 @@ pub struct ReplaySummary {
     pub signal_bars: u64,
     pub heat_steps: u64,
     pub alerts: BTreeMap<AlertKind, u64>,
+    pub muted: u64,
+    pub rules: RuleTally,
     pub delivered: Delivered,
     pub load_time: Duration,
     pub run_time: Duration,
@@ -104,6 +107,8 @@ pub async fn replay(
         signal_bars: stats.signal_bars,
         heat_steps: stats.heat_steps,
         alerts: stats.alerts.clone(),
+        muted: stats.muted,
+        rules: stats.rules,
         delivered,
         load_time,
         run_time,

@@ -4,9 +4,8 @@
 
 use std::path::Path;
 
-use liqwave::analytics::PairState;
 use liqwave::config;
-use liqwave::engine::Engine;
+use liqwave::engine::{Engine, PairSnapshot};
 use liqwave::model::Alert;
 use liqwave::source::replay::{Dataset, ReplayOptions};
 
@@ -37,7 +36,7 @@ fn split_replay_equals_one_run() {
         let mut got = Vec::new();
         run(&mut first, 0..split, &mut got);
         let json = serde_json::to_string(&first.snapshot()).expect("serialize");
-        let restored: Vec<PairState> = serde_json::from_str(&json).expect("deserialize");
+        let restored: Vec<PairSnapshot> = serde_json::from_str(&json).expect("deserialize");
         let mut second = Engine::restore(&config, restored);
         run(&mut second, split..events.len(), &mut got);
         assert_eq!(got, want, "alerts differ when split at event {split}");

@@ -12,6 +12,7 @@ pub mod pair_state;
 pub mod pivots;
 pub mod regime;
 pub mod rsi;
+pub mod swings;
 pub mod timeframe;
 pub mod validation;
 

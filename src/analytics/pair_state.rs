@@ -71,16 +71,24 @@ impl PairState {
     pub fn on_event(&mut self, event: &MarketEvent, ctx: &PairContext<'_>, out: &mut PairOutput) {
         match event {
             MarketEvent::Candle { interval, candle } => self.on_candle(*interval, candle, ctx, out),
-            MarketEvent::Funding(f) => {
-                if self.funding.is_none_or(|old| old.time <= f.time) {
-                    self.funding = Some(*f);
+            MarketEvent::Funding(f) => self.on_funding(*f),
+            MarketEvent::OpenInterest(oi) => self.heat.on_open_interest(*oi),
+            MarketEvent::Mark(m) => {
+                self.heat.on_mark(m.time, m.price);
+                // Live, the mark-price stream carries the current funding rate.
+                if let Some(rate) = m.funding_rate {
+                    self.on_funding(Funding { time: m.time, rate });
                 }
             }
-            MarketEvent::OpenInterest(oi) => self.heat.on_open_interest(*oi),
-            MarketEvent::Mark(m) => self.heat.on_mark(m.time, m.price),
             MarketEvent::Liquidation(l) => self.heat.on_liquidation(l),
             // What a gap means for alerts is the rules' business; the series itself shows it.
             MarketEvent::Gap { .. } => {}
+        }
+    }
+
+    fn on_funding(&mut self, f: Funding) {
+        if self.funding.is_none_or(|old| old.time <= f.time) {
+            self.funding = Some(f);
         }
     }
 

@@ -9,6 +9,7 @@ use super::entry::{EntryBar, EntryDirection, EntryTrigger};
 use super::pivots::{Divergence, PivotBar, PivotTracker};
 use super::regime::{Regime, ge, gt, le, lt};
 use super::rsi::{Rsi, RsiValue};
+use super::swings::SwingTracker;
 use crate::model::{Candle, Interval, TimeMs};
 
 /// The 50-line cross on a bar (TradingView `ta.crossover` / `ta.crossunder` of RSI and 50).
@@ -69,6 +70,8 @@ pub struct TimeframeState {
     gaps: u64,
     last: Option<LastBar>,
     pivots: PivotTracker,
+    /// Confirmed price swings, with the pivot lookbacks: where a setup's stop goes.
+    swings: SwingTracker,
     entry: EntryTrigger,
 }
 
@@ -89,6 +92,7 @@ impl TimeframeState {
             gaps: 0,
             last: None,
             pivots: PivotTracker::new(&params.pivots_for(interval)),
+            swings: SwingTracker::default(),
             entry: EntryTrigger::default(),
         }
     }
@@ -113,6 +117,10 @@ impl TimeframeState {
         self.rsi.current()
     }
 
+    pub fn swings(&self) -> &SwingTracker {
+        &self.swings
+    }
+
     pub fn last_open(&self) -> Option<TimeMs> {
         self.last.map(|l| l.open_time)
     }
@@ -128,6 +136,14 @@ impl TimeframeState {
         let prev = self.last;
         let regime_before = self.regime;
         let value = self.rsi.update(candle.close);
+        let pivots = params.pivots_for(self.interval);
+        self.swings.push(
+            candle.open_time,
+            candle.low,
+            candle.high,
+            pivots.left,
+            pivots.right,
+        );
         let mut signals = BarSignals {
             interval: self.interval,
             candle: *candle,
@@ -152,7 +168,7 @@ impl TimeframeState {
                     low: candle.low,
                     high: candle.high,
                 },
-                &params.pivots_for(self.interval),
+                &pivots,
             );
             signals.entry = self.entry.step(
                 &EntryBar {

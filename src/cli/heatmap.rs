@@ -10,6 +10,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::DatasetArgs;
+use crate::format::usd;
 use crate::analytics::brackets::margin_for;
 use crate::analytics::clusters::Cluster;
 use crate::analytics::heatmap::{Heatmap, Kernel};
@@ -121,18 +122,6 @@ fn side_name(side: Side) -> &'static str {
         Side::Long => "long",
         Side::Short => "short",
     }
-}
-
-/// `$675k`, `$61M`, `$1.2B`: notional estimates are rough, three digits say enough.
-fn usd(x: f64) -> String {
-    let (value, unit) = match x.abs() {
-        a if a >= 1e9 => (x / 1e9, "B"),
-        a if a >= 1e6 => (x / 1e6, "M"),
-        a if a >= 1e3 => (x / 1e3, "k"),
-        _ => (x, ""),
-    };
-    let digits = if value.abs() >= 100.0 { 0 } else { 1 };
-    format!("${value:.digits$}{unit}")
 }
 
 fn age_hours(c: &Cluster) -> f64 {

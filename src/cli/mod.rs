@@ -183,6 +183,14 @@ fn print_summary(s: &ReplaySummary, out: &mut impl Write) -> io::Result<()> {
     for (kind, n) in &s.alerts {
         writeln!(out, "    {:<16} {n}", kind.as_str())?;
     }
+    let r = &s.rules;
+    writeln!(out, "  muted            {}", s.muted)?;
+    writeln!(out, "  held for gaps    {}", r.gap_withheld)?;
+    writeln!(
+        out,
+        "  triggers without a setup: {} against the bias, {} without fuel ahead, {} without a stop, {} below the R:R minimum",
+        r.setup_bias, r.setup_no_fuel, r.setup_no_stop, r.setup_reward_risk
+    )?;
     writeln!(
         out,
         "  delivered        {} ({} failed)",

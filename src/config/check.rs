@@ -1,10 +1,11 @@
-//! The checking primitives: ranges, orderings, choices, lists and paths, each reporting into one
-//! list of problems instead of stopping at the first. Owns the wording of problems; must never
-//! know which section a key belongs to (that is `sections.rs` and `heatmap.rs`), do I/O, or read
-//! a secret.
+//! The checking primitives: ranges, percentages, orderings, choices, lists, paths and required
+//! keys, each reporting into one list of problems instead of stopping at the first. Owns the
+//! wording of problems; must never know which section a key belongs to (that is `sections.rs`,
+//! `heatmap.rs` and `rules.rs`), do I/O, or read a secret.
 
 use std::fmt::Display;
-use std::ops::{Bound, RangeBounds, RangeInclusive};
+use std::ops::Bound::{self, Excluded, Included};
+use std::ops::{RangeBounds, RangeInclusive};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -12,7 +13,7 @@ use tracing_subscriber::filter::Targets;
 
 use super::Problem;
 use super::locate::{Document, KeyPath};
-use crate::model::{Interval, Symbol};
+use crate::model::{HOUR_MS, Interval, Symbol, TimeMs};
 
 /// A checked value with what the relation checks need to know about it: whether the file set it
 /// (so a broken relation is blamed on the key the user wrote) and whether it passed its own range
@@ -49,6 +50,19 @@ impl<'d, 'i> Checker<'d, 'i> {
 
     pub(super) fn report_at(&mut self, path: &str, message: impl Into<String>) {
         self.report(&KeyPath::parse(path), message);
+    }
+
+    /// Reports a required key the file left out, on the line of the table that lacks it (the
+    /// key itself has no line).
+    pub(super) fn missing(&mut self, path: &str) {
+        let path = KeyPath::parse(path);
+        let mut table = path.clone();
+        table.0.pop();
+        self.problems.push(Problem {
+            path: path.to_string(),
+            message: "is required".to_owned(),
+            line: self.doc.line_of(&table),
+        });
     }
 
     pub(super) fn int(
@@ -110,6 +124,17 @@ impl<'d, 'i> Checker<'d, 'i> {
             set: true,
             valid,
         }
+    }
+
+    /// A `*_pct` key: checked in percent, as written; see [`fraction`] for the model's value.
+    pub(super) fn percent(
+        &mut self,
+        path: &'static str,
+        raw: Option<f64>,
+        default_frac: f64,
+        range: impl RangeBounds<f64>,
+    ) -> Field<f64> {
+        self.float(path, raw, percent_of(default_frac), range)
     }
 
     /// A list of numbers, each in `range` and reported by its index. When an element is out of
@@ -238,8 +263,18 @@ impl<'d, 'i> Checker<'d, 'i> {
         options: &[(&str, T)],
     ) -> T {
         let Some(raw) = raw else { return default };
+        self.one_of(path, &raw, options).unwrap_or(default)
+    }
+
+    /// The option named `raw`, or `None` after reporting the names it could have been.
+    pub(super) fn one_of<T: Copy>(
+        &mut self,
+        path: &str,
+        raw: &str,
+        options: &[(&str, T)],
+    ) -> Option<T> {
         if let Some(&(_, value)) = options.iter().find(|(name, _)| *name == raw) {
-            return value;
+            return Some(value);
         }
         let names: Vec<String> = options
             .iter()
@@ -249,7 +284,35 @@ impl<'d, 'i> Checker<'d, 'i> {
             path,
             format!("must be one of {}, got {raw:?}", names.join(", ")),
         );
-        default
+        None
+    }
+
+    /// A value parsed by its own `FromStr`, whose error is the message.
+    pub(super) fn parsed<T: FromStr>(&mut self, path: &str, raw: &str) -> Option<T>
+    where
+        T::Err: Display,
+    {
+        raw.parse()
+            .map_err(|e: T::Err| self.report_at(path, e.to_string()))
+            .ok()
+    }
+
+    /// A span written in hours, above 0 and at most `hi` hours, to milliseconds; the default
+    /// stays as it is when the key is absent.
+    pub(super) fn hours(
+        &mut self,
+        path: &'static str,
+        raw: Option<f64>,
+        default_ms: TimeMs,
+        hi: f64,
+    ) -> TimeMs {
+        let hour = HOUR_MS as f64;
+        let hours = self.float(path, raw, default_ms as f64 / hour, positive(hi));
+        if !hours.set || !hours.valid {
+            return default_ms;
+        }
+        // The range only excludes 0 itself, so a tiny positive value still gets 1 ms.
+        ((hours.value * hour).round() as TimeMs).max(1)
     }
 
     /// A path from the file; relative ones are resolved against the config file's directory so
@@ -282,10 +345,31 @@ impl<'d, 'i> Checker<'d, 'i> {
     }
 }
 
+/// Above 0 (a width, scale or rate that must not vanish) and at most `hi`.
+pub(super) fn positive(hi: f64) -> (Bound<f64>, Bound<f64>) {
+    (Excluded(0.0), Included(hi))
+}
+
+/// `frac` in percent for messages, rounded to 1e-9 % so that the default 0.3 reads 30, not
+/// 30.000000000000004.
+fn percent_of(frac: f64) -> f64 {
+    (frac * 1e11).round() / 1e9
+}
+
+/// The fraction a percent key stands for; the model's default when the key is absent, so a
+/// default is never round-tripped through percent.
+pub(super) fn fraction(field: Field<f64>, default: f64) -> f64 {
+    if field.set {
+        field.value / 100.0
+    } else {
+        default
+    }
+}
+
 /// A range as a message says it: "between 0 and 1", "strictly between 0 and 100", "above 0 and
 /// at most 1000", "at least 0 and below 0.5".
 fn range_words(range: &impl RangeBounds<f64>) -> String {
-    use Bound::{Excluded, Included, Unbounded};
+    use Bound::Unbounded;
     match (range.start_bound(), range.end_bound()) {
         (Included(lo), Included(hi)) => format!("between {lo} and {hi}"),
         (Excluded(lo), Excluded(hi)) => format!("strictly between {lo} and {hi}"),

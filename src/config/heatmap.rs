@@ -4,36 +4,13 @@
 //! are at least as strict as `HeatmapParams::problems()`, so a config that passes never builds a
 //! model that would refuse its parameters. Must never do I/O or read a secret.
 
-use std::ops::Bound::{self, Excluded, Included};
-use std::ops::RangeBounds;
+use std::ops::Bound::{Excluded, Included};
 
 use super::HeatmapConfig;
-use super::check::{Checker, Field};
+use super::check::{Checker, fraction, positive};
 use super::raw::{RawClusters, RawHeatmap};
 use crate::analytics::clusters::ClusterParams;
 use crate::analytics::heatmap::{HeatmapParams, LeverageTier};
-use crate::model::{HOUR_MS, TimeMs};
-
-/// Above 0 (a width, scale or rate that must not vanish) and at most `hi`.
-fn positive(hi: f64) -> (Bound<f64>, Bound<f64>) {
-    (Excluded(0.0), Included(hi))
-}
-
-/// `frac` in percent for messages, rounded to 1e-9 % so that the default 0.3 reads 30, not
-/// 30.000000000000004.
-fn percent_of(frac: f64) -> f64 {
-    (frac * 1e11).round() / 1e9
-}
-
-/// The fraction a percent key stands for; the model's default when the key is absent, so a
-/// default is never round-tripped through percent.
-fn fraction(field: Field<f64>, default: f64) -> f64 {
-    if field.set {
-        field.value / 100.0
-    } else {
-        default
-    }
-}
 
 impl Checker<'_, '_> {
     pub(super) fn heatmap(&mut self, raw: RawHeatmap) -> HeatmapConfig {
@@ -105,7 +82,12 @@ impl Checker<'_, '_> {
                     0.5..=1.0,
                 )
                 .value,
-            half_life_ms: self.half_life(raw.half_life_hours, d.half_life_ms),
+            half_life_ms: self.hours(
+                "heatmap.half_life_hours",
+                raw.half_life_hours,
+                d.half_life_ms,
+                8760.0, // a year
+            ),
             volume_proxy_factor: self
                 .float(
                     "heatmap.volume_proxy_factor",
@@ -156,18 +138,6 @@ impl Checker<'_, '_> {
         pairs
             .map(|(&leverage, &weight)| LeverageTier { leverage, weight })
             .collect()
-    }
-
-    /// `half_life_hours`, at most a year, to milliseconds.
-    fn half_life(&mut self, raw: Option<f64>, default_ms: TimeMs) -> TimeMs {
-        let path = "heatmap.half_life_hours";
-        let hour = HOUR_MS as f64;
-        let hours = self.float(path, raw, default_ms as f64 / hour, positive(8760.0));
-        if !hours.set {
-            return default_ms;
-        }
-        // The range only excludes 0 itself, so a tiny positive value still gets 1 ms.
-        ((hours.value * hour).round() as TimeMs).max(1)
     }
 
     fn clusters(&mut self, raw: &RawClusters) -> ClusterParams {
@@ -268,16 +238,5 @@ impl Checker<'_, '_> {
                 )
                 .value as i32, // at most 1000
         }
-    }
-
-    /// A `*_pct` key: checked in percent, as written; see [`fraction`] for the model's value.
-    fn percent(
-        &mut self,
-        path: &'static str,
-        raw: Option<f64>,
-        default_frac: f64,
-        range: impl RangeBounds<f64>,
-    ) -> Field<f64> {
-        self.float(path, raw, percent_of(default_frac), range)
     }
 }

@@ -6,6 +6,7 @@ mod check;
 mod heatmap;
 mod locate;
 mod raw;
+mod rules;
 mod sections;
 #[cfg(test)]
 mod tests;

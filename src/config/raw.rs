@@ -21,6 +21,11 @@ pub(super) struct RawConfig {
     pub(super) log: RawLog,
     pub(super) engine: RawEngine,
     pub(super) heatmap: RawHeatmap,
+    pub(super) rules: RawRules,
+    /// `[[mutes]]`; absent and empty alike mean no mutes.
+    pub(super) mutes: Option<Vec<RawMute>>,
+    /// `[[routes]]`; absent means the default routes, present replaces them.
+    pub(super) routes: Option<Vec<RawRoute>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -158,6 +163,112 @@ pub(super) struct RawClusters {
     pub(super) id_match_bins: Option<i64>,
 }
 
+/// `[rules]`: the heatmap and setup rules, in the units a config author thinks in (minutes,
+/// hours, percent).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawRules {
+    pub(super) bias_timeframe: Option<String>,
+    pub(super) cooldown_minutes: Option<i64>,
+    pub(super) clusters: RawRuleClusters,
+    pub(super) setup: RawSetup,
+    pub(super) exit: RawExit,
+    pub(super) funding: RawFunding,
+}
+
+/// `[rules.clusters]`: which clusters are worth an alert; `*_pct` keys are percent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawRuleClusters {
+    pub(super) min_density: Option<f64>,
+    pub(super) min_share_pct: Option<f64>,
+    pub(super) min_age_steps: Option<i64>,
+    pub(super) approach_pct: Option<f64>,
+    pub(super) approach_atr_mult: Option<f64>,
+    pub(super) rearm_mult: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawSetup {
+    pub(super) timeframe: Option<String>,
+    pub(super) min_reward_risk: Option<f64>,
+    pub(super) fee_pct: Option<f64>,
+    pub(super) min_thin_approach: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawExit {
+    pub(super) timeframe: Option<String>,
+    pub(super) touch_window_hours: Option<f64>,
+}
+
+/// `[rules.funding]`: funding-rate thresholds in percent per funding interval.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawFunding {
+    pub(super) crowded_longs_above_pct: Option<f64>,
+    pub(super) crowded_shorts_below_pct: Option<f64>,
+}
+
+/// One `[[mutes]]` entry. `symbol` and `until` are required, but optional here so that a missing
+/// one is reported with the others instead of stopping the parse.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawMute {
+    pub(super) symbol: Option<String>,
+    pub(super) kind: Option<String>,
+    pub(super) until: Option<RawTime>,
+}
+
+/// One `[[routes]]` entry; `sink` and `kinds` are required (see [`RawMute`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawRoute {
+    pub(super) sink: Option<String>,
+    pub(super) kinds: Option<Vec<String>>,
+    pub(super) symbols: Option<Vec<String>>,
+}
+
+/// A time as written: a string (`"2025-07-01T00:00:00Z"`) or a bare TOML datetime
+/// (`2025-07-01T00:00:00Z`), which the toml deserializer presents as a map that only
+/// `toml::value::Datetime` knows how to read. Either way only the text is kept; the validator
+/// parses it.
+#[derive(Debug)]
+pub(super) struct RawTime(pub(super) String);
+
+impl<'de> Deserialize<'de> for RawTime {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, MapAccess, Visitor};
+
+        struct TimeVisitor;
+
+        impl<'de> Visitor<'de> for TimeVisitor {
+            type Value = RawTime;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a date and time such as \"2025-07-01T00:00:00Z\"")
+            }
+
+            fn visit_str<E: Error>(self, s: &str) -> Result<RawTime, E> {
+                Ok(RawTime(s.to_owned()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawTime, A::Error> {
+                // Any other table (an inline `{ ... }`) gets the same words as other wrong types.
+                let map = serde::de::value::MapAccessDeserializer::new(map);
+                let time = toml::value::Datetime::deserialize(map).map_err(|_: A::Error| {
+                    Error::invalid_type(serde::de::Unexpected::Map, &self)
+                })?;
+                Ok(RawTime(time.to_string()))
+            }
+        }
+
+        deserializer.deserialize_any(TimeVisitor)
+    }
+}
+
 /// The keys a table accepts, for the "expected one of" hint on an unknown key. `table` is the
 /// path of the table (empty for the top level); `None` when that path is not a known table.
 pub(super) fn known_keys(table: &[&str]) -> Option<&'static [&'static str]> {
@@ -177,6 +288,14 @@ pub(super) fn known_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["engine"] => field_names::<RawEngine>(),
         ["heatmap"] => field_names::<RawHeatmap>(),
         ["heatmap", "clusters"] => field_names::<RawClusters>(),
+        ["rules"] => field_names::<RawRules>(),
+        ["rules", "clusters"] => field_names::<RawRuleClusters>(),
+        ["rules", "setup"] => field_names::<RawSetup>(),
+        ["rules", "exit"] => field_names::<RawExit>(),
+        ["rules", "funding"] => field_names::<RawFunding>(),
+        // Array indices are not keys, so `mutes[2].x` has the parent `["mutes"]`.
+        ["mutes"] => field_names::<RawMute>(),
+        ["routes"] => field_names::<RawRoute>(),
         _ => return None,
     };
     Some(keys)

@@ -1,6 +1,7 @@
 //! The schema: which key holds what, its default and its range, and how the checked values
-//! assemble into `Config`. Owns every default (the `[heatmap]` sections are in `heatmap.rs`);
-//! must never do I/O (paths are resolved, not opened) and must never read a secret.
+//! assemble into `Config`. Owns every default (the `[heatmap]` sections are in `heatmap.rs`, and
+//! `[rules]`, `[[mutes]]` and `[[routes]]` in `rules.rs`); must never do I/O (paths are resolved,
+//! not opened) and must never read a secret.
 
 use std::ops::Bound::Excluded;
 use std::path::Path;
@@ -80,9 +81,9 @@ impl Checker<'_, '_> {
                 input_capacity: capacity.value,
             },
             heatmap: self.heatmap(raw.heatmap),
-            rules: crate::rules::RuleParams::DEFAULT,
-            mutes: crate::rules::Mutes::default(),
-            routes: crate::rules::Routes::defaults(),
+            rules: self.rules(&raw.rules),
+            mutes: self.mutes(raw.mutes),
+            routes: self.routes(raw.routes),
         }
     }
 

@@ -1,5 +1,5 @@
-//! Unit tests of the config module: shipped files, defaults, path resolution, normalisation and
-//! line lookup. The broken-file table lives in `tests/config.rs`.
+//! Unit tests of the config module: shipped files, defaults, units, path resolution, normalisation
+//! and line lookup. The broken-file table lives in `tests/config.rs`.
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +7,11 @@ use super::locate::{KeyPath, Seg, line_col};
 use super::*;
 use crate::analytics::heatmap::LeverageTier;
 use crate::analytics::{PivotParams, SignalParams};
-use crate::model::HOUR_MS;
+use crate::model::{AlertKind, HOUR_MS, MINUTE_MS};
+use crate::rules::{
+    ClusterLabel, ClusterRuleParams, ExitParams, FundingParams, KindFilter, Mute, Route,
+    SetupParams,
+};
 
 fn parse(text: &str) -> Config {
     from_toml_str(text, Path::new("/etc/liqwave")).unwrap_or_else(|e| panic!("{e}"))
@@ -68,6 +72,9 @@ fn an_empty_file_gives_every_default() {
         }
     );
     assert_eq!(config.heatmap, HeatmapConfig::default());
+    assert_eq!(config.rules, RuleParams::DEFAULT);
+    assert_eq!(config.mutes, Mutes::default());
+    assert_eq!(config.routes, Routes::defaults());
 }
 
 #[test]
@@ -321,4 +328,143 @@ fn a_tier_list_that_does_not_pair_up_blames_the_list_that_was_written() {
             "line 3: heatmap.tier_weights: must have at least one weight above 0",
         ]
     );
+}
+
+#[test]
+fn rules_mutes_and_routes_land_in_their_units() {
+    let config = parse(
+        "[rules]\nbias_timeframe = \"4h\"\ncooldown_minutes = 90\n\
+         [rules.clusters]\nmin_density = 6\nmin_share_pct = 7.5\nmin_age_steps = 3\n\
+         approach_pct = 1.2\napproach_atr_mult = 0.75\nrearm_mult = 3\n\
+         [rules.setup]\ntimeframe = \"1d\"\nmin_reward_risk = 2.5\nfee_pct = 0.08\n\
+         min_thin_approach = 0.25\n\
+         [rules.exit]\ntimeframe = \"1d\"\ntouch_window_hours = 36.5\n\
+         [rules.funding]\ncrowded_longs_above_pct = 0.03\ncrowded_shorts_below_pct = -0.01\n\
+         [[mutes]]\nsymbol = \"dogeusdt\"\nkind = \"cluster_edge\"\n\
+         until = \"2025-07-01T00:00:00Z\"\n\
+         [[mutes]]\nsymbol = \"SOLUSDT\"\nuntil = 2025-07-02T12:30:00Z\n\
+         [[routes]]\nsink = \"telegram\"\nkinds = [\"setup_entry\", \"cluster_edge:magnet\"]\n\
+         symbols = [\"btcusdt\"]\n\
+         [[routes]]\nsink = \"console\"\nkinds = [\"daily_summary\"]",
+    );
+    let rules = RuleParams {
+        bias_timeframe: Interval::H4,
+        cooldown_ms: 90 * MINUTE_MS,
+        clusters: ClusterRuleParams {
+            min_density: 6.0,
+            min_share: 0.075,
+            min_age_steps: 3,
+            approach_frac: 0.012,
+            approach_atr_mult: 0.75,
+            rearm_mult: 3.0,
+        },
+        setup: SetupParams {
+            timeframe: Interval::D1,
+            min_reward_risk: 2.5,
+            fee_frac: 0.0008,
+            min_thin_approach: 0.25,
+        },
+        exit: ExitParams {
+            timeframe: Interval::D1,
+            touch_window_ms: 36 * HOUR_MS + 30 * MINUTE_MS,
+        },
+        funding: FundingParams {
+            crowded_longs_above: 0.0003,
+            crowded_shorts_below: -0.0001,
+        },
+    };
+    assert_eq!(config.rules, rules);
+    let symbol = |s: &str| s.parse::<Symbol>().unwrap();
+    // 2025-07-01 00:00 and 2025-07-02 12:30 UTC; a bare TOML datetime reads like the string.
+    let mutes = Mutes::new(vec![
+        Mute {
+            symbol: symbol("DOGEUSDT"),
+            kind: Some(AlertKind::ClusterEdge),
+            until: 1_751_328_000_000,
+        },
+        Mute {
+            symbol: symbol("SOLUSDT"),
+            kind: None,
+            until: 1_751_459_400_000,
+        },
+    ]);
+    assert_eq!(config.mutes, mutes);
+    // The routes written replace the defaults: nothing else reaches email, nor the console.
+    let magnet_edge = KindFilter {
+        kind: AlertKind::ClusterEdge,
+        label: Some(ClusterLabel::Magnet),
+    };
+    let routes = Routes::new(vec![
+        Route {
+            sink: "telegram".to_owned(),
+            kinds: vec![KindFilter::kind(AlertKind::SetupEntry), magnet_edge],
+            symbols: vec![symbol("BTCUSDT")],
+        },
+        Route {
+            sink: "console".to_owned(),
+            kinds: vec![KindFilter::kind(AlertKind::DailySummary)],
+            symbols: Vec::new(),
+        },
+    ]);
+    assert_eq!(config.routes, routes);
+}
+
+#[test]
+fn a_key_left_out_of_rules_keeps_its_default() {
+    let config = parse(
+        "[rules.funding]\ncrowded_shorts_below_pct = -0.02\n[rules.exit]\ntimeframe = \"1d\"",
+    );
+    let d = RuleParams::DEFAULT;
+    assert_eq!(config.rules.funding.crowded_shorts_below, -0.0002);
+    assert_eq!(
+        config.rules.funding.crowded_longs_above,
+        d.funding.crowded_longs_above
+    );
+    assert_eq!(config.rules.exit.touch_window_ms, d.exit.touch_window_ms);
+    assert_eq!(config.rules.clusters, d.clusters);
+    assert_eq!(config.routes, Routes::defaults());
+}
+
+#[test]
+fn missing_required_keys_are_reported_on_the_line_of_their_table() {
+    let got = problems("[[mutes]]\nkind = \"divergence\"\n\n[[routes]]\nsymbols = []");
+    assert_eq!(
+        got,
+        [
+            "line 1: mutes[0].symbol: is required",
+            "line 1: mutes[0].until: is required",
+            "line 4: routes[0].sink: is required",
+            "line 4: routes[0].kinds: is required",
+        ]
+    );
+    let got = problems("routes = []");
+    assert_eq!(
+        got,
+        ["line 1: routes: must list at least one route (leave it out for the default routes)"]
+    );
+}
+
+/// The commented-out block of `liqwave.toml` that starts with the line `# {header}`, uncommented.
+fn commented_example(text: &str, header: &str) -> String {
+    let start = text
+        .lines()
+        .position(|line| line.strip_prefix("# ") == Some(header))
+        .unwrap_or_else(|| panic!("liqwave.toml has no commented {header}"));
+    let block = text.lines().skip(start).take_while(|l| l.starts_with('#'));
+    let lines: Vec<&str> = block
+        .map(|l| l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')))
+        .collect();
+    lines.join("\n")
+}
+
+#[test]
+fn the_commented_examples_in_the_production_file_are_valid() {
+    let text = std::fs::read_to_string(shipped("liqwave.toml")).unwrap();
+    let routes = commented_example(&text, "[[routes]]");
+    assert_eq!(parse(&routes).routes, Routes::defaults(), "{routes}");
+    let mutes = commented_example(&text, "[[mutes]]");
+    let config = parse(&mutes);
+    let mute = config.mutes.iter().next().expect("the example has a mute");
+    assert_eq!(mute.symbol.as_str(), "DOGEUSDT");
+    assert_eq!(mute.kind, Some(AlertKind::ClusterEdge));
 }

@@ -1,11 +1,26 @@
-//! Rules turn analytic state into alerts (DESIGN.md §5). Pure: they read bar signals and the
-//! switches of the config and build `Alert` values with deterministic ids; no I/O, no clock, no
+//! Rules turn analytic state into alerts (DESIGN.md §5): RSI signals, the heatmap's clusters as
+//! price levels, setups and exits, with the noise control that keeps them quiet enough to trust.
+//! Pure: state and events in, `Alert` values with deterministic ids out; no I/O, no clock, no
 //! rendering for a particular channel.
 
+mod bias;
+mod clusters;
+mod exit;
+mod pair;
 mod params;
 mod routing;
+mod setup;
 mod signals;
+#[cfg(test)]
+mod tests;
+mod touch;
 
+pub use bias::{Bias, Conviction, Crowding, funding_facts};
+pub use clusters::{ClusterContext, PriceObs, cluster_alerts, cluster_facts, model_facts};
+pub use exit::{ExitInput, FuelTouch, divergence_exit};
+pub use pair::{PairRules, RuleContext, RuleTally};
 pub use params::{ClusterRuleParams, ExitParams, FundingParams, RuleParams, SetupParams};
 pub use routing::{ClusterLabel, KindFilter, Mute, Mutes, Route, Routes, SINKS};
+pub use setup::{NoSetup, SetupInput, setup_entry};
 pub use signals::signal_alerts;
+pub use touch::{Level, Touches};

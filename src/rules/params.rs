@@ -8,6 +8,9 @@ use crate::model::{HOUR_MS, Interval, MINUTE_MS, TimeMs};
 /// Everything the rules read from the config besides the signal switches.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RuleParams {
+    /// The timeframe whose regime is the wave (default 1d, qualified by 1w). 4h suits short
+    /// recordings and faster waves (qualified by 1d).
+    pub bias_timeframe: Interval,
     /// No second alert of one kind for one symbol and cluster (or bar) within this span.
     /// Default 60 min.
     pub cooldown_ms: TimeMs,
@@ -71,6 +74,7 @@ pub struct FundingParams {
 
 impl RuleParams {
     pub const DEFAULT: RuleParams = RuleParams {
+        bias_timeframe: Interval::D1,
         cooldown_ms: 60 * MINUTE_MS,
         clusters: ClusterRuleParams {
             min_density: 4.0,

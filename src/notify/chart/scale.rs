@@ -62,37 +62,7 @@ pub(super) fn ticks(lo: f64, hi: f64, step: f64) -> Vec<f64> {
     (first..=last).map(|k| k as f64 * step).collect()
 }
 
-/// `v` with `decimals` places and thin-space-free thousands commas: `84,123.5`.
-pub(super) fn group(v: f64, decimals: usize) -> String {
-    let text = format!("{:.*}", decimals, v.abs());
-    let (int, frac) = text
-        .split_once('.')
-        .map_or((text.as_str(), ""), |(i, f)| (i, f));
-    let mut out = String::with_capacity(text.len() + 4);
-    if v < 0.0 && text.bytes().any(|b| b.is_ascii_digit() && b != b'0') {
-        out.push('-');
-    }
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if !frac.is_empty() {
-        out.push('.');
-        out.push_str(frac);
-    }
-    out
-}
-
-/// A price with about five significant digits: `84,123`, `2,345.6`, `0.52340`.
-pub(super) fn fmt_price(v: f64) -> String {
-    if !v.is_finite() || v == 0.0 {
-        return format!("{v}");
-    }
-    let magnitude = v.abs().log10().floor() as i32;
-    group(v, (4 - magnitude).clamp(0, 10) as usize)
-}
+pub(super) use crate::format::{group, price as fmt_price};
 
 /// An axis label for a tick on a grid of `step`.
 pub(super) fn fmt_tick(v: f64, step: f64) -> String {

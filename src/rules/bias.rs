@@ -1,0 +1,203 @@
+//! The bias of a pair (DESIGN.md §4.2): the 1d regime qualified by the 1w regime, and what it
+//! makes of a cluster (fuel or magnet) and of the funding rate. Pure: reads regimes, never prices
+//! or the clock.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::params::FundingParams;
+use super::routing::ClusterLabel;
+use crate::analytics::regime::Regime;
+use crate::analytics::timeframe::TimeframeState;
+use crate::analytics::{PairState, SignalParams};
+use crate::model::{Funding, Interval, Side};
+
+/// How far the weekly regime backs the daily one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Conviction {
+    /// 1w is in the same wave.
+    Strong,
+    /// 1w is in a range, or not warmed up.
+    Normal,
+    /// 1w is in the opposite wave.
+    Reduced,
+}
+
+/// Which wave a pair is in, for the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bias {
+    /// The regime of the bias timeframe, or `Range` while its RSI is not warmed up.
+    pub wave: Regime,
+    /// The bias timeframe (1d by default) and its regime, `None` before warm-up.
+    pub interval: Interval,
+    pub regime: Option<Regime>,
+    /// The next higher timeframe (1w for 1d) and its regime, which qualifies the bias.
+    pub higher: Option<Regime>,
+    pub conviction: Conviction,
+    /// The bias timeframe has at least `warmup_bars` closed bars.
+    pub converged: bool,
+}
+
+impl Bias {
+    /// The bias from the pair's last closed bars of `interval` (1d by default) and of the next
+    /// higher timeframe; a timeframe with fewer than `min_warmup_bars` bars counts as unknown.
+    pub fn of(pair: &PairState, interval: Interval, p: &SignalParams) -> Bias {
+        let regime = |tf: &TimeframeState| {
+            (tf.bars() >= p.min_warmup_bars as u64 && tf.rsi().is_some()).then(|| tf.regime())
+        };
+        let own = pair.timeframe(interval);
+        let higher = match interval {
+            Interval::H4 => Some(Interval::D1),
+            Interval::D1 => Some(Interval::W1),
+            _ => None,
+        };
+        let higher = higher.and_then(|h| regime(pair.timeframe(h)));
+        let mut bias = Bias::from_regimes(regime(own), higher);
+        bias.interval = own.interval();
+        bias.converged = own.bars() >= p.warmup_bars as u64;
+        bias
+    }
+
+    /// A 1d bias from its regime and the 1w regime (`None`: not warmed up).
+    pub fn from_regimes(regime: Option<Regime>, higher: Option<Regime>) -> Bias {
+        let wave = regime.unwrap_or(Regime::Range);
+        let conviction = match higher {
+            Some(w) if w == wave => Conviction::Strong,
+            Some(Regime::Bull | Regime::Bear) if wave != Regime::Range => Conviction::Reduced,
+            _ => Conviction::Normal,
+        };
+        Bias {
+            wave,
+            interval: Interval::D1,
+            regime,
+            higher,
+            conviction,
+            converged: true,
+        }
+    }
+
+    /// The side of the map that is fuel in this wave: short liquidations above price in a bull
+    /// wave, long liquidations below in a bear wave; none in a range.
+    pub fn fuel_side(&self) -> Option<Side> {
+        match self.wave {
+            Regime::Bull => Some(Side::Short),
+            Regime::Bear => Some(Side::Long),
+            Regime::Range => None,
+        }
+    }
+
+    pub fn label(&self, side: Side) -> ClusterLabel {
+        if self.fuel_side() == Some(side) {
+            ClusterLabel::Fuel
+        } else {
+            ClusterLabel::Magnet
+        }
+    }
+
+    /// A wave is clear when the daily regime has one and the weekly does not oppose it.
+    pub fn is_clear(&self) -> bool {
+        self.wave != Regime::Range && self.conviction != Conviction::Reduced
+    }
+
+    pub fn facts(&self) -> Value {
+        json!({
+            "wave": self.wave,
+            "timeframe": self.interval,
+            "regime": self.regime,
+            "higher_regime": self.higher,
+            "conviction": self.conviction,
+        })
+    }
+}
+
+/// Which side of the map the funding rate says is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Crowding {
+    /// Longs pay above the baseline: long liquidations below price are loaded.
+    Longs,
+    /// Shorts pay: short liquidations above price are loaded.
+    Shorts,
+    Neutral,
+}
+
+impl Crowding {
+    pub fn of(rate: f64, p: &FundingParams) -> Crowding {
+        if rate > p.crowded_longs_above {
+            Crowding::Longs
+        } else if rate < p.crowded_shorts_below {
+            Crowding::Shorts
+        } else {
+            Crowding::Neutral
+        }
+    }
+
+    /// Funding confirms a wave when the side its fuel would liquidate is the crowded one.
+    pub fn confirms(self, wave: Regime) -> bool {
+        matches!(
+            (self, wave),
+            (Crowding::Shorts, Regime::Bull) | (Crowding::Longs, Regime::Bear)
+        )
+    }
+}
+
+/// The funding facts every heatmap and setup alert carries; `confirms` is false without data.
+pub fn funding_facts(funding: Option<Funding>, wave: Regime, p: &FundingParams) -> Value {
+    match funding {
+        Some(f) => {
+            let crowding = Crowding::of(f.rate, p);
+            json!({
+                "rate": f.rate,
+                "time_ms": f.time,
+                "crowded": crowding,
+                "confirms": crowding.confirms(wave),
+            })
+        }
+        None => json!({ "rate": null, "crowded": null, "confirms": false }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleParams;
+
+    #[test]
+    fn bias_is_the_daily_wave_qualified_by_the_weekly() {
+        use Regime::*;
+        // (1d, 1w, wave, conviction, clear, fuel side)
+        let cases = [
+            (Some(Bull), Some(Bull), Bull, Conviction::Strong, true, Some(Side::Short)),
+            (Some(Bull), Some(Range), Bull, Conviction::Normal, true, Some(Side::Short)),
+            (Some(Bull), None, Bull, Conviction::Normal, true, Some(Side::Short)),
+            (Some(Bull), Some(Bear), Bull, Conviction::Reduced, false, Some(Side::Short)),
+            (Some(Bear), Some(Bear), Bear, Conviction::Strong, true, Some(Side::Long)),
+            (Some(Range), Some(Bear), Range, Conviction::Normal, false, None),
+            (None, Some(Bull), Range, Conviction::Normal, false, None),
+        ];
+        for (d1, w1, wave, conviction, clear, fuel) in cases {
+            let b = Bias::from_regimes(d1, w1);
+            let got = (b.wave, b.conviction, b.is_clear(), b.fuel_side());
+            assert_eq!(got, (wave, conviction, clear, fuel), "1d {d1:?}, 1w {w1:?}");
+        }
+    }
+
+    #[test]
+    fn funding_names_the_crowded_side_and_what_it_confirms() {
+        let p = RuleParams::DEFAULT.funding;
+        // (rate, crowding, confirms a bull wave, confirms a bear wave)
+        let cases = [
+            (0.0003, Crowding::Longs, false, true),
+            (0.0001, Crowding::Neutral, false, false),
+            (0.00005, Crowding::Neutral, false, false),
+            (0.0, Crowding::Neutral, false, false),
+            (-0.0002, Crowding::Shorts, true, false),
+        ];
+        for (rate, crowding, bull, bear) in cases {
+            let c = Crowding::of(rate, &p);
+            let got = (c, c.confirms(Regime::Bull), c.confirms(Regime::Bear));
+            assert_eq!(got, (crowding, bull, bear), "rate {rate}");
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! `setup_entry`: Setup B (long in a bull wave) and Setup A (short in a bear wave) — the 4h
+//! pullback trigger fires while the daily bias holds and a qualifying fuel cluster lies ahead,
+//! with entry, stop, targets, reward:risk and the pre-trade checklist (DESIGN.md §1, §5). Pure:
+//! the state after the triggering bar in, one alert or the reason for none out.
+
+use serde_json::json;
+
+use super::bias::{Bias, Crowding, funding_facts};
+use super::clusters::{cluster_facts, model_facts};
+use super::params::RuleParams;
+use crate::analytics::clusters::{Cluster, Clusters};
+use crate::analytics::entry::EntryDirection;
+use crate::analytics::regime::Regime;
+use crate::analytics::swings::SwingTracker;
+use crate::analytics::timeframe::BarSignals;
+use crate::format::price;
+use crate::model::{Alert, AlertId, AlertKind, Funding, Severity, Side, Symbol};
+
+/// What a setup is judged on: the state right after the trigger bar closed.
+#[derive(Debug, Clone, Copy)]
+pub struct SetupInput<'a> {
+    pub symbol: &'a Symbol,
+    /// The closed bar of the timing timeframe.
+    pub trigger: &'a BarSignals,
+    /// The bias after the same event: a daily flip on this bar already counts.
+    pub bias: Bias,
+    pub clusters: Option<&'a Clusters>,
+    pub swings: &'a SwingTracker,
+    pub funding: Option<Funding>,
+    /// Both the timing and the daily series have their full warm-up.
+    pub converged: bool,
+}
+
+/// Why a trigger did not become a setup.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NoSetup {
+    /// The bar fired no entry trigger.
+    NoTrigger,
+    /// The daily wave is not the trigger's (or is gone).
+    BiasDisagrees,
+    /// No qualifying cluster on the fuel side.
+    NoFuel,
+    /// No confirmed swing beyond the entry to put the stop behind.
+    NoStop,
+    /// Reward:risk to T1 below the minimum.
+    RewardRisk(f64),
+}
+
+/// Builds the setup alert, or says why there is none.
+pub fn setup_entry(input: &SetupInput<'_>, p: &RuleParams) -> Result<Alert, NoSetup> {
+    let s = input.trigger;
+    let direction = s.entry.ok_or(NoSetup::NoTrigger)?;
+    let (wave, fuel_side) = match direction {
+        EntryDirection::Long => (Regime::Bull, Side::Short),
+        EntryDirection::Short => (Regime::Bear, Side::Long),
+    };
+    if input.bias.wave != wave {
+        return Err(NoSetup::BiasDisagrees);
+    }
+    let entry = s.candle.close;
+    let clusters = input.clusters.ok_or(NoSetup::NoFuel)?;
+    let cp = &p.clusters;
+    let mut ahead = clusters
+        .side(fuel_side)
+        .clusters
+        .iter()
+        .filter(|c| cp.qualifies(c) && beyond(direction, c.far_edge, entry));
+    let target = ahead.next().ok_or(NoSetup::NoFuel)?;
+    let next = ahead.next();
+    let stop = match direction {
+        EntryDirection::Long => input.swings.low_below(entry),
+        EntryDirection::Short => input.swings.high_above(entry),
+    }
+    .ok_or(NoSetup::NoStop)?;
+    let fees = p.setup.fee_frac * entry;
+    let reward = (target.far_edge - entry).abs() - fees;
+    let risk = (entry - stop.price).abs() + fees;
+    let rr = reward / risk;
+    if !(rr >= p.setup.min_reward_risk) {
+        return Err(NoSetup::RewardRisk(rr));
+    }
+    Ok(alert(input, p, direction, target, next, stop.price, stop.open_time, rr))
+}
+
+/// Whether `level` lies in the trade's direction from `entry`.
+fn beyond(direction: EntryDirection, level: f64, entry: f64) -> bool {
+    match direction {
+        EntryDirection::Long => level > entry,
+        EntryDirection::Short => level < entry,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn alert(
+    input: &SetupInput<'_>,
+    p: &RuleParams,
+    direction: EntryDirection,
+    target: &Cluster,
+    next: Option<&Cluster>,
+    stop: f64,
+    stop_bar_ms: i64,
+    rr: f64,
+) -> Alert {
+    let s = input.trigger;
+    let bias = input.bias;
+    let entry = s.candle.close;
+    let crowding = input.funding.map(|f| Crowding::of(f.rate, &p.funding));
+    let funding_confirms = crowding.is_some_and(|c| c.confirms(bias.wave));
+    let thin = target.thin_approach >= p.setup.min_thin_approach;
+    let setup = match direction {
+        EntryDirection::Long => "B",
+        EntryDirection::Short => "A",
+    };
+    let title = format!(
+        "{} Setup {setup} {}: entry {}, stop {}, T1 {}, R:R {rr:.1}",
+        input.symbol,
+        direction.as_str(),
+        price(entry),
+        price(stop),
+        price(target.far_edge),
+    );
+    let rsi = s.rsi.map(|v| v.rsi);
+    Alert {
+        id: AlertId::new(
+            AlertKind::SetupEntry,
+            input.symbol,
+            Some(s.interval),
+            s.candle.open_time,
+        ),
+        kind: AlertKind::SetupEntry,
+        symbol: input.symbol.clone(),
+        interval: Some(s.interval),
+        time_ms: s.close_time(),
+        severity: Severity::Critical,
+        title,
+        facts: json!({
+            "setup": setup,
+            "direction": direction,
+            "entry": entry,
+            "stop": stop,
+            "stop_swing_open_ms": stop_bar_ms,
+            "t1": target.far_edge,
+            "t2": next.map(|n| n.far_edge),
+            "reward_risk": rr,
+            "fee_frac": p.setup.fee_frac,
+            "risk_pct": 100.0 * (entry - stop).abs() / entry,
+            "rsi": rsi,
+            "bar_open_ms": s.candle.open_time,
+            "bars": s.bars,
+            "converged": input.converged,
+            "bias": bias.facts(),
+            "cluster": cluster_facts(target),
+            "next_cluster": next.map(cluster_facts),
+            "model": input.clusters.map(model_facts),
+            "funding": funding_facts(input.funding, bias.wave, &p.funding),
+            "checklist": {
+                "regime_clear": bias.is_clear(),
+                "cluster_in_wave_direction": true,
+                "thin_approach": thin,
+                "trigger_4h": true,
+                "funding_confirms": funding_confirms,
+                "invalidation_level": true,
+                "reward_risk_ok": true,
+            },
+        }),
+    }
+}

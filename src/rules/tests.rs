@@ -1,0 +1,1 @@
+//! Table tests of the rules on hand-made clusters, bars and swings.
