@@ -151,7 +151,6 @@ impl PairRules {
                     Err(NoSetup::NoTrigger) => {}
                     Err(NoSetup::BiasDisagrees) => tally.setup_bias += 1,
                     Err(NoSetup::NoFuel) => tally.setup_no_fuel += 1,
-                    }
                     Err(NoSetup::NoStop) => tally.setup_no_stop += 1,
                     Err(NoSetup::RewardRisk(_)) => tally.setup_reward_risk += 1,
                 }
