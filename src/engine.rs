@@ -129,14 +129,8 @@ impl Engine {
         pair.rules
             .before_event(&pair.state, &ev.event, &rctx, tally, out);
         pair.state.on_event(&ev.event, &ctx, &mut self.out);
-        pair.rules.after_event(
-            &pair.state,
-            &ev.event,
-            &self.out.signals,
-            &rctx,
-            tally,
-            out,
-        );
+        pair.rules
+            .after_event(&pair.state, &ev.event, &self.out.signals, &rctx, tally, out);
         self.stats.heat_steps += u64::from(self.out.heat_steps);
         self.stats.signal_bars += self.out.signals.len() as u64;
         if out.len() > before {

@@ -44,4 +44,3 @@ pub fn usd(x: f64) -> String {
     let digits = if value.abs() >= 100.0 { 0 } else { 1 };
     format!("${value:.digits$}{unit}")
 }
-

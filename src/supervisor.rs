@@ -13,8 +13,8 @@ use crate::config::Config;
 use crate::engine::{Engine, Input};
 use crate::model::{AlertKind, SymbolEvent};
 use crate::notify::console::ConsoleSink;
-use crate::rules::RuleTally;
 use crate::notify::{Delivered, run_worker};
+use crate::rules::RuleTally;
 use crate::source::replay::{Dataset, LoadReport, ReplayOptions, SymbolFilter};
 
 /// Events per channel message: large enough that the channel costs nothing per event, small

@@ -40,10 +40,22 @@ impl SwingTracker {
         let before = || self.window.range(..left);
         let after = || self.window.range(left + 1..);
         if before().all(|b| b.1 >= c_low) && after().all(|b| b.1 > c_low) {
-            keep(&mut self.lows, Swing { open_time: time, price: c_low });
+            keep(
+                &mut self.lows,
+                Swing {
+                    open_time: time,
+                    price: c_low,
+                },
+            );
         }
         if before().all(|b| b.2 <= c_high) && after().all(|b| b.2 < c_high) {
-            keep(&mut self.highs, Swing { open_time: time, price: c_high });
+            keep(
+                &mut self.highs,
+                Swing {
+                    open_time: time,
+                    price: c_high,
+                },
+            );
         }
     }
 
@@ -82,10 +94,13 @@ mod tests {
         )
     }
 
+    type Found = (Option<f64>, Option<f64>);
+
     #[test]
     fn swings_confirm_after_right_bars_only() {
         // (bars as (low, high), want (swing low below 100, swing high above 100))
-        let cases: [(&[(f64, f64)], (Option<f64>, Option<f64>)); 5] = [
+        #[rustfmt::skip]
+        let cases: [(&[(f64, f64)], Found); 5] = [
             (&[(95., 101.), (94., 102.), (90., 110.), (93., 103.)], (None, None)),
             (&[(95., 101.), (94., 102.), (90., 110.), (93., 103.), (94., 104.)], (Some(90.), Some(110.))),
             (&[(96., 100.), (95., 101.), (94., 102.), (90., 99.), (90., 99.), (93., 98.), (94., 97.)], (Some(90.), Some(102.))),

@@ -10,13 +10,13 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::DatasetArgs;
-use crate::format::usd;
 use crate::analytics::brackets::margin_for;
 use crate::analytics::clusters::Cluster;
 use crate::analytics::heatmap::{Heatmap, Kernel};
 use crate::analytics::regime::Regime;
 use crate::analytics::{PairContext, PairOutput, PairState};
 use crate::config::Config;
+use crate::format::usd;
 use crate::model::{Candle, Interval, MINUTE_MS, Side, Symbol, SymbolEvent, TimeMs, format_utc};
 use crate::notify::chart::{ChartInput, ClusterBand, HeatBand, HeatColumn, render_png};
 use crate::source::replay::{Dataset, ReplayOptions, SymbolFilter};

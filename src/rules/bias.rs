@@ -167,6 +167,7 @@ mod tests {
     fn bias_is_the_daily_wave_qualified_by_the_weekly() {
         use Regime::*;
         // (1d, 1w, wave, conviction, clear, fuel side)
+        #[rustfmt::skip]
         let cases = [
             (Some(Bull), Some(Bull), Bull, Conviction::Strong, true, Some(Side::Short)),
             (Some(Bull), Some(Range), Bull, Conviction::Normal, true, Some(Side::Short)),
@@ -187,6 +188,7 @@ mod tests {
     fn funding_names_the_crowded_side_and_what_it_confirms() {
         let p = RuleParams::DEFAULT.funding;
         // (rate, crowding, confirms a bull wave, confirms a bear wave)
+        #[rustfmt::skip]
         let cases = [
             (0.0003, Crowding::Longs, false, true),
             (0.0001, Crowding::Neutral, false, false),

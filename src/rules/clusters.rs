@@ -50,7 +50,9 @@ pub struct ClusterContext<'a> {
 impl ClusterRuleParams {
     /// Whether a cluster is worth an alert.
     pub fn qualifies(&self, c: &Cluster) -> bool {
-        c.density >= self.min_density && c.share >= self.min_share && c.age_steps >= self.min_age_steps
+        c.density >= self.min_density
+            && c.share >= self.min_share
+            && c.age_steps >= self.min_age_steps
     }
 
     /// Approach distance in price units: max(frac · price, mult · ATR1h).
@@ -72,11 +74,7 @@ pub fn cluster_alerts(
 ) -> Option<Cluster> {
     let p = &ctx.params.clusters;
     let cooldown = ctx.params.cooldown_ms;
-    touches.prune(
-        |id| clusters.iter().any(|c| c.id == id),
-        obs.time,
-        cooldown,
-    );
+    touches.prune(|id| clusters.iter().any(|c| c.id == id), obs.time, cooldown);
     if !obs.is_valid() {
         return None;
     }
@@ -104,7 +102,11 @@ pub fn cluster_alerts(
                 fuel_reached = Some(*c);
             }
             let checks = [
-                (AlertKind::ClusterApproach, !at_edge && ahead(c.near_edge, distance), c.near_edge),
+                (
+                    AlertKind::ClusterApproach,
+                    !at_edge && ahead(c.near_edge, distance),
+                    c.near_edge,
+                ),
                 (AlertKind::ClusterEdge, at_edge, c.near_edge),
                 (AlertKind::ClusterSwept, ahead(c.far_edge, 0.0), c.far_edge),
             ];

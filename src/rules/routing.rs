@@ -49,7 +49,10 @@ impl KindFilter {
     }
 
     pub fn matches(&self, alert: &Alert) -> bool {
-        alert.kind == self.kind && self.label.is_none_or(|l| ClusterLabel::of(alert) == Some(l))
+        alert.kind == self.kind
+            && self
+                .label
+                .is_none_or(|l| ClusterLabel::of(alert) == Some(l))
     }
 }
 
@@ -66,9 +69,7 @@ impl FromStr for KindFilter {
             Some("fuel") => Some(ClusterLabel::Fuel),
             Some("magnet") => Some(ClusterLabel::Magnet),
             Some(other) => {
-                return Err(format!(
-                    "unknown label {other:?} (expected fuel or magnet)"
-                ));
+                return Err(format!("unknown label {other:?} (expected fuel or magnet)"));
             }
         };
         if label.is_some() && !LABELLED.contains(&kind) {

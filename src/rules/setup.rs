@@ -76,10 +76,19 @@ pub fn setup_entry(input: &SetupInput<'_>, p: &RuleParams) -> Result<Alert, NoSe
     let reward = (target.far_edge - entry).abs() - fees;
     let risk = (entry - stop.price).abs() + fees;
     let rr = reward / risk;
-    if !(rr >= p.setup.min_reward_risk) {
+    if rr.is_nan() || rr < p.setup.min_reward_risk {
         return Err(NoSetup::RewardRisk(rr));
     }
-    Ok(alert(input, p, direction, target, next, stop.price, stop.open_time, rr))
+    Ok(alert(
+        input,
+        p,
+        direction,
+        target,
+        next,
+        stop.price,
+        stop.open_time,
+        rr,
+    ))
 }
 
 /// Whether `level` lies in the trade's direction from `entry`.

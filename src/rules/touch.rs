@@ -102,6 +102,8 @@ mod tests {
 
     const COOLDOWN: TimeMs = 60 * MINUTE_MS;
 
+    type Steps = &'static [(i64, Level)];
+
     /// Runs (minute, level) observations on one level and returns the minutes that alerted.
     fn fired(armed_at_birth: bool, steps: &[(i64, Level)]) -> Vec<i64> {
         let mut t = Touches::default();
@@ -129,7 +131,8 @@ mod tests {
     fn a_touch_alerts_once_until_price_moves_away_and_the_cooldown_ends() {
         use Level::*;
         // (armed at birth, observations (minute, level), minutes that alert)
-        let cases: [(bool, &[(i64, Level)], &[i64]); 7] = [
+        #[rustfmt::skip]
+        let cases: [(bool, Steps, &[i64]); 7] = [
             (true, &[(0, Near), (5, Touched)], &[5]),
             (true, &[(5, Touched), (10, Touched), (15, Touched)], &[5]),
             (true, &[(5, Touched), (10, Near), (15, Touched)], &[5]),
@@ -150,8 +153,22 @@ mod tests {
             side: Side::Long,
             bin,
         };
-        t.observe(AlertKind::ClusterEdge, id(1), Level::Touched, true, 0, COOLDOWN);
-        t.observe(AlertKind::ClusterEdge, id(2), Level::Near, true, 0, COOLDOWN);
+        t.observe(
+            AlertKind::ClusterEdge,
+            id(1),
+            Level::Touched,
+            true,
+            0,
+            COOLDOWN,
+        );
+        t.observe(
+            AlertKind::ClusterEdge,
+            id(2),
+            Level::Near,
+            true,
+            0,
+            COOLDOWN,
+        );
         t.prune(|_| false, 10 * MINUTE_MS, COOLDOWN);
         assert_eq!(t.len(), 1, "the fired level stays for its cooldown");
         t.prune(|_| false, COOLDOWN, COOLDOWN);
