@@ -80,12 +80,14 @@ pub async fn replay(
     let console = &config.sinks.console;
     let jsonl = alerts_out.or(console.jsonl_path.as_deref());
     let stdout = (console.enabled && print_alerts).then_some(console.format);
-    let sink = ConsoleSink::new(stdout, jsonl).with_context(|| {
-        format!(
-            "creating alert file {}",
-            jsonl.map_or(String::new(), |p| p.display().to_string())
-        )
-    })?;
+    let sink = ConsoleSink::new(stdout, jsonl)
+        .with_context(|| {
+            format!(
+                "creating alert file {}",
+                jsonl.map_or(String::new(), |p| p.display().to_string())
+            )
+        })?
+        .with_routes(config.routes.clone());
 
     let started = Instant::now();
     let (input_tx, input_rx) = mpsc::channel(config.engine.input_capacity.div_ceil(BATCH).max(1));

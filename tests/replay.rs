@@ -45,24 +45,44 @@ fn demo_replay_is_deterministic_and_complete() {
         ] {
             assert!(alert.get(key).is_some(), "alert without {key}: {alert}");
         }
-        assert!(
-            alert["facts"]["rsi"].is_number(),
-            "alert without its RSI: {alert}"
-        );
+        let facts = &alert["facts"];
+        let kind = alert["kind"].as_str().unwrap();
+        if kind.starts_with("cluster_") {
+            // Price-level alerts: the cluster, its label, and the model's own caveat.
+            assert!(facts["cluster"]["near_edge"].is_number(), "{alert}");
+            assert!(["fuel", "magnet"].contains(&facts["label"].as_str().unwrap()));
+            assert_eq!(facts["model"]["estimate"], true, "{alert}");
+        } else {
+            assert!(facts["rsi"].is_number(), "alert without its RSI: {alert}");
+        }
     }
     let mut ids: Vec<&str> = alerts.iter().map(|a| a["id"].as_str().unwrap()).collect();
     let n = ids.len();
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), n, "alert ids must be unique");
-    for kind in ["regime_change", "midline_cross", "divergence"] {
+    for kind in [
+        "regime_change",
+        "midline_cross",
+        "divergence",
+        "cluster_approach",
+        "cluster_edge",
+        "cluster_swept",
+        "setup_entry",
+        "divergence_exit",
+    ] {
         assert!(
             alerts.iter().any(|a| a["kind"] == kind),
             "no {kind} alert in the demo replay"
         );
     }
-    // Every alert was printed, then the summary.
-    assert_eq!(stdout.lines().filter(|l| l.contains("USDT")).count(), n);
+    // Every alert routed to the console was printed (approaches are not, by default), then the
+    // summary.
+    let shown = alerts
+        .iter()
+        .filter(|a| a["kind"] != "cluster_approach")
+        .count();
+    assert_eq!(stdout.lines().filter(|l| l.contains("USDT")).count(), shown);
     assert!(stdout.contains("replay summary"));
     assert!(stdout.contains("pairs            5"), "{stdout}");
 }

@@ -1,5 +1,6 @@
-//! The console / JSONL sink: one human line or JSON object per alert on stdout, and optionally
-//! every alert as one JSON line in a file. The default sink, and the one replay writes to.
+//! The console / JSONL sink: one human line or JSON object per alert routed to the console on
+//! stdout, and optionally every alert as one JSON line in a file. The default sink, and the one
+//! replay writes to.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -8,10 +9,13 @@ use std::path::Path;
 use super::{Sink, SinkError};
 use crate::config::ConsoleFormat;
 use crate::model::{Alert, format_utc};
+use crate::rules::Routes;
 
 #[derive(Debug)]
 pub struct ConsoleSink {
     stdout: Option<ConsoleFormat>,
+    /// Which alerts stdout shows (the `console` routes); the JSONL file keeps every alert.
+    routes: Option<Routes>,
     jsonl: Option<BufWriter<File>>,
 }
 
@@ -20,11 +24,25 @@ impl ConsoleSink {
     /// (truncating it: a replay's alert file describes one run).
     pub fn new(stdout: Option<ConsoleFormat>, jsonl: Option<&Path>) -> io::Result<ConsoleSink> {
         let jsonl = jsonl.map(File::create).transpose()?.map(BufWriter::new);
-        Ok(ConsoleSink { stdout, jsonl })
+        Ok(ConsoleSink {
+            stdout,
+            routes: None,
+            jsonl,
+        })
+    }
+
+    /// Shows on stdout only the alerts `routes` send to the console.
+    pub fn with_routes(mut self, routes: Routes) -> ConsoleSink {
+        self.routes = Some(routes);
+        self
     }
 
     fn write(&mut self, alert: &Alert) -> io::Result<()> {
-        if let Some(format) = self.stdout {
+        let shown = self
+            .routes
+            .as_ref()
+            .is_none_or(|r| r.routes_to(alert, "console"));
+        if let Some(format) = self.stdout.filter(|_| shown) {
             let mut out = io::stdout().lock();
             match format {
                 ConsoleFormat::Text => writeln!(out, "{}", text_line(alert))?,
