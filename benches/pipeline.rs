@@ -72,3 +72,24 @@ fn engine_events(bencher: Bencher, source: Interval) {
         alerts.len()
     });
 }
+
+/// The same with the demo's rule settings (4h bias, 30 warm-up bars, density 3): the bias warms
+/// up within the recordings, so every rule runs (cluster touches on each bar, setups, exits) —
+/// the cost of the rules on top of the above.
+#[divan::bench(args = [Interval::M5, Interval::M1])]
+fn engine_events_rules_live(bencher: Bencher, source: Interval) {
+    let text = format!(
+        "[replay]\nsource_interval = \"{source}\"\n[rsi]\nmin_warmup_bars = 30\n\
+         [rules]\nbias_timeframe = \"4h\"\n[rules.clusters]\nmin_density = 3\n"
+    );
+    let config = config::from_toml_str(&text, fixtures()).expect("bench config");
+    let (_, events) = load(source);
+    bencher.counter(ItemsCount::new(events.len())).bench(|| {
+        let mut engine = Engine::new(&config);
+        let mut alerts = Vec::new();
+        for ev in &events {
+            engine.handle(ev, &mut alerts);
+        }
+        alerts.len()
+    });
+}

@@ -21,6 +21,10 @@ pub enum Input {
     /// Market events in time order; sources send them in batches to keep channel cost off the
     /// per-event path.
     Market(Vec<SymbolEvent>),
+    /// Silences a symbol (one kind or all) until a time, e.g. a `/mute` from the chat.
+    Mute(Mute),
+    /// Lifts every mute of a symbol.
+    Unmute(Symbol),
 }
 
 /// Counters of what the engine has processed, for the replay summary and metrics.
@@ -220,6 +224,14 @@ impl Engine {
                     for ev in &events {
                         self.handle(ev, &mut out);
                     }
+                }
+                Input::Mute(mute) => {
+                    tracing::info!(symbol = %mute.symbol, kind = ?mute.kind, until = mute.until, "Muted.");
+                    self.mute(mute);
+                }
+                Input::Unmute(symbol) => {
+                    let lifted = self.unmute(&symbol);
+                    tracing::info!(%symbol, lifted, "Unmuted.");
                 }
             }
             for alert in out.drain(..) {

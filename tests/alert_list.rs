@@ -93,3 +93,45 @@ fn a_gap_holds_alerts_until_the_back_fill_reaches_its_end() {
         "BTC alerts resume after the back-fill"
     );
 }
+
+#[tokio::test]
+async fn a_mute_sent_to_the_engine_silences_its_symbol_until_it_ends() {
+    use liqwave::engine::Input;
+    use liqwave::rules::Mute;
+    use tokio::sync::mpsc;
+
+    let (config, events) = demo();
+    let (all, _) = run(&config, &events);
+    let btc: Symbol = "BTCUSDT".parse().unwrap();
+    let until = all
+        .iter()
+        .filter(|a| a.symbol == btc)
+        .nth(4)
+        .unwrap()
+        .time_ms;
+    let muted = |a: &Alert| a.symbol == btc && a.time_ms < until;
+
+    let (inputs, rx) = mpsc::channel(2);
+    let (alerts, mut delivered) = mpsc::channel(all.len() + 1);
+    let mute = Mute {
+        symbol: btc.clone(),
+        kind: None,
+        until,
+    };
+    inputs.send(Input::Mute(mute)).await.unwrap();
+    inputs.send(Input::Market(events)).await.unwrap();
+    drop(inputs);
+    let engine = Engine::new(&config).run(rx, alerts).await;
+    let mut got = Vec::new();
+    while let Ok(alert) = delivered.try_recv() {
+        got.push(alert);
+    }
+
+    let want: Vec<Alert> = all.iter().filter(|a| !muted(a)).cloned().collect();
+    assert_eq!(got, want);
+    assert_eq!(
+        engine.stats().muted,
+        all.iter().filter(|a| muted(a)).count() as u64
+    );
+    assert_eq!(engine.stats().muted, 4);
+}
