@@ -63,14 +63,7 @@ fn rsi_per_value(bencher: Bencher) {
 #[divan::bench(args = [Interval::M5, Interval::M1])]
 fn engine_events(bencher: Bencher, source: Interval) {
     let (config, events) = load(source);
-    bencher.counter(ItemsCount::new(events.len())).bench(|| {
-        let mut engine = Engine::new(&config);
-        let mut alerts = Vec::new();
-        for ev in &events {
-            engine.handle(ev, &mut alerts);
-        }
-        alerts.len()
-    });
+    bench_engine(bencher, &config, &events);
 }
 
 /// The same with the demo's rule settings (4h bias, 30 warm-up bars, density 3): the bias warms
@@ -84,10 +77,15 @@ fn engine_events_rules_live(bencher: Bencher, source: Interval) {
     );
     let config = config::from_toml_str(&text, fixtures()).expect("bench config");
     let (_, events) = load(source);
+    bench_engine(bencher, &config, &events);
+}
+
+/// Times whole runs of `events` through a fresh engine, counted in events.
+fn bench_engine(bencher: Bencher, config: &Config, events: &[SymbolEvent]) {
     bencher.counter(ItemsCount::new(events.len())).bench(|| {
-        let mut engine = Engine::new(&config);
+        let mut engine = Engine::new(config);
         let mut alerts = Vec::new();
-        for ev in &events {
+        for ev in events {
             engine.handle(ev, &mut alerts);
         }
         alerts.len()

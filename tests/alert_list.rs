@@ -1,11 +1,12 @@
-//! The complete alert list of the demo replay, pinned as an insta snapshot: a change to a rule,
-//! the heatmap or the signals that moves, adds or drops an alert shows up as a reviewable diff.
-//! Also: a reported gap holds a pair's alerts back until the back-fill reaches its end.
+//! The engine over the demo replay: its complete alert list pinned as an insta snapshot (a change
+//! to a rule, the heatmap or the signals that moves, adds or drops an alert shows up as a
+//! reviewable diff); a warm restart at any event equals one run; a reported gap holds a pair's
+//! alerts back until the back-fill reaches its end; a mute sent to the running engine.
 
 use std::path::Path;
 
 use liqwave::config::{self, Config};
-use liqwave::engine::Engine;
+use liqwave::engine::{Engine, PairSnapshot};
 use liqwave::model::{Alert, MINUTE_MS, MarketEvent, Symbol, SymbolEvent, TimeMs, format_utc};
 use liqwave::source::replay::{Dataset, ReplayOptions};
 
@@ -39,6 +40,61 @@ fn demo_replay_alert_list() {
         .map(|a| format!("{}  {}  {}", format_utc(a.time_ms), a.id, a.title))
         .collect();
     insta::assert_snapshot!(text.join("\n"));
+}
+
+#[test]
+fn split_replay_equals_one_run() {
+    let (config, events) = demo();
+    let mut whole = Engine::new(&config);
+    let mut want = Vec::new();
+    // The event right after the first cluster edge and the first setup: arms, cooldowns and the
+    // last fuel touch must survive the restart too.
+    let mut marks = Vec::new();
+    for (i, ev) in events.iter().enumerate() {
+        let before = want.len();
+        whole.handle(ev, &mut want);
+        if want[before..].iter().any(|a| {
+            matches!(
+                a.kind.as_str(),
+                "cluster_edge" | "setup_entry" | "divergence_exit"
+            )
+        }) {
+            marks.push(i + 1);
+        }
+    }
+    assert!(
+        marks.len() >= 3,
+        "the demo has heatmap alerts to split after"
+    );
+
+    // Split points: early (before any alert), in the middle of a 4h bucket, right after alerts
+    // that change rule state, and late.
+    let splits = [
+        1_000,
+        events.len() / 2 + 7,
+        marks[0],
+        marks[marks.len() / 2],
+        events.len() - 5,
+    ];
+    for split in splits {
+        let mut first = Engine::new(&config);
+        let mut got = Vec::new();
+        for ev in &events[..split] {
+            first.handle(ev, &mut got);
+        }
+        let json = serde_json::to_string(&first.snapshot()).expect("serialize");
+        let restored: Vec<PairSnapshot> = serde_json::from_str(&json).expect("deserialize");
+        let mut second = Engine::restore(&config, restored);
+        for ev in &events[split..] {
+            second.handle(ev, &mut got);
+        }
+        assert_eq!(got, want, "alerts differ when split at event {split}");
+        assert_eq!(
+            second.snapshot(),
+            whole.snapshot(),
+            "state differs when split at event {split}"
+        );
+    }
 }
 
 #[test]

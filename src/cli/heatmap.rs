@@ -17,7 +17,7 @@ use crate::analytics::regime::Regime;
 use crate::analytics::{PairContext, PairOutput, PairState};
 use crate::config::Config;
 use crate::format::usd;
-use crate::model::{Candle, Interval, MINUTE_MS, Side, Symbol, SymbolEvent, TimeMs, format_utc};
+use crate::model::{Candle, Interval, Side, Symbol, SymbolEvent, TimeMs, format_utc};
 use crate::notify::chart::{ChartInput, ClusterBand, HeatBand, HeatColumn, render_png};
 use crate::source::replay::{Dataset, ReplayOptions, SymbolFilter};
 
@@ -124,10 +124,6 @@ fn side_name(side: Side) -> &'static str {
     }
 }
 
-fn age_hours(c: &Cluster) -> f64 {
-    f64::from(c.age_steps) * 5.0 * MINUTE_MS as f64 / 3_600_000.0
-}
-
 /// The JSON report of the clusters after the last step.
 pub(super) fn report_json(state: &PairState) -> serde_json::Value {
     let heat = state.heat();
@@ -136,24 +132,7 @@ pub(super) fn report_json(state: &PairState) -> serde_json::Value {
         .clusters()
         .into_iter()
         .flat_map(|c| c.iter())
-        .map(|c| {
-            json!({
-                "id": c.id.to_string(),
-                "side": side_name(c.side),
-                "near_edge": c.near_edge,
-                "far_edge": c.far_edge,
-                "peak": c.peak_price,
-                "notional_usd": c.notional_usd,
-                "density": c.density,
-                "share": c.share,
-                "thin_approach": c.thin_approach,
-                "isolation": c.isolation,
-                "fuel_behind": c.fuel_behind,
-                "gap_pct": c.gap_pct,
-                "gap_atr": c.gap_atr,
-                "age_hours": age_hours(c),
-            })
-        })
+        .map(Cluster::facts)
         .collect();
     json!({
         "symbol": state.symbol(),
@@ -214,7 +193,7 @@ fn write_table(out: &mut impl Write, state: &PairState) -> io::Result<()> {
             c.thin_approach,
             c.isolation,
             c.fuel_behind,
-            age_hours(c),
+            c.age_hours(),
         )?;
     }
     Ok(())

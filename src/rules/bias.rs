@@ -63,8 +63,9 @@ impl Bias {
     pub fn from_regimes(regime: Option<Regime>, higher: Option<Regime>) -> Bias {
         let wave = regime.unwrap_or(Regime::Range);
         let conviction = match higher {
+            _ if wave == Regime::Range => Conviction::Normal,
             Some(w) if w == wave => Conviction::Strong,
-            Some(Regime::Bull | Regime::Bear) if wave != Regime::Range => Conviction::Reduced,
+            Some(Regime::Bull | Regime::Bear) => Conviction::Reduced,
             _ => Conviction::Normal,
         };
         Bias {
@@ -175,6 +176,7 @@ mod tests {
             (Some(Bull), Some(Bear), Bull, Conviction::Reduced, false, Some(Side::Short)),
             (Some(Bear), Some(Bear), Bear, Conviction::Strong, true, Some(Side::Long)),
             (Some(Range), Some(Bear), Range, Conviction::Normal, false, None),
+            (Some(Range), Some(Range), Range, Conviction::Normal, false, None),
             (None, Some(Bull), Range, Conviction::Normal, false, None),
         ];
         for (d1, w1, wave, conviction, clear, fuel) in cases {

@@ -145,24 +145,6 @@ fn side_name(side: Side) -> &'static str {
     }
 }
 
-/// The facts of a cluster every heatmap alert carries.
-pub fn cluster_facts(c: &Cluster) -> Value {
-    json!({
-        "id": c.id.to_string(),
-        "side": c.side,
-        "near_edge": c.near_edge,
-        "far_edge": c.far_edge,
-        "peak": c.peak_price,
-        "notional_usd": c.notional_usd,
-        "density": c.density,
-        "share": c.share,
-        "thin_approach": c.thin_approach,
-        "isolation": c.isolation,
-        "fuel_behind": c.fuel_behind,
-        "age_steps": c.age_steps,
-    })
-}
-
 /// Every heatmap fact is an estimate: say so, with the model's mode and coverage.
 pub fn model_facts(clusters: &Clusters) -> Value {
     json!({
@@ -229,8 +211,8 @@ fn alert(
             "low": obs.low,
             "high": obs.high,
             "approach_distance": distance,
-            "cluster": cluster_facts(c),
-            "next_cluster": next.map(cluster_facts),
+            "cluster": c.facts(),
+            "next_cluster": next.map(Cluster::facts),
             "bias": ctx.bias.facts(),
             "converged": ctx.bias.converged,
             "funding": funding_facts(ctx.funding, ctx.bias.wave, &ctx.params.funding),

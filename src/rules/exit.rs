@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::bias::{Bias, funding_facts};
-use super::clusters::cluster_facts;
 use super::params::RuleParams;
 use crate::analytics::clusters::Cluster;
 use crate::analytics::pivots::DivergenceKind;
@@ -87,7 +86,7 @@ pub fn divergence_exit(input: &ExitInput<'_>, p: &RuleParams) -> Option<Alert> {
             "prev_pivot_open_ms": d.prev.open_time,
             "prev_pivot_rsi": d.prev.rsi,
             "touched_ms": touch.time,
-            "cluster": cluster_facts(c),
+            "cluster": c.facts(),
             "bias": input.bias.facts(),
             "converged": input.converged,
             "funding": funding_facts(input.funding, input.bias.wave, &p.funding),

@@ -16,7 +16,7 @@ mod tests;
 mod touch;
 
 pub use bias::{Bias, Conviction, Crowding, funding_facts};
-pub use clusters::{ClusterContext, PriceObs, cluster_alerts, cluster_facts, model_facts};
+pub use clusters::{ClusterContext, PriceObs, cluster_alerts, model_facts};
 pub use exit::{ExitInput, FuelTouch, divergence_exit};
 pub use pair::{PairRules, RuleContext, RuleTally};
 pub use params::{ClusterRuleParams, ExitParams, FundingParams, RuleParams, SetupParams};

@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::bias::{Bias, Crowding, funding_facts};
-use super::clusters::{cluster_facts, model_facts};
+use super::clusters::model_facts;
 use super::params::RuleParams;
 use crate::analytics::clusters::{Cluster, Clusters};
 use crate::analytics::entry::EntryDirection;
@@ -158,8 +158,8 @@ fn alert(
             "bars": s.bars,
             "converged": input.converged,
             "bias": bias.facts(),
-            "cluster": cluster_facts(target),
-            "next_cluster": next.map(cluster_facts),
+            "cluster": target.facts(),
+            "next_cluster": next.map(Cluster::facts),
             "model": input.clusters.map(model_facts),
             "funding": funding_facts(input.funding, bias.wave, &p.funding),
             "checklist": {

@@ -70,6 +70,17 @@ fn bias(wave: Regime) -> Bias {
     Bias::from_regimes(Some(wave), None)
 }
 
+/// What the cluster rules read, for `symbol` in a `wave` with no funding and no hourly ATR.
+fn context(symbol: &crate::model::Symbol, wave: Regime) -> ClusterContext<'_> {
+    ClusterContext {
+        symbol,
+        bias: bias(wave),
+        funding: None,
+        atr_1h: None,
+        params: &P,
+    }
+}
+
 /// Observations (minute, low, high, close) against fixed clusters; the (minute, kind) alerts.
 fn touches(
     wave: Regime,
@@ -77,13 +88,7 @@ fn touches(
     obs: &[(i64, f64, f64, f64)],
 ) -> Vec<(i64, AlertKind)> {
     let sym = symbol();
-    let ctx = ClusterContext {
-        symbol: &sym,
-        bias: bias(wave),
-        funding: None,
-        atr_1h: None,
-        params: &P,
-    };
+    let ctx = context(&sym, wave);
     let mut state = Touches::default();
     let mut out = Vec::new();
     for &(minute, low, high, close) in obs {
@@ -152,13 +157,7 @@ fn clusters_are_fuel_in_the_wave_direction_and_magnets_otherwise() {
     ];
     for (wave, (low, high), side, label) in cases {
         let sym = symbol();
-        let ctx = ClusterContext {
-            symbol: &sym,
-            bias: bias(wave),
-            funding: None,
-            atr_1h: None,
-            params: &P,
-        };
+        let ctx = context(&sym, wave);
         let mut out = Vec::new();
         let obs = PriceObs {
             time: 0,
@@ -203,13 +202,7 @@ fn a_sweep_names_the_next_cluster() {
 
 fn sweep_next(clusters: &Clusters) -> Option<f64> {
     let sym = symbol();
-    let ctx = ClusterContext {
-        symbol: &sym,
-        bias: bias(Regime::Bull),
-        funding: None,
-        atr_1h: None,
-        params: &P,
-    };
+    let ctx = context(&sym, Regime::Bull);
     let mut out = Vec::new();
     let obs = PriceObs {
         time: 0,
