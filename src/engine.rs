@@ -1,11 +1,15 @@
 //! The engine: the single owner of all per-pair state. It takes one closed input enum, runs the
 //! analytics and rules synchronously, and hands the alerts on. It never spawns tasks, touches the
 //! network or reads the clock: ordering is the order of its inputs, so a replay is deterministic.
+//! The task around it (`task.rs`) hands its alerts on and persists what it changed.
 
-use std::collections::{BTreeMap, HashMap};
+mod task;
+
+pub use task::{Outlet, Persist};
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
 
 use crate::analytics::brackets::margin_for;
 use crate::analytics::clusters::ClusterParams;
@@ -58,6 +62,8 @@ pub struct Engine {
     mutes: Mutes,
     filter: SymbolFilter,
     pairs: HashMap<Symbol, Pair>,
+    /// Pairs changed since the last [`Engine::take_changed`]: what the next commit persists.
+    changed: BTreeSet<Symbol>,
     stats: EngineStats,
     /// Reused buffers: the hot path allocates nothing per event.
     out: PairOutput,
@@ -91,6 +97,7 @@ impl Engine {
             mutes: config.mutes.clone(),
             filter: config.symbols.clone(),
             pairs: HashMap::new(),
+            changed: BTreeSet::new(),
             stats: EngineStats::default(),
             out: PairOutput::default(),
         }
@@ -116,6 +123,9 @@ impl Engine {
                 })
             }
         };
+        if !self.changed.contains(&ev.symbol) {
+            self.changed.insert(ev.symbol.clone());
+        }
         match ev.event {
             MarketEvent::Candle { .. } => self.stats.source_bars += 1,
             MarketEvent::Gap { .. } => self.stats.gaps += 1,
@@ -194,6 +204,18 @@ impl Engine {
         engine
     }
 
+    /// Snapshots of the pairs changed since the last call, in symbol order.
+    pub fn take_changed(&mut self) -> Vec<PairSnapshot> {
+        std::mem::take(&mut self.changed)
+            .into_iter()
+            .filter_map(|symbol| self.pairs.get(&symbol))
+            .map(|p| PairSnapshot {
+                state: p.state.clone(),
+                rules: p.rules.clone(),
+            })
+            .collect()
+    }
+
     pub fn stats(&self) -> &EngineStats {
         &self.stats
     }
@@ -207,41 +229,6 @@ impl Engine {
         let mut pairs: Vec<&PairState> = self.pairs.values().map(|p| &p.state).collect();
         pairs.sort_by(|a, b| a.symbol().cmp(b.symbol()));
         pairs
-    }
-
-    /// The engine task: consumes inputs until every sender is gone, forwards alerts in order, and
-    /// returns itself so the caller can read the final state. A closed alert channel (the sink
-    /// is gone) stops it early.
-    pub async fn run(
-        mut self,
-        mut inputs: mpsc::Receiver<Input>,
-        alerts: mpsc::Sender<Alert>,
-    ) -> Engine {
-        let mut out = Vec::new();
-        while let Some(input) = inputs.recv().await {
-            match input {
-                Input::Market(events) => {
-                    for ev in &events {
-                        self.handle(ev, &mut out);
-                    }
-                }
-                Input::Mute(mute) => {
-                    tracing::info!(symbol = %mute.symbol, kind = ?mute.kind, until = mute.until, "Muted.");
-                    self.mute(mute);
-                }
-                Input::Unmute(symbol) => {
-                    let lifted = self.unmute(&symbol);
-                    tracing::info!(%symbol, lifted, "Unmuted.");
-                }
-            }
-            for alert in out.drain(..) {
-                if alerts.send(alert).await.is_err() {
-                    tracing::error!("Alert sink closed; the engine stops.");
-                    return self;
-                }
-            }
-        }
-        self
     }
 }
 

@@ -44,5 +44,6 @@ pub mod model;
 pub mod notify;
 pub mod rules;
 pub mod source;
+pub mod store;
 pub mod supervisor;
 pub mod telemetry;

@@ -1,21 +1,31 @@
 //! The supervisor builds every task from the validated config and is the only place that spawns
-//! long-lived tasks. Today it runs the offline replay pipeline; the live daemon (sources, store,
-//! sinks, signals, sd_notify) grows here in later issues.
+//! long-lived tasks. Today it runs the offline replay pipeline — with a store, durably: state and
+//! outbox in sled, sink workers, SIGTERM/SIGINT handled with a delivery deadline. The live daemon
+//! (sources, sd_notify) grows here in later issues.
+
+mod state;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinHandle;
+
+pub use state::open_store;
 
 use crate::config::Config;
-use crate::engine::{Engine, Input};
+use crate::engine::{Engine, Input, Outlet, Persist};
 use crate::model::{AlertKind, SymbolEvent};
 use crate::notify::console::ConsoleSink;
+use crate::notify::delivery::{DeliveryContext, RetryPolicy, deliver};
+use crate::notify::file::FileSink;
 use crate::notify::{Delivered, run_worker};
 use crate::rules::RuleTally;
 use crate::source::replay::{Dataset, LoadReport, ReplayOptions, SymbolFilter};
+use crate::store::{Store, StoreError};
 
 /// Events per channel message: large enough that the channel costs nothing per event, small
 /// enough that the engine starts before the source has sent everything.
@@ -30,6 +40,8 @@ const ALERT_CAPACITY: usize = 1024;
 pub struct ReplaySummary {
     pub load: LoadReport,
     pub pairs: usize,
+    /// Events skipped because a previous run had processed them (a restart with a store).
+    pub resumed_at: u64,
     pub events: u64,
     pub source_bars: u64,
     pub signal_bars: u64,
@@ -37,7 +49,12 @@ pub struct ReplaySummary {
     pub alerts: BTreeMap<AlertKind, u64>,
     pub muted: u64,
     pub rules: RuleTally,
+    /// The console sink.
     pub delivered: Delivered,
+    /// The durable sinks, by name.
+    pub durable: BTreeMap<String, Delivered>,
+    /// Whether a signal cut the replay short.
+    pub interrupted: bool,
     pub load_time: Duration,
     pub run_time: Duration,
 }
@@ -49,13 +66,22 @@ impl ReplaySummary {
     }
 }
 
-/// Replays a recorded dataset through engine and console sink as fast as possible.
-/// Returns the summary and the engine, whose final state tests compare.
+/// How a replay starts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReplayRun<'a> {
+    pub alerts_out: Option<&'a Path>,
+    pub print_alerts: bool,
+    /// Move an existing store aside and start empty.
+    pub reset_state: bool,
+}
+
+/// Replays a recorded dataset through engine and sinks as fast as possible. With a store, a
+/// restart continues after the last committed event and the durable sinks deliver what the
+/// outbox holds. Returns the summary and the engine, whose final state tests compare.
 pub async fn replay(
     config: &Config,
     data_dir: &Path,
-    alerts_out: Option<&Path>,
-    print_alerts: bool,
+    run: ReplayRun<'_>,
 ) -> anyhow::Result<(ReplaySummary, Engine)> {
     let started = Instant::now();
     let options = ReplayOptions {
@@ -77,33 +103,76 @@ pub async fn replay(
         "Loaded recorded data."
     );
 
-    let console = &config.sinks.console;
-    let jsonl = alerts_out.or(console.jsonl_path.as_deref());
-    let stdout = (console.enabled && print_alerts).then_some(console.format);
-    let sink = ConsoleSink::new(stdout, jsonl)
-        .with_context(|| {
-            format!(
-                "creating alert file {}",
-                jsonl.map_or(String::new(), |p| p.display().to_string())
-            )
-        })?
-        .with_routes(config.routes.clone());
+    let store = match &config.store.path {
+        Some(path) => Some(open_store(path, config.store.cache_bytes, run.reset_state)?),
+        None => None,
+    };
+    let (engine, position) = match &store {
+        Some(store) => state::restore(config, store)?,
+        None => (Engine::new(config), 0),
+    };
+    let events = dataset.into_events();
+    anyhow::ensure!(
+        position as usize <= events.len(),
+        "the store has processed {position} events but this dataset has {}: it belongs to another \
+         dataset; point store.path elsewhere or start with --reset-state",
+        events.len()
+    );
+    if position > 0 {
+        tracing::info!(
+            position,
+            "Resuming after the events a previous run committed."
+        );
+    }
 
+    let console = console_sink(config, run)?;
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let signals = tokio::spawn(watch_signals(shutdown_tx.clone()));
     let started = Instant::now();
     let (input_tx, input_rx) = mpsc::channel(config.engine.input_capacity.div_ceil(BATCH).max(1));
     let (alert_tx, alert_rx) = mpsc::channel(ALERT_CAPACITY);
-    let source = tokio::spawn(send_batches(dataset.into_events(), input_tx));
-    let engine = tokio::spawn(Engine::new(config).run(input_rx, alert_tx));
-    let worker = tokio::spawn(run_worker(sink, alert_rx));
+    let mut workers = Vec::new();
+    let persist = match store {
+        Some(store) => Some(start_workers(
+            config,
+            store,
+            position,
+            &shutdown,
+            &mut workers,
+        )?),
+        None => None,
+    };
+    let outlet = Outlet {
+        console: Some(alert_tx),
+        persist,
+    };
+    let remaining = events.into_iter().skip(position as usize).collect();
+    let source = tokio::spawn(send_batches(remaining, input_tx, shutdown.clone()));
+    let engine = tokio::spawn(engine.run_with(input_rx, outlet));
+    let console = tokio::spawn(run_worker(console, alert_rx));
     source.await.context("replay source task failed")?;
-    let engine = engine.await.context("engine task failed")?;
-    let delivered = worker.await.context("console sink task failed")?;
+    let (engine, stored) = engine.await.context("engine task failed")?;
+    // The data is done (or a signal stopped it): the sinks deliver until their deadline.
+    let interrupted = *shutdown.borrow();
+    shutdown_tx.send_replace(true);
+    let delivered = console.await.context("console sink task failed")?;
+    let mut durable = BTreeMap::new();
+    for (name, worker) in workers {
+        let done = worker
+            .await
+            .with_context(|| format!("{name} sink task failed"))?
+            .with_context(|| format!("{name} sink lost its store"))?;
+        durable.insert(name, done);
+    }
+    signals.abort();
+    stored.context("the engine could not persist its state")?;
     let run_time = started.elapsed();
 
     let stats = engine.stats();
     let summary = ReplaySummary {
         load,
         pairs: engine.pairs().len(),
+        resumed_at: position,
         events: stats.events,
         source_bars: stats.source_bars,
         signal_bars: stats.signal_bars,
@@ -112,19 +181,95 @@ pub async fn replay(
         muted: stats.muted,
         rules: stats.rules,
         delivered,
+        durable,
+        interrupted,
         load_time,
         run_time,
     };
     Ok((summary, engine))
 }
 
-/// The replay source task: hands the recorded events to the engine in order, then hangs up.
-async fn send_batches(events: Vec<SymbolEvent>, tx: mpsc::Sender<Input>) {
+fn console_sink(config: &Config, run: ReplayRun<'_>) -> anyhow::Result<ConsoleSink> {
+    let console = &config.sinks.console;
+    let jsonl = run.alerts_out.or(console.jsonl_path.as_deref());
+    let stdout = (console.enabled && run.print_alerts).then_some(console.format);
+    let sink = ConsoleSink::new(stdout, jsonl).with_context(|| {
+        format!(
+            "creating alert file {}",
+            jsonl.map_or(String::new(), |p| p.display().to_string())
+        )
+    })?;
+    Ok(sink.with_routes(config.routes.clone()))
+}
+
+type Worker = (String, JoinHandle<Result<Delivered, StoreError>>);
+
+/// Spawns a delivery worker for every configured durable sink and returns what the engine needs
+/// to feed them.
+fn start_workers(
+    config: &Config,
+    store: Store,
+    position: u64,
+    shutdown: &watch::Receiver<bool>,
+    workers: &mut Vec<Worker>,
+) -> anyhow::Result<Persist> {
+    let mut sinks = Vec::new();
+    let context = |wake: &Arc<Notify>| DeliveryContext {
+        store: store.clone(),
+        policy: RetryPolicy::from(&config.delivery),
+        wake: Arc::clone(wake),
+        shutdown: shutdown.clone(),
+        deadline: config.delivery.shutdown_deadline,
+    };
+    if let Some(file) = &config.sinks.file {
+        let sink = FileSink::open(&file.path, file.delay)
+            .with_context(|| format!("opening the alert file {}", file.path.display()))?;
+        let wake = Arc::new(Notify::new());
+        let worker = tokio::spawn(deliver(sink, context(&wake)));
+        workers.push(("file".to_owned(), worker));
+        sinks.push(("file".to_owned(), wake));
+    }
+    Ok(Persist {
+        store,
+        routes: config.routes.clone(),
+        sinks,
+        position,
+    })
+}
+
+/// The replay source task: hands the recorded events to the engine in order, then hangs up; a
+/// shutdown stops it between batches.
+async fn send_batches(
+    events: Vec<SymbolEvent>,
+    tx: mpsc::Sender<Input>,
+    shutdown: watch::Receiver<bool>,
+) {
     let mut events = events.into_iter();
     loop {
+        if *shutdown.borrow() {
+            tracing::info!("Shutdown requested; the source stops.");
+            return;
+        }
         let batch: Vec<SymbolEvent> = events.by_ref().take(BATCH).collect();
         if batch.is_empty() || tx.send(Input::Market(batch)).await.is_err() {
             return;
         }
     }
+}
+
+/// Turns SIGTERM or SIGINT into a shutdown request.
+async fn watch_signals(shutdown: watch::Sender<bool>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("Cannot listen for signals; stop with SIGKILL only.");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!(signal = "SIGTERM", "Shutting down."),
+        _ = int.recv() => tracing::info!(signal = "SIGINT", "Shutting down."),
+    }
+    shutdown.send_replace(true);
 }

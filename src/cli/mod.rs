@@ -15,6 +15,7 @@ use crate::telemetry;
 
 mod heatmap;
 mod rsi;
+mod status;
 mod validate;
 
 /// Exit code for an invalid configuration (sysexits EX_CONFIG); systemd's ExecStartPre relies on it.
@@ -47,6 +48,16 @@ pub enum Command {
         /// Print only the summary, not each alert.
         #[arg(long)]
         quiet: bool,
+        /// Move the state store (store.path) aside — never deleted — and start empty.
+        #[arg(long)]
+        reset_state: bool,
+    },
+    /// Show what the state store holds: pairs and regimes, outbox per sink, dead letters, mutes,
+    /// last deliveries.
+    Status {
+        /// The config file whose store.path to read.
+        #[arg(long)]
+        config: PathBuf,
     },
     /// Validate a config file: exit 0 when valid, 78 with every problem on stderr when not.
     CheckConfig {
@@ -83,7 +94,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             data,
             alerts_out,
             quiet,
-        } => replay_cmd(&config, data, alerts_out.as_deref(), quiet),
+            reset_state,
+        } => {
+            let run = supervisor::ReplayRun {
+                alerts_out: alerts_out.as_deref(),
+                print_alerts: !quiet,
+                reset_state,
+            };
+            replay_cmd(&config, data, run)
+        }
+        Command::Status { config } => status::run(&config),
         Command::CheckConfig { config } => check_config(&config),
         Command::Heatmap(args) => heatmap::run(&args),
         Command::ValidateModel(args) => validate::run(&args),
@@ -154,8 +174,7 @@ fn check_config(path: &Path) -> anyhow::Result<()> {
 fn replay_cmd(
     config_path: &Path,
     data: Option<PathBuf>,
-    alerts_out: Option<&Path>,
-    quiet: bool,
+    run: supervisor::ReplayRun<'_>,
 ) -> anyhow::Result<()> {
     let config = load_config(config_path)?;
     telemetry::init(&config.log.filter, config.log.format);
@@ -164,8 +183,7 @@ fn replay_cmd(
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let (summary, _engine) =
-        runtime.block_on(supervisor::replay(&config, &data, alerts_out, !quiet))?;
+    let (summary, _engine) = runtime.block_on(supervisor::replay(&config, &data, run))?;
     print_summary(&summary, &mut io::stdout().lock())?;
     Ok(())
 }
@@ -196,6 +214,26 @@ fn print_summary(s: &ReplaySummary, out: &mut impl Write) -> io::Result<()> {
         "  delivered        {} ({} failed)",
         s.delivered.sent, s.delivered.failed
     )?;
+    if s.resumed_at > 0 {
+        writeln!(
+            out,
+            "  resumed after    {} events (restored from the store)",
+            s.resumed_at
+        )?;
+    }
+    for (sink, d) in &s.durable {
+        writeln!(
+            out,
+            "  {sink:<16} {} sent, {} retried, {} dead letters, {} repeats dropped",
+            d.sent, d.retried, d.failed, d.repeats
+        )?;
+    }
+    if s.interrupted {
+        writeln!(
+            out,
+            "  interrupted      by a signal; the next start continues"
+        )?;
+    }
     writeln!(out, "  load time        {:.3} s", s.load_time.as_secs_f64())?;
     writeln!(out, "  wall time        {:.3} s", s.run_time.as_secs_f64())?;
     writeln!(out, "  throughput       {:.0} bars/s", s.bars_per_second())?;

@@ -13,6 +13,7 @@ mod tests;
 mod validate;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::analytics::SignalParams;
 use crate::analytics::clusters::ClusterParams;
@@ -30,6 +31,8 @@ pub struct Config {
     pub alerts: AlertSwitches,
     pub replay: ReplayConfig,
     pub sinks: SinksConfig,
+    pub store: StoreConfig,
+    pub delivery: DeliveryConfig,
     pub log: LogConfig,
     pub engine: EngineConfig,
     pub heatmap: HeatmapConfig,
@@ -90,6 +93,40 @@ pub struct ReplayConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SinksConfig {
     pub console: ConsoleSinkConfig,
+    /// The JSONL file sink, when configured.
+    pub file: Option<FileSinkConfig>,
+}
+
+/// Alerts appended as JSON lines to a file, synced to disk after each one: the durable local sink
+/// (delivered through the outbox, at least once, like Telegram and email).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileSinkConfig {
+    pub path: PathBuf,
+    /// Pause before each write (default 0): simulates a slow channel in crash tests.
+    pub delay: Duration,
+}
+
+/// The sled database. Without a path, runs keep their state in memory only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreConfig {
+    pub path: Option<PathBuf>,
+    /// sled's page cache (default 64 MiB; sled's own default is 1 GiB).
+    pub cache_bytes: u64,
+}
+
+/// How sink workers retry and when they give up at shutdown.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DeliveryConfig {
+    /// Attempts before a transiently failing alert becomes a dead letter (default 12).
+    pub max_attempts: u32,
+    /// First retry delay (default 1 s), doubled per attempt with jitter, capped at `backoff_max`.
+    pub backoff_initial: Duration,
+    /// Longest retry delay (default 5 min).
+    pub backoff_max: Duration,
+    /// On shutdown, sinks keep delivering this long; the rest stays in the outbox (default 10 s).
+    pub shutdown_deadline: Duration,
+    /// Sent-log records are kept this long for de-duplication (default 7 days).
+    pub sent_log_retention: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]

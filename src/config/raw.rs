@@ -18,6 +18,8 @@ pub(super) struct RawConfig {
     pub(super) alerts: RawAlerts,
     pub(super) replay: RawReplay,
     pub(super) sinks: RawSinks,
+    pub(super) store: RawStore,
+    pub(super) delivery: RawDelivery,
     pub(super) log: RawLog,
     pub(super) engine: RawEngine,
     pub(super) heatmap: RawHeatmap,
@@ -102,6 +104,7 @@ pub(super) struct RawReplay {
 #[serde(default)]
 pub(super) struct RawSinks {
     pub(super) console: RawConsoleSink,
+    pub(super) file: RawFileSink,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,6 +120,33 @@ pub(super) struct RawConsoleSink {
 pub(super) struct RawLog {
     pub(super) filter: Option<String>,
     pub(super) format: Option<String>,
+}
+
+/// `[sinks.file]`: alerts appended to a JSONL file, synced after each (the durable local sink).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawFileSink {
+    pub(super) path: Option<String>,
+    pub(super) delay_ms: Option<i64>,
+}
+
+/// `[store]`: the sled database.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawStore {
+    pub(super) path: Option<String>,
+    pub(super) cache_mb: Option<i64>,
+}
+
+/// `[delivery]`: retries and the shutdown deadline of the sink workers.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawDelivery {
+    pub(super) max_attempts: Option<i64>,
+    pub(super) backoff_initial_ms: Option<i64>,
+    pub(super) backoff_max_secs: Option<i64>,
+    pub(super) shutdown_deadline_secs: Option<i64>,
+    pub(super) sent_log_days: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -284,6 +314,9 @@ pub(super) fn known_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["replay"] => field_names::<RawReplay>(),
         ["sinks"] => field_names::<RawSinks>(),
         ["sinks", "console"] => field_names::<RawConsoleSink>(),
+        ["sinks", "file"] => field_names::<RawFileSink>(),
+        ["store"] => field_names::<RawStore>(),
+        ["delivery"] => field_names::<RawDelivery>(),
         ["log"] => field_names::<RawLog>(),
         ["engine"] => field_names::<RawEngine>(),
         ["heatmap"] => field_names::<RawHeatmap>(),

@@ -5,12 +5,15 @@
 
 use std::ops::Bound::Excluded;
 use std::path::Path;
+use std::time::Duration;
 
 use super::check::Checker;
-use super::raw::{RawAlerts, RawConfig, RawDivergence, RawRegime, RawRsi};
+use super::raw::{
+    RawAlerts, RawConfig, RawDelivery, RawDivergence, RawFileSink, RawRegime, RawRsi, RawStore,
+};
 use super::{
-    AlertSwitches, Config, ConsoleFormat, ConsoleSinkConfig, EngineConfig, LogConfig, LogFormat,
-    ReplayConfig, SinksConfig, SymbolFilter,
+    AlertSwitches, Config, ConsoleFormat, ConsoleSinkConfig, DeliveryConfig, EngineConfig,
+    FileSinkConfig, LogConfig, LogFormat, ReplayConfig, SinksConfig, StoreConfig, SymbolFilter,
 };
 use crate::analytics::{EntryParams, PivotParams, RegimeThresholds, SignalParams};
 use crate::model::{Interval, Symbol};
@@ -75,7 +78,12 @@ impl Checker<'_, '_> {
             signals,
             alerts,
             replay,
-            sinks: SinksConfig { console },
+            sinks: SinksConfig {
+                console,
+                file: self.file_sink(raw.sinks.file, base_dir),
+            },
+            store: self.store(raw.store, base_dir),
+            delivery: self.delivery(raw.delivery),
             log,
             engine: EngineConfig {
                 input_capacity: capacity.value,
@@ -208,6 +216,59 @@ impl Checker<'_, '_> {
             ),
             hidden_divergences: raw.hidden_divergences.unwrap_or(false),
             allow_unconverged: raw.allow_unconverged.unwrap_or(true),
+        }
+    }
+
+    fn file_sink(&mut self, raw: RawFileSink, base_dir: &Path) -> Option<FileSinkConfig> {
+        let delay = self.int("sinks.file.delay_ms", raw.delay_ms, 0, 0..=60_000);
+        let path = self.dir("sinks.file.path", raw.path, base_dir);
+        if path.is_none() && delay.set {
+            self.report_at(
+                "sinks.file.delay_ms",
+                "has no effect without sinks.file.path",
+            );
+        }
+        Some(FileSinkConfig {
+            path: path?,
+            delay: Duration::from_millis(delay.value as u64),
+        })
+    }
+
+    fn store(&mut self, raw: RawStore, base_dir: &Path) -> StoreConfig {
+        let cache = self.int("store.cache_mb", raw.cache_mb, 64, 1..=4096);
+        StoreConfig {
+            path: self.dir("store.path", raw.path, base_dir),
+            cache_bytes: cache.value as u64 * 1024 * 1024,
+        }
+    }
+
+    fn delivery(&mut self, raw: RawDelivery) -> DeliveryConfig {
+        let attempts = self.int("delivery.max_attempts", raw.max_attempts, 12, 1..=1000);
+        let initial = self.int(
+            "delivery.backoff_initial_ms",
+            raw.backoff_initial_ms,
+            1000,
+            1..=600_000,
+        );
+        let max = self.int(
+            "delivery.backoff_max_secs",
+            raw.backoff_max_secs,
+            300,
+            1..=86_400,
+        );
+        let deadline = self.int(
+            "delivery.shutdown_deadline_secs",
+            raw.shutdown_deadline_secs,
+            10,
+            0..=3600,
+        );
+        let days = self.int("delivery.sent_log_days", raw.sent_log_days, 7, 1..=365);
+        DeliveryConfig {
+            max_attempts: attempts.value as u32,
+            backoff_initial: Duration::from_millis(initial.value as u64),
+            backoff_max: Duration::from_secs(max.value as u64),
+            shutdown_deadline: Duration::from_secs(deadline.value as u64),
+            sent_log_retention: Duration::from_secs(days.value as u64 * 86_400),
         }
     }
 

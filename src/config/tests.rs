@@ -57,7 +57,22 @@ fn an_empty_file_gives_every_default() {
         format: ConsoleFormat::Text,
         jsonl_path: None,
     };
-    assert_eq!(config.sinks, SinksConfig { console });
+    assert_eq!(
+        config.sinks,
+        SinksConfig {
+            console,
+            file: None
+        }
+    );
+    assert_eq!(
+        config.store,
+        StoreConfig {
+            path: None,
+            cache_bytes: 64 << 20
+        }
+    );
+    assert_eq!(config.delivery.max_attempts, 12);
+    assert_eq!(config.delivery.shutdown_deadline.as_secs(), 10);
     assert_eq!(
         config.log,
         LogConfig {

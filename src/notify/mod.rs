@@ -3,6 +3,8 @@
 
 pub mod chart;
 pub mod console;
+pub mod delivery;
+pub mod file;
 
 use std::future::Future;
 use std::time::Duration;
@@ -43,7 +45,12 @@ pub trait Sink {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Delivered {
     pub sent: u64,
+    /// Given up on: dead letters (or, for the console, lost writes).
     pub failed: u64,
+    /// Transient failures rescheduled.
+    pub retried: u64,
+    /// Outbox entries dropped because the sent log already had them (a repeat after a crash).
+    pub repeats: u64,
 }
 
 /// Delivers alerts from `rx` to `sink` until the channel closes. Retries, dead letters and the

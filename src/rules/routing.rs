@@ -152,7 +152,7 @@ impl Mutes {
 }
 
 /// The sinks alerts can be routed to.
-pub const SINKS: [&str; 3] = ["console", "telegram", "email"];
+pub const SINKS: [&str; 4] = ["console", "file", "telegram", "email"];
 
 /// Sends the alerts it matches to one sink: kinds (with optional labels), and optionally only
 /// some symbols.
@@ -180,7 +180,7 @@ impl Routes {
         Routes(routes)
     }
 
-    /// DESIGN.md §5: the console sees everything but approaches; Telegram the actionable kinds
+    /// DESIGN.md §5: the console and the file see everything but approaches; Telegram the actionable kinds
     /// (fuel edges only, magnets stay off); email the regime changes, setups and the summary.
     pub fn defaults() -> Routes {
         use AlertKind::*;
@@ -200,6 +200,7 @@ impl Routes {
         };
         Routes(vec![
             route("console", &all_but_approach),
+            route("file", &all_but_approach),
             route(
                 "telegram",
                 &[

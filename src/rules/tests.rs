@@ -441,12 +441,12 @@ fn routes_and_mutes_pick_sinks_per_kind_label_and_symbol() {
     // (kind, label, sinks by the default routes)
     #[rustfmt::skip]
     let cases: [(AlertKind, Option<&str>, &[&str]); 6] = [
-        (AlertKind::RegimeChange, None, &["console", "telegram", "email"]),
+        (AlertKind::RegimeChange, None, &["console", "file", "telegram", "email"]),
         (AlertKind::ClusterApproach, Some("fuel"), &[]),
-        (AlertKind::ClusterEdge, Some("fuel"), &["console", "telegram"]),
-        (AlertKind::ClusterEdge, Some("magnet"), &["console"]),
-        (AlertKind::SetupEntry, None, &["console", "telegram", "email"]),
-        (AlertKind::DailySummary, None, &["console", "email"]),
+        (AlertKind::ClusterEdge, Some("fuel"), &["console", "file", "telegram"]),
+        (AlertKind::ClusterEdge, Some("magnet"), &["console", "file"]),
+        (AlertKind::SetupEntry, None, &["console", "file", "telegram", "email"]),
+        (AlertKind::DailySummary, None, &["console", "file", "email"]),
     ];
     for (kind, label, want) in cases {
         assert_eq!(

@@ -1,0 +1,137 @@
+//! The engine task: consumes inputs in order, hands alerts to the console channel and — with a
+//! store — commits the changed pair state, the routed alerts and the replay position in one
+//! transaction, then wakes the sink workers. It never spawns and never sends to a channel itself.
+
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc};
+
+use super::{Engine, Input};
+use crate::model::Alert;
+use crate::rules::Routes;
+use crate::store::{Commit, Store, StoreError};
+
+/// Durable output: the store, the routes, and the sink workers that read the outbox.
+#[derive(Debug)]
+pub struct Persist {
+    pub store: Store,
+    pub routes: Routes,
+    /// Sinks with a worker, by name, and how to wake each.
+    pub sinks: Vec<(String, Arc<Notify>)>,
+    /// Events of the input stream processed so far (restored from the store on a restart).
+    pub position: u64,
+}
+
+/// Where the engine task puts what it produced.
+#[derive(Debug, Default)]
+pub struct Outlet {
+    /// Every alert, in order, for the console. A closed channel stops the engine.
+    pub console: Option<mpsc::Sender<Alert>>,
+    pub persist: Option<Persist>,
+}
+
+impl Engine {
+    /// The engine task without a store: every alert goes to `alerts`.
+    pub async fn run(self, inputs: mpsc::Receiver<Input>, alerts: mpsc::Sender<Alert>) -> Engine {
+        let outlet = Outlet {
+            console: Some(alerts),
+            persist: None,
+        };
+        self.run_with(inputs, outlet).await.0
+    }
+
+    /// Consumes inputs until every sender is gone and returns the engine (its final state) with
+    /// the store error that stopped it early, if any: without its store the engine cannot keep
+    /// its promise that no alert is lost, so it stops.
+    pub async fn run_with(
+        mut self,
+        mut inputs: mpsc::Receiver<Input>,
+        mut outlet: Outlet,
+    ) -> (Engine, Result<(), StoreError>) {
+        let mut out = Vec::new();
+        while let Some(input) = inputs.recv().await {
+            let mut processed = 0;
+            match input {
+                Input::Market(events) => {
+                    for ev in &events {
+                        self.handle(ev, &mut out);
+                    }
+                    processed = events.len() as u64;
+                }
+                Input::Mute(mute) => {
+                    if let Some(p) = &outlet.persist
+                        && let Err(e) = p.store.put_mute(&mute)
+                    {
+                        return (self, Err(e));
+                    }
+                    tracing::info!(symbol = %mute.symbol, kind = ?mute.kind, until = mute.until, "Muted.");
+                    self.mute(mute);
+                }
+                Input::Unmute(symbol) => {
+                    if let Some(p) = &outlet.persist
+                        && let Err(e) = p.store.remove_mutes(&symbol)
+                    {
+                        return (self, Err(e));
+                    }
+                    let lifted = self.unmute(&symbol);
+                    tracing::info!(%symbol, lifted, "Unmuted.");
+                }
+            }
+            if let Some(p) = &mut outlet.persist
+                && let Err(e) = self.persist(p, processed, &out)
+            {
+                tracing::error!(error = %e, "Could not persist the engine's state; the engine stops.");
+                return (self, Err(e));
+            }
+            if let Some(console) = &outlet.console {
+                for alert in out.drain(..) {
+                    if console.send(alert).await.is_err() {
+                        tracing::error!("Alert sink closed; the engine stops.");
+                        return (self, Ok(()));
+                    }
+                }
+            }
+            out.clear();
+        }
+        (self, Ok(()))
+    }
+
+    /// One transaction for one input: the pairs it changed, its alerts for every durable sink
+    /// they are routed to, and the new position; then the workers that got something are woken.
+    fn persist(
+        &mut self,
+        p: &mut Persist,
+        processed: u64,
+        alerts: &[Alert],
+    ) -> Result<(), StoreError> {
+        let routed: Vec<(Alert, Vec<String>)> = alerts
+            .iter()
+            .filter_map(|alert| {
+                let sinks: Vec<String> = p
+                    .routes
+                    .sinks_for(alert)
+                    .into_iter()
+                    .filter(|s| p.sinks.iter().any(|(name, _)| name == s))
+                    .map(str::to_owned)
+                    .collect();
+                (!sinks.is_empty()).then(|| (alert.clone(), sinks))
+            })
+            .collect();
+        let pairs = self.take_changed();
+        if pairs.is_empty() && routed.is_empty() && processed == 0 {
+            return Ok(());
+        }
+        p.position += processed;
+        p.store.commit(&Commit {
+            pairs: &pairs,
+            alerts: &routed,
+            position: Some(p.position),
+        })?;
+        for (name, wake) in &p.sinks {
+            if routed.iter().any(|(_, sinks)| sinks.contains(name)) {
+                wake.notify_one();
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,215 @@
+//! The delivery worker of one sink: takes the sink's outbox entries from the store in order,
+//! sends each, records it in the sent log, then clears it — at least once, idempotent by AlertId.
+//! Transient failures retry with capped, jittered backoff (a retry-after from the channel wins)
+//! and hold the queue, so alerts arrive in order; permanent ones become dead letters. It only reads and writes the store, so a slow sink never
+//! blocks the engine or another sink; it must never drop an alert it could not deliver.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+
+use super::{Delivered, Sink, SinkError};
+use crate::config::DeliveryConfig;
+use crate::model::TimeMs;
+use crate::store::{OutboxEntry, Store, StoreError};
+
+/// Entries read from the store per pass: the in-memory queue of a sink is this long at most.
+const BATCH: usize = 64;
+
+/// Longest idle wait between two looks at the outbox when nothing wakes the worker.
+const IDLE: Duration = Duration::from_secs(1);
+
+/// How a worker retries.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub initial: Duration,
+    pub max: Duration,
+}
+
+impl From<&DeliveryConfig> for RetryPolicy {
+    fn from(c: &DeliveryConfig) -> Self {
+        RetryPolicy {
+            max_attempts: c.max_attempts,
+            initial: c.backoff_initial,
+            max: c.backoff_max,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `attempts + 1`: the channel's retry-after when it gave one,
+    /// otherwise `initial · 2^(attempts−1)` capped at `max`, spread ±20 % by `seed` so that alerts
+    /// failing together do not retry together.
+    pub fn delay(&self, attempts: u32, retry_after: Option<Duration>, seed: u64) -> Duration {
+        if let Some(after) = retry_after {
+            return after;
+        }
+        let doubling = 2f64.powi(attempts.saturating_sub(1).min(30) as i32);
+        let base = (self.initial.as_secs_f64() * doubling).min(self.max.as_secs_f64());
+        let spread = 0.8 + 0.4 * (seed % 1000) as f64 / 999.0;
+        Duration::from_secs_f64((base * spread).min(self.max.as_secs_f64()))
+    }
+}
+
+/// Wall-clock milliseconds: delivery is an edge, where the clock may be read.
+pub fn now_ms() -> TimeMs {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as TimeMs)
+}
+
+/// What a worker needs besides its sink.
+#[derive(Debug, Clone)]
+pub struct DeliveryContext {
+    pub store: Store,
+    pub policy: RetryPolicy,
+    /// The engine notifies after each commit that added entries.
+    pub wake: Arc<Notify>,
+    /// Turns true when the process shuts down; the worker then delivers until `deadline` passes
+    /// or its outbox is empty, and leaves the rest for the next start.
+    pub shutdown: watch::Receiver<bool>,
+    pub deadline: Duration,
+}
+
+/// Runs until shutdown (see [`DeliveryContext::shutdown`]). A store failure ends it with the
+/// error: without its outbox a worker can do nothing safely.
+pub async fn deliver<S: Sink>(
+    mut sink: S,
+    mut cx: DeliveryContext,
+) -> Result<Delivered, StoreError> {
+    let mut done = Delivered::default();
+    let mut stop_at: Option<Instant> = None;
+    'outer: loop {
+        if stop_at.is_none() && *cx.shutdown.borrow() {
+            stop_at = Some(Instant::now() + cx.deadline);
+        }
+        if stop_at.is_some_and(|t| Instant::now() >= t) {
+            break;
+        }
+        let batch = cx.store.pending(sink.name(), BATCH)?;
+        let now = now_ms();
+        let mut next_due: Option<TimeMs> = None;
+        let mut progressed = false;
+        for (key, entry) in &batch {
+            if entry.next_attempt_ms > now {
+                // In order: the head of the queue waits out its backoff, the rest wait with it.
+                next_due = Some(entry.next_attempt_ms);
+                break;
+            }
+            progressed = true;
+            if cx.store.is_sent(sink.name(), &entry.alert.id)? {
+                // Sent before a crash cut the bookkeeping short: never twice.
+                cx.store.drop_pending(key)?;
+                done.repeats += 1;
+                continue;
+            }
+            let sent = match stop_at {
+                Some(t) => match tokio::time::timeout_at(t, sink.send(&entry.alert)).await {
+                    Ok(result) => result,
+                    Err(_) => break 'outer,
+                },
+                None => sink.send(&entry.alert).await,
+            };
+            match sent {
+                Ok(()) => {
+                    cx.store.mark_sent(key, now_ms())?;
+                    // Durable before the next send: a kill repeats at most the alert in flight.
+                    cx.store.flush().await?;
+                    done.sent += 1;
+                }
+                Err(error) => {
+                    if failed(&sink, &cx, key, entry, error, &mut done)? {
+                        break;
+                    }
+                }
+            }
+            if stop_at.is_some_and(|t| Instant::now() >= t) {
+                break 'outer;
+            }
+        }
+        if progressed {
+            continue;
+        }
+        if stop_at.is_some() && batch.is_empty() {
+            break;
+        }
+        let wait = next_due.map_or(IDLE, |t| {
+            Duration::from_millis((t - now_ms()).clamp(0, IDLE.as_millis() as i64) as u64)
+        });
+        let until = match stop_at {
+            Some(t) => t.min(Instant::now() + wait),
+            None => Instant::now() + wait,
+        };
+        tokio::select! {
+            () = cx.wake.notified() => {}
+            () = tokio::time::sleep_until(until) => {}
+            _ = cx.shutdown.changed(), if stop_at.is_none() => {}
+        }
+    }
+    if let Err(error) = sink.flush().await {
+        tracing::error!(sink = sink.name(), %error, "Sink flush failed.");
+    }
+    Ok(done)
+}
+
+/// A failed send: rescheduled while it may still succeed (returns true: the queue waits),
+/// otherwise a dead letter (false: the next alert may go).
+fn failed<S: Sink>(
+    sink: &S,
+    cx: &DeliveryContext,
+    key: &crate::store::OutboxKey,
+    entry: &OutboxEntry,
+    error: SinkError,
+    done: &mut Delivered,
+) -> Result<bool, StoreError> {
+    let attempts = entry.attempts + 1;
+    let retry_after = match &error {
+        SinkError::Retry { after, .. } => *after,
+        SinkError::Permanent { .. } => None,
+    };
+    if error.is_retriable() && attempts < cx.policy.max_attempts {
+        let seed = fnv(entry.alert.id.as_str()) ^ u64::from(attempts);
+        let delay = cx.policy.delay(attempts, retry_after, seed);
+        let next = OutboxEntry {
+            attempts,
+            next_attempt_ms: now_ms() + delay.as_millis() as TimeMs,
+            last_error: Some(error.to_string()),
+            ..entry.clone()
+        };
+        cx.store.reschedule(key, &next)?;
+        done.retried += 1;
+        tracing::warn!(
+            sink = sink.name(),
+            alert = %entry.alert.id,
+            attempts,
+            retry_in_ms = delay.as_millis() as u64,
+            %error,
+            "Delivery failed; retrying later."
+        );
+        Ok(true)
+    } else {
+        cx.store.dead_letter(key, &error.to_string(), now_ms())?;
+        done.failed += 1;
+        tracing::error!(
+            sink = sink.name(),
+            alert = %entry.alert.id,
+            attempts,
+            %error,
+            "Delivery failed for good; the alert is now a dead letter."
+        );
+        Ok(false)
+    }
+}
+
+/// FNV-1a: a stable spread for the jitter, the same on every run.
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests;

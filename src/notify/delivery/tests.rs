@@ -1,0 +1,212 @@
+//! The delivery worker against a real store and scripted sinks: transient failures retry until
+//! they succeed, permanent ones become dead letters while other sinks deliver everything, a
+//! repeat already in the sent log is dropped, and backoff doubles, caps and honours retry-after.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+use super::*;
+use crate::model::{Alert, AlertId, AlertKind, Severity, Symbol};
+use crate::notify::{Sink, SinkError};
+use crate::store::{Commit, Store};
+
+/// A sink that answers from a script (then succeeds) and records what it delivered.
+#[derive(Debug, Clone)]
+struct Scripted {
+    name: &'static str,
+    script: Arc<Mutex<VecDeque<Option<SinkError>>>>,
+    permanent: bool,
+    got: Arc<Mutex<Vec<AlertId>>>,
+}
+
+impl Scripted {
+    fn new(name: &'static str, failures: Vec<SinkError>, permanent: bool) -> Scripted {
+        Scripted {
+            name,
+            script: Arc::new(Mutex::new(failures.into_iter().map(Some).collect())),
+            permanent,
+            got: Arc::default(),
+        }
+    }
+
+    fn got(&self) -> Vec<AlertId> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+impl Sink for Scripted {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    async fn send(&mut self, alert: &Alert) -> Result<(), SinkError> {
+        if self.permanent {
+            return Err(SinkError::Permanent {
+                message: "403 Forbidden: bot was blocked by the user".into(),
+            });
+        }
+        if let Some(Some(error)) = self.script.lock().unwrap().pop_front() {
+            return Err(error);
+        }
+        self.got.lock().unwrap().push(alert.id.clone());
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+fn alert(i: i64) -> Alert {
+    let symbol: Symbol = "BTCUSDT".parse().unwrap();
+    Alert {
+        id: AlertId::new(AlertKind::RegimeChange, &symbol, None, i),
+        kind: AlertKind::RegimeChange,
+        symbol,
+        interval: None,
+        time_ms: i,
+        severity: Severity::Info,
+        title: format!("alert {i}"),
+        facts: serde_json::json!({}),
+    }
+}
+
+fn retry(message: &str) -> SinkError {
+    SinkError::Retry {
+        after: None,
+        message: message.into(),
+    }
+}
+
+/// Queues `n` alerts for every sink in `sinks`, then runs one worker per sink until the outbox
+/// is drained or the deadline passes after a shutdown that is requested at once.
+async fn run(store: &Store, sinks: Vec<Scripted>, n: i64, max_attempts: u32) -> Vec<Delivered> {
+    let names: Vec<String> = sinks.iter().map(|s| s.name.to_owned()).collect();
+    let alerts: Vec<(Alert, Vec<String>)> = (0..n).map(|i| (alert(i), names.clone())).collect();
+    store
+        .commit(&Commit {
+            pairs: &[],
+            alerts: &alerts,
+            position: None,
+        })
+        .unwrap();
+    let (tx, rx) = watch::channel(true);
+    let policy = RetryPolicy {
+        max_attempts,
+        initial: Duration::from_millis(1),
+        max: Duration::from_millis(5),
+    };
+    let workers: Vec<_> = sinks
+        .into_iter()
+        .map(|sink| {
+            let cx = DeliveryContext {
+                store: store.clone(),
+                policy,
+                wake: Arc::new(Notify::new()),
+                shutdown: rx.clone(),
+                deadline: Duration::from_secs(5),
+            };
+            tokio::spawn(deliver(sink, cx))
+        })
+        .collect();
+    let mut done = Vec::new();
+    for w in workers {
+        done.push(w.await.unwrap().unwrap());
+    }
+    drop(tx);
+    done
+}
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), 8 << 20).unwrap();
+    (dir, store)
+}
+
+#[tokio::test]
+async fn transient_failures_retry_until_delivered_in_order() {
+    let (_dir, store) = store();
+    let flaky = Scripted::new(
+        "telegram",
+        vec![retry("502"), retry("timeout"), retry("429")],
+        false,
+    );
+    let done = run(&store, vec![flaky.clone()], 5, 10).await;
+    let ids: Vec<AlertId> = (0..5).map(|i| alert(i).id).collect();
+    assert_eq!(flaky.got(), ids, "every alert, in order, once");
+    assert_eq!((done[0].sent, done[0].retried, done[0].failed), (5, 3, 0));
+    assert!(store.outbox_depth().unwrap().is_empty());
+    assert!(store.dead_letters().unwrap().is_empty());
+    assert!(store.is_sent("telegram", &ids[0]).unwrap());
+}
+
+#[tokio::test]
+async fn a_dead_sink_fills_dead_letters_while_the_others_deliver_everything() {
+    let (_dir, store) = store();
+    let dead = Scripted::new("telegram", vec![], true);
+    let healthy = Scripted::new("file", vec![], false);
+    let tired = Scripted::new(
+        "email",
+        (0..9).map(|_| retry("421 try later")).collect(),
+        false,
+    );
+    let done = run(
+        &store,
+        vec![dead.clone(), healthy.clone(), tired.clone()],
+        4,
+        3,
+    )
+    .await;
+    assert_eq!(healthy.got().len(), 4, "the healthy sink is not held up");
+    assert_eq!(
+        (done[0].sent, done[0].failed),
+        (0, 4),
+        "blocked bot: dead letters at once"
+    );
+    // email: 3 attempts for alert 0 (dead), 3 for alert 1 (dead), then 3 failures left for
+    // alert 2: 2 retries and a dead letter; alert 3 goes through.
+    assert_eq!((done[2].sent, done[2].failed), (1, 3));
+    let letters = store.dead_letters().unwrap();
+    assert_eq!(letters.iter().filter(|d| d.sink == "telegram").count(), 4);
+    assert_eq!(letters.iter().filter(|d| d.sink == "email").count(), 3);
+    assert!(letters.iter().all(|d| !d.error.is_empty()));
+    assert!(store.outbox_depth().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_alert_already_in_the_sent_log_is_not_sent_again() {
+    let (_dir, store) = store();
+    let sink = Scripted::new("file", vec![], false);
+    run(&store, vec![sink.clone()], 2, 3).await;
+    // The same alerts queued again (a restart that re-raised them): dropped, not re-sent.
+    let done = run(&store, vec![sink.clone()], 2, 3).await;
+    assert_eq!(sink.got().len(), 2);
+    assert_eq!((done[0].sent, done[0].repeats), (0, 2));
+}
+
+#[test]
+fn backoff_doubles_spreads_caps_and_yields_to_retry_after() {
+    let p = RetryPolicy {
+        max_attempts: 10,
+        initial: Duration::from_secs(1),
+        max: Duration::from_secs(60),
+    };
+    // (attempts, retry-after, seed, low ms, high ms)
+    #[rustfmt::skip]
+    let cases = [
+        (1, None, 0, 800, 800),
+        (1, None, 999, 1200, 1200),
+        (2, None, 500, 1600, 2400),
+        (4, None, 500, 6400, 9600),
+        (9, None, 999, 60_000, 60_000),
+        (30, None, 0, 48_000, 48_000),
+        (3, Some(Duration::from_secs(17)), 0, 17_000, 17_000),
+    ];
+    for (attempts, after, seed, lo, hi) in cases {
+        let ms = p.delay(attempts, after, seed).as_millis() as u64;
+        assert!((lo..=hi).contains(&ms), "attempt {attempts}: {ms} ms");
+    }
+}

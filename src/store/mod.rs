@@ -1,0 +1,203 @@
+//! Durable state in sled behind a typed API (DESIGN.md §6): pair snapshots, the outbox, the sent
+//! log, dead letters, mutes, recorded liquidations and metadata. The only module that knows the
+//! key layout and the encoding; it must never decide what to send or when (workers do).
+//!
+//! # Layout (schema version [`SCHEMA_VERSION`])
+//!
+//! Values are JSON (serde_json with `float_roundtrip`, so f64 state restores bit-exactly) unless
+//! noted; numbers in keys are big-endian so that sled's byte order is numeric order; `0` is a
+//! 0x00 byte.
+//!
+//! | tree           | key                                   | value                        |
+//! |----------------|---------------------------------------|------------------------------|
+//! | `pairs`        | symbol                                | [`PairSnapshot`]             |
+//! | `outbox`       | sink `0` seq u64                      | [`OutboxEntry`]              |
+//! | `sent`         | sink `0` alert id                     | sent_at i64 (8 bytes BE)     |
+//! | `dead`         | seq u64                               | [`DeadLetter`]               |
+//! | `mutes`        | symbol `0` kind name or `*`           | [`Mute`](crate::rules::Mute) |
+//! | `liquidations` | symbol `0` time (i64, sign flipped) seq u64 | [`Liquidation`](crate::model::Liquidation) |
+//! | `meta`         | `schema_version` / `position`         | u32 BE / u64 BE              |
+//!
+//! Sequence numbers come from sled's crash-safe `generate_id`, so outbox keys sort in creation
+//! order per sink. Everything written inside a sled transaction is encoded before it: sled's
+//! transactions are optimistic and may run their closure more than once.
+//!
+//! # Failure modes
+//!
+//! [`Store::open`] never panics: sled 0.34.7 panics on some damaged files (e.g. "tried to serialize
+//! Uninitialized" for an overwritten segment header), so opening runs under `catch_unwind` and
+//! any panic becomes [`StoreError::Corrupt`] (the default panic hook still prints it). A
+//! database directory whose sled files exist but that has no schema version is also `Corrupt`:
+//! sled silently opens a garbage or truncated `db` file as an empty database, and a fresh store
+//! writes and flushes its version before it returns. Damage in the middle of a log that sled
+//! takes for a torn tail is invisible: it recovers the prefix before it.
+//!
+//! The store never reads the clock (times are arguments) and never spawns.
+
+mod error;
+mod keys;
+mod open;
+mod outbox;
+mod records;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sled::Transactional;
+use sled::transaction::ConflictableTransactionResult;
+
+pub use error::StoreError;
+pub use keys::OutboxKey;
+pub use outbox::{DeadLetter, OutboxEntry, SentRecord};
+
+use crate::engine::PairSnapshot;
+use crate::model::Alert;
+use error::{decode_error, op_error, tx_error};
+use keys::{META_POSITION, be_u64};
+
+/// Bumped when the key layout or encoding changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const PAIRS: &str = "pairs";
+const OUTBOX: &str = "outbox";
+const SENT: &str = "sent";
+const DEAD: &str = "dead";
+const MUTES: &str = "mutes";
+const LIQUIDATIONS: &str = "liquidations";
+const META: &str = "meta";
+
+/// The open database. Cloning is cheap (sled handles are reference-counted) and every clone
+/// sees the same data; the files stay locked until the last clone is dropped.
+#[derive(Clone)]
+pub struct Store {
+    path: Arc<Path>,
+    db: sled::Db,
+    pairs: sled::Tree,
+    outbox: sled::Tree,
+    sent: sled::Tree,
+    dead: sled::Tree,
+    mutes: sled::Tree,
+    liquidations: sled::Tree,
+    meta: sled::Tree,
+}
+
+/// sled's own `Debug` dumps every tree's pages; the path is what a reader of a log needs.
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one engine step persists, in one transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct Commit<'a> {
+    /// Upserted by symbol.
+    pub pairs: &'a [PairSnapshot],
+    /// Each alert with the sinks it is routed to: one outbox entry per (alert, sink).
+    pub alerts: &'a [(Alert, Vec<String>)],
+    /// Events of the input processed so far, when it changed.
+    pub position: Option<u64>,
+}
+
+impl Store {
+    /// Where the database lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// One transaction over pairs, outbox and meta: upserts every pair snapshot, inserts one
+    /// outbox entry per (alert, sink) — due at once, no attempts yet — and sets the replay
+    /// position when given. Not durable until the next [`Store::flush`] (or sled's background
+    /// flush, every 500 ms).
+    pub fn commit(&self, commit: &Commit<'_>) -> Result<(), StoreError> {
+        // Encode and allocate ids first: the transaction closure may run more than once.
+        let pairs = commit
+            .pairs
+            .iter()
+            .map(|p| {
+                Ok((
+                    p.state.symbol().as_str().as_bytes().to_vec(),
+                    encode(PAIRS, p)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut outbox = Vec::new();
+        for (alert, sinks) in commit.alerts {
+            let value = encode(OUTBOX, &OutboxEntry::new(alert.clone()))?;
+            for sink in sinks {
+                debug_assert!(!sink.is_empty() && !sink.contains('\0'), "sink {sink:?}");
+                let seq = self.db.generate_id().map_err(|e| self.op_error(e))?;
+                let key = OutboxKey {
+                    sink: sink.clone(),
+                    seq,
+                };
+                outbox.push((key.to_bytes(), value.clone()));
+            }
+        }
+        let position = commit.position.map(u64::to_be_bytes);
+        (&self.pairs, &self.outbox, &self.meta)
+            .transaction(
+                |(pairs_tx, outbox_tx, meta_tx)| -> ConflictableTransactionResult<(), StoreError> {
+                    for (key, value) in &pairs {
+                        pairs_tx.insert(key.as_slice(), value.as_slice())?;
+                    }
+                    for (key, value) in &outbox {
+                        outbox_tx.insert(key.as_slice(), value.as_slice())?;
+                    }
+                    if let Some(position) = &position {
+                        meta_tx.insert(META_POSITION, position)?;
+                    }
+                    Ok(())
+                },
+            )
+            .map_err(|e| tx_error(&self.path, e))
+    }
+
+    /// Makes every write so far durable (sled's `flush_async`: dirty buffers written and
+    /// fsynced on sled's own thread pool).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await.map_err(|e| self.op_error(e))?;
+        Ok(())
+    }
+
+    /// Every stored pair snapshot, in symbol order.
+    pub fn pair_snapshots(&self) -> Result<Vec<PairSnapshot>, StoreError> {
+        self.pairs
+            .iter()
+            .map(|kv| {
+                let (_, value) = kv.map_err(|e| self.op_error(e))?;
+                decode(PAIRS, &value)
+            })
+            .collect()
+    }
+
+    /// The replay position (events processed) of the last commit that set one.
+    pub fn position(&self) -> Result<Option<u64>, StoreError> {
+        let Some(bytes) = self.meta.get(META_POSITION).map_err(|e| self.op_error(e))? else {
+            return Ok(None);
+        };
+        be_u64(&bytes)
+            .map(Some)
+            .ok_or_else(|| decode_error(META, format!("position of {} bytes", bytes.len())))
+    }
+
+    fn op_error(&self, e: sled::Error) -> StoreError {
+        op_error(&self.path, e)
+    }
+}
+
+fn encode<T: Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value)
+        .map_err(|e| StoreError::Io(format!("cannot encode a value for the {tree} tree: {e}")))
+}
+
+fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| decode_error(tree, e))
+}

@@ -1,0 +1,129 @@
+//! Commits: pair snapshots, outbox entries and the position, and a restart from them.
+
+use std::path::PathBuf;
+
+use super::*;
+use crate::engine::Engine;
+
+#[test]
+fn commit_round_trips_pairs_outbox_and_position() {
+    let (config, events) = demo();
+    let mut engine = Engine::new(&config);
+    let mut alerts = Vec::new();
+    for ev in &events[..events.len() / 2] {
+        engine.handle(ev, &mut alerts);
+    }
+    let pairs = engine.take_changed();
+    assert!(
+        pairs.len() >= 2 && !alerts.is_empty(),
+        "the demo has pairs and alerts"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state");
+    let routes = routed(&alerts, &["telegram", "file"]);
+    let position = (events.len() / 2) as u64;
+    {
+        let store = open(&path);
+        store
+            .commit(&Commit {
+                pairs: &pairs,
+                alerts: &routes,
+                position: Some(position),
+            })
+            .unwrap();
+        // A later commit without a position leaves it.
+        store
+            .commit(&Commit {
+                pairs: &pairs[..1],
+                alerts: &[],
+                position: None,
+            })
+            .unwrap();
+    }
+    let store = open(&path);
+    let restored = store.pair_snapshots().unwrap();
+    assert!(restored == pairs, "snapshots differ after the round trip");
+    // Bit-exact, NaN and -0.0 included: the same JSON both ways.
+    assert_eq!(
+        serde_json::to_string(&restored).unwrap(),
+        serde_json::to_string(&pairs).unwrap()
+    );
+    assert_eq!(store.position().unwrap(), Some(position));
+    for sink in ["telegram", "file"] {
+        let pending = store.pending(sink, usize::MAX).unwrap();
+        let got: Vec<&Alert> = pending.iter().map(|(_, e)| &e.alert).collect();
+        assert_eq!(got, alerts.iter().collect::<Vec<_>>(), "{sink}");
+        assert!(
+            pending
+                .iter()
+                .all(|(k, e)| k.sink == sink && e.attempts == 0 && e.next_attempt_ms == 0)
+        );
+    }
+}
+
+#[test]
+fn a_warm_restart_through_the_store_equals_one_run() {
+    let (config, events) = demo();
+    let mut whole = Engine::new(&config);
+    let mut want = Vec::new();
+    for ev in &events {
+        whole.handle(ev, &mut want);
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state");
+    let split = events.len() / 3 + 11;
+    let mut got = Vec::new();
+    {
+        let mut first = Engine::new(&config);
+        for (i, ev) in events[..split].iter().enumerate() {
+            first.handle(ev, &mut got);
+            if i % 5_000 == 0 || i + 1 == split {
+                let position = Some(i as u64 + 1);
+                open_commit(&path, &first.take_changed(), position);
+            }
+        }
+    }
+    let store = open(&path);
+    let from = store.position().unwrap().expect("position") as usize;
+    assert_eq!(from, split);
+    let mut second = Engine::restore(&config, store.pair_snapshots().unwrap());
+    for ev in &events[from..] {
+        second.handle(ev, &mut got);
+    }
+    assert_eq!(got, want);
+    assert!(second.snapshot() == whole.snapshot());
+}
+
+/// Commits through a store opened just for it, as separate daemon runs would.
+fn open_commit(path: &Path, pairs: &[PairSnapshot], position: Option<u64>) {
+    let store = open(path);
+    store
+        .commit(&Commit {
+            pairs,
+            alerts: &[],
+            position,
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn flush_is_a_send_future_and_clones_share_the_data() {
+    fn send<T: Send>(t: T) -> T {
+        t
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path: PathBuf = dir.path().join("state");
+    let store = open(&path);
+    let clone = store.clone();
+    commit_alerts(
+        &store,
+        &routed(
+            &[alert("BTCUSDT", AlertKind::DailySummary, 1)],
+            &["console"],
+        ),
+    );
+    send(clone.flush()).await.unwrap();
+    assert_eq!(clone.outbox_depth().unwrap()["console"], 1);
+}

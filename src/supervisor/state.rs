@@ -1,0 +1,46 @@
+//! Opening the store for a run and restoring the engine from it: `--reset-state` moves a database
+//! aside (never deletes it), a corrupt or locked one fails with what to do, and the engine
+//! continues from the last committed event with its mutes.
+
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::notify::delivery::now_ms;
+use crate::store::Store;
+
+/// Opens the store at `path`; with `reset` an existing database is first moved aside.
+pub fn open_store(path: &Path, cache_bytes: u64, reset: bool) -> anyhow::Result<Store> {
+    if reset {
+        let label = now_ms().to_string();
+        if let Some(moved) = Store::move_aside(path, &label)
+            .with_context(|| format!("moving the state in {} aside", path.display()))?
+        {
+            tracing::warn!(
+                from = %path.display(),
+                to = %moved.display(),
+                "Moved the old state aside; starting empty."
+            );
+        }
+    }
+    let store = Store::open(path, cache_bytes)?;
+    tracing::info!(path = %path.display(), "Opened the state store.");
+    Ok(store)
+}
+
+/// The engine as the store left it, and how many input events it had processed.
+pub(super) fn restore(config: &Config, store: &Store) -> anyhow::Result<(Engine, u64)> {
+    let snapshots = store.pair_snapshots()?;
+    let pairs = snapshots.len();
+    let mut engine = Engine::restore(config, snapshots);
+    for mute in store.mutes()?.iter() {
+        engine.mute(mute.clone());
+    }
+    let position = store.position()?.unwrap_or(0);
+    if pairs > 0 {
+        tracing::info!(pairs, position, "Restored pair state from the store.");
+    }
+    Ok((engine, position))
+}
