@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::engine::{Engine, Input, Outlet, Persist};
 use crate::model::{AlertKind, SymbolEvent};
 use crate::notify::console::ConsoleSink;
-use crate::notify::delivery::{DeliveryContext, RetryPolicy, deliver};
+use crate::notify::delivery::{DeliveryContext, RetryPolicy, deliver, now_ms};
 use crate::notify::file::FileSink;
 use crate::notify::{Delivered, run_worker};
 use crate::rules::RuleTally;
@@ -213,6 +213,11 @@ fn start_workers(
     shutdown: &watch::Receiver<bool>,
     workers: &mut Vec<Worker>,
 ) -> anyhow::Result<Persist> {
+    let retention = config.delivery.sent_log_retention.as_millis() as i64;
+    let pruned = store.prune_sent(now_ms() - retention)?;
+    if pruned > 0 {
+        tracing::info!(pruned, "Forgot sent-log records past their retention.");
+    }
     let mut sinks = Vec::new();
     let context = |wake: &Arc<Notify>| DeliveryContext {
         store: store.clone(),

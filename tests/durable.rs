@@ -1,8 +1,9 @@
-//! Crash safety and graceful shutdown of a durable replay, end to end with the real binary, the
-//! real sled store and a slowed JSONL file sink: SIGKILL at many points loses no alert, delivers
-//! none that a clean run lacks, repeats at most one per kill, and ends in the same pair state;
-//! SIGTERM delivers until the deadline, leaves exactly the rest in the outbox, and the next start
-//! delivers it.
+//! A durable replay end to end, with the real binary, the real sled store and a slowed JSONL file
+//! sink: SIGKILL at many points loses no alert, delivers none that a clean run lacks, repeats at
+//! most one per kill, and ends in the same pair state; SIGTERM delivers until the deadline, leaves
+//! exactly the rest in the outbox, and the next start delivers it; `status` reads the store (and
+//! explains when the daemon holds it); a corrupt store fails with what to do, and
+//! `--reset-state` moves it aside.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -130,7 +131,7 @@ fn sigkill_at_random_points_loses_nothing_and_repeats_at_most_one_per_kill() {
     let missing: Vec<&&str> = wanted.keys().filter(|id| !seen.contains(*id)).collect();
     assert!(missing.is_empty(), "lost alerts: {missing:?}");
     let repeats = got.len() - seen.len();
-    // The figures for the report (`cargo test --test crash -- --nocapture`).
+    // The figures for the report (`cargo test --test durable -- --nocapture`).
     println!(
         "crash test: {kills} SIGKILLs, {} alerts expected, {} deliveries, {repeats} repeats",
         want.len(),
@@ -236,4 +237,94 @@ fn committed_ids(want: &[Alert], position: usize) -> BTreeSet<&str> {
         .map(|a| a.id.as_str())
         .filter(|id| raised.contains(*id))
         .collect()
+}
+
+#[test]
+fn status_reads_the_store_and_says_when_the_daemon_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), 0, 60);
+    let out = start(&config).wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let status = || {
+        Command::new(env!("CARGO_BIN_EXE_liqwave"))
+            .args(["status", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap()
+    };
+    let out = status();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "pairs tracked    5",
+        "BTCUSDT",
+        "outbox",
+        "empty",
+        "dead letters     0",
+        "last deliveries",
+        "file",
+    ] {
+        assert!(text.contains(want), "status lacks {want:?}:\n{text}");
+    }
+
+    // While a process holds the store, status explains instead of failing obscurely.
+    let held = open_store(dir.path());
+    let out = status();
+    drop(held);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("holds the store"), "{err}");
+}
+
+#[test]
+fn a_corrupt_store_fails_with_what_to_do_and_reset_moves_it_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), 0, 60);
+    let db = dir.path().join("db");
+    std::fs::create_dir_all(&db).unwrap();
+    std::fs::write(
+        db.join("conf"),
+        b"\x00\x01garbage that is not a sled config",
+    )
+    .unwrap();
+    std::fs::write(db.join("db"), vec![0xA5u8; 4096]).unwrap();
+
+    let out = start(&config).wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a corrupt store must not be used");
+    assert!(
+        err.contains("--reset-state"),
+        "the error says what to do: {err}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_liqwave"))
+        .args(["replay", "--quiet", "--reset-state", "--config"])
+        .arg(&config)
+        .arg("--data")
+        .arg(fixtures())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let aside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("db.reset-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the old store is kept, moved aside");
+    let kept = dir.path().join(&aside[0]).join("conf");
+    assert!(std::fs::read(kept).unwrap().starts_with(b"\x00\x01garbage"));
+    assert_eq!(delivered(dir.path()).len(), reference().0.len());
 }
