@@ -5,7 +5,9 @@
 //! # Bird's-eye view
 //!
 //! ```text
-//! source (replay | binance) ─> mpsc<Input> ─> engine ─> alerts ─> sink workers (console, …)
+//! source (replay | binance) ─> mpsc<Input> ─> engine ─> console
+//!                                               │  └──> store (sled): pair snapshots + outbox,
+//!                                               │       one transaction per batch ─> sink workers
 //!                                               │
 //!                                               └─ PairState per symbol: aggregation 1m/5m → 4h/1d/1w,
 //!                                                  RSI, regime, 50-cross, pivots, divergence, entry;
@@ -19,9 +21,12 @@
 //! - [`analytics`]: pure state machines: candle aggregation, RSI, regime, pivots, entry trigger,
 //!   the liquidation heatmap and its clusters, and the statistics of model validation.
 //! - [`rules`]: pure functions from analytic signals to [`model::Alert`]s.
-//! - [`engine`]: the single owner of all per-pair state; one input enum, one loop.
+//! - [`engine`]: the single owner of all per-pair state; one input enum, one loop, one commit
+//!   per input batch.
+//! - [`store`]: sled behind a typed API (snapshots, outbox, sent log, dead letters, mutes).
 //! - [`source`]: where events come from (recorded data today, Binance live later).
-//! - [`notify`]: the `Sink` trait, the sinks (console/JSONL today) and the PNG charts.
+//! - [`notify`]: the `Sink` trait, the delivery worker (order, retries, dead letters), the
+//!   sinks (console, JSONL file today) and the PNG charts.
 //! - [`supervisor`]: builds and spawns every task; the only place that spawns.
 //! - [`telemetry`]: logging setup.
 //! - [`format`]: prices and USD amounts as people read them.
