@@ -29,7 +29,7 @@
 //!   sinks (console, JSONL file today) and the PNG charts.
 //! - [`supervisor`]: builds and spawns every task; the only place that spawns.
 //! - [`telemetry`]: logging setup.
-//! - [`format`]: prices and USD amounts as people read them.
+//! - [`numbers`]: prices and USD amounts as people read them.
 //! - [`cli`]: the subcommands.
 //!
 //! # Invariants
@@ -44,9 +44,9 @@ pub mod analytics;
 pub mod cli;
 pub mod config;
 pub mod engine;
-pub mod format;
 pub mod model;
 pub mod notify;
+pub mod numbers;
 pub mod rules;
 pub mod source;
 pub mod store;

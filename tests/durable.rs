@@ -51,20 +51,25 @@ fn start(config: &Path) -> Child {
         .expect("start liqwave replay")
 }
 
-/// The alerts a clean in-process run routes to the file sink, in order, and its final state.
-fn reference() -> (Vec<Alert>, Vec<PairSnapshot>, usize) {
+/// A clean in-process run of the first `events` demo events (all with `None`): the alerts it
+/// routes to the file sink, in order, its final state, and the number of events in the data.
+fn clean_run(events: Option<usize>) -> (Vec<Alert>, Vec<PairSnapshot>, usize) {
     let config = config::load(&root().join("config/demo.toml")).unwrap();
-    let events = Dataset::load(&fixtures(), &ReplayOptions::default())
+    let all = Dataset::load(&fixtures(), &ReplayOptions::default())
         .unwrap()
         .into_events();
     let mut engine = Engine::new(&config);
     let mut alerts = Vec::new();
-    for ev in &events {
+    for ev in &all[..events.unwrap_or(all.len())] {
         engine.handle(ev, &mut alerts);
     }
     let routes = Routes::defaults();
     alerts.retain(|a| routes.routes_to(a, "file"));
-    (alerts, engine.snapshot(), events.len())
+    (alerts, engine.snapshot(), all.len())
+}
+
+fn reference() -> (Vec<Alert>, Vec<PairSnapshot>, usize) {
+    clean_run(None)
 }
 
 fn delivered(dir: &Path) -> Vec<Alert> {
@@ -196,8 +201,8 @@ fn sigterm_delivers_until_the_deadline_and_the_next_start_delivers_the_rest() {
         n,
         "an alert both delivered and waiting, or twice"
     );
-    let committed: BTreeSet<&str> = committed_ids(&want, position);
-    assert_eq!(ids.into_iter().collect::<BTreeSet<_>>(), committed);
+    let got_ids: BTreeSet<String> = ids.into_iter().map(str::to_owned).collect();
+    assert_eq!(got_ids, committed_ids(position));
 
     // The next start resumes, delivers what waited and the rest of the replay, once each.
     let config = write_config(dir.path(), 0, 60);
@@ -221,22 +226,10 @@ fn sigterm_delivers_until_the_deadline_and_the_next_start_delivers_the_rest() {
     );
 }
 
-/// Ids of the reference alerts raised by the first `position` events.
-fn committed_ids(want: &[Alert], position: usize) -> BTreeSet<&str> {
-    let config = config::load(&root().join("config/demo.toml")).unwrap();
-    let events = Dataset::load(&fixtures(), &ReplayOptions::default())
-        .unwrap()
-        .into_events();
-    let mut engine = Engine::new(&config);
-    let mut raised = Vec::new();
-    for ev in &events[..position] {
-        engine.handle(ev, &mut raised);
-    }
-    let raised: BTreeSet<String> = raised.into_iter().map(|a| a.id.to_string()).collect();
-    want.iter()
-        .map(|a| a.id.as_str())
-        .filter(|id| raised.contains(*id))
-        .collect()
+/// Ids of the alerts routed to the file by the first `position` events.
+fn committed_ids(position: usize) -> BTreeSet<String> {
+    let (alerts, _, _) = clean_run(Some(position));
+    alerts.into_iter().map(|a| a.id.to_string()).collect()
 }
 
 #[test]

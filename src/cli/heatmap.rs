@@ -16,9 +16,9 @@ use crate::analytics::heatmap::{Heatmap, Kernel};
 use crate::analytics::regime::Regime;
 use crate::analytics::{PairContext, PairOutput, PairState};
 use crate::config::Config;
-use crate::format::usd;
 use crate::model::{Candle, Interval, Side, Symbol, SymbolEvent, TimeMs, format_utc};
 use crate::notify::chart::{ChartInput, ClusterBand, HeatBand, HeatColumn, render_png};
+use crate::numbers::usd;
 use crate::source::replay::{Dataset, ReplayOptions, SymbolFilter};
 
 #[derive(Debug, clap::Args)]

@@ -9,8 +9,8 @@ use super::bias::{Bias, funding_facts};
 use super::params::{ClusterRuleParams, RuleParams};
 use super::touch::{Level, Touches};
 use crate::analytics::clusters::{Cluster, Clusters};
-use crate::format::{price, usd};
 use crate::model::{Alert, AlertId, AlertKind, Funding, Severity, Side, Symbol, TimeMs};
+use crate::numbers::{price, usd};
 
 /// Where price went between two looks: a mark tick (low = high = close) or a closed bar.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -11,8 +11,8 @@ use crate::analytics::clusters::Cluster;
 use crate::analytics::pivots::DivergenceKind;
 use crate::analytics::regime::Regime;
 use crate::analytics::timeframe::BarSignals;
-use crate::format::price;
 use crate::model::{Alert, AlertId, AlertKind, Funding, Severity, Symbol, TimeMs};
+use crate::numbers::price;
 
 /// The last time price reached a qualifying fuel cluster, and in which wave.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

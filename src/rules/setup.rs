@@ -13,8 +13,8 @@ use crate::analytics::entry::EntryDirection;
 use crate::analytics::regime::Regime;
 use crate::analytics::swings::SwingTracker;
 use crate::analytics::timeframe::BarSignals;
-use crate::format::price;
 use crate::model::{Alert, AlertId, AlertKind, Funding, Severity, Side, Symbol};
+use crate::numbers::price;
 
 /// What a setup is judged on: the state right after the trigger bar closed.
 #[derive(Debug, Clone, Copy)]

@@ -62,7 +62,7 @@ pub(super) fn ticks(lo: f64, hi: f64, step: f64) -> Vec<f64> {
     (first..=last).map(|k| k as f64 * step).collect()
 }
 
-pub(super) use crate::format::{group, price as fmt_price};
+pub(super) use crate::numbers::{group, price as fmt_price};
 
 /// An axis label for a tick on a grid of `step`.
 pub(super) fn fmt_tick(v: f64, step: f64) -> String {
