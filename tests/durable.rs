@@ -161,7 +161,15 @@ fn sigterm_delivers_until_the_deadline_and_the_next_start_delivers_the_rest() {
     // 40 ms per alert: the deadline of 1 s cuts delivery short.
     let config = write_config(dir.path(), 40, 1);
     let mut child = start(&config);
-    std::thread::sleep(Duration::from_millis(1500));
+    // Signal once delivery is under way (the first alert is in the file), whatever the load.
+    let waited = Instant::now();
+    while delivered(dir.path()).is_empty() {
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "nothing delivered in 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let signalled = Instant::now();
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
