@@ -95,6 +95,50 @@ pub struct SinksConfig {
     pub console: ConsoleSinkConfig,
     /// The JSONL file sink, when configured.
     pub file: Option<FileSinkConfig>,
+    /// Telegram, when `chat_ids` is set.
+    pub telegram: Option<TelegramSinkConfig>,
+    /// Email, when `smtp_host` is set.
+    pub email: Option<EmailSinkConfig>,
+}
+
+/// The Telegram Bot API sink. The token is read from the environment variable `token_env`, or
+/// else from the systemd credential `telegram_token`; never from the config file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TelegramSinkConfig {
+    /// Chats that receive alerts (and, later, may command the bot).
+    pub chat_ids: Vec<i64>,
+    /// Bot API base URL (default `https://api.telegram.org`; tests point it at a local fake).
+    pub api_url: String,
+    pub token_env: String,
+    /// Bound on one request (default 20 s).
+    pub timeout: Duration,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// TLS from the first byte (port 465, the default).
+    Implicit,
+    /// Plain connect, then STARTTLS, which must succeed (port 587).
+    Starttls,
+    /// No TLS at all: only for a relay on this machine.
+    None,
+}
+
+/// The SMTP sink. The password is read from the environment variable `password_env`, or else
+/// from the systemd credential `smtp_password`; never from the config file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmailSinkConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// SMTP user; without it no AUTH is attempted.
+    pub username: Option<String>,
+    pub password_env: String,
+    pub from: String,
+    pub to: Vec<String>,
+    /// Bound on the connection and each SMTP command (default 30 s).
+    pub timeout: Duration,
 }
 
 /// Alerts appended as JSON lines to a file, synced to disk after each one: the durable local sink

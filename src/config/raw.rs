@@ -105,6 +105,8 @@ pub(super) struct RawReplay {
 pub(super) struct RawSinks {
     pub(super) console: RawConsoleSink,
     pub(super) file: RawFileSink,
+    pub(super) telegram: RawTelegramSink,
+    pub(super) email: RawEmailSink,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,6 +130,30 @@ pub(super) struct RawLog {
 pub(super) struct RawFileSink {
     pub(super) path: Option<String>,
     pub(super) delay_ms: Option<i64>,
+}
+
+/// `[sinks.telegram]`: the Bot API sink. The token is never here (see `token_env`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawTelegramSink {
+    pub(super) chat_ids: Option<Vec<i64>>,
+    pub(super) api_url: Option<String>,
+    pub(super) token_env: Option<String>,
+    pub(super) timeout_secs: Option<i64>,
+}
+
+/// `[sinks.email]`: the SMTP sink. The password is never here (see `password_env`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawEmailSink {
+    pub(super) smtp_host: Option<String>,
+    pub(super) smtp_port: Option<i64>,
+    pub(super) tls: Option<String>,
+    pub(super) username: Option<String>,
+    pub(super) password_env: Option<String>,
+    pub(super) from: Option<String>,
+    pub(super) to: Option<Vec<String>>,
+    pub(super) timeout_secs: Option<i64>,
 }
 
 /// `[store]`: the sled database.
@@ -315,6 +341,8 @@ pub(super) fn known_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["sinks"] => field_names::<RawSinks>(),
         ["sinks", "console"] => field_names::<RawConsoleSink>(),
         ["sinks", "file"] => field_names::<RawFileSink>(),
+        ["sinks", "telegram"] => field_names::<RawTelegramSink>(),
+        ["sinks", "email"] => field_names::<RawEmailSink>(),
         ["store"] => field_names::<RawStore>(),
         ["delivery"] => field_names::<RawDelivery>(),
         ["log"] => field_names::<RawLog>(),

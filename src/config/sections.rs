@@ -9,11 +9,13 @@ use std::time::Duration;
 
 use super::check::Checker;
 use super::raw::{
-    RawAlerts, RawConfig, RawDelivery, RawDivergence, RawFileSink, RawRegime, RawRsi, RawStore,
+    RawAlerts, RawConfig, RawDelivery, RawDivergence, RawEmailSink, RawFileSink, RawRegime, RawRsi,
+    RawStore, RawTelegramSink,
 };
 use super::{
-    AlertSwitches, Config, ConsoleFormat, ConsoleSinkConfig, DeliveryConfig, EngineConfig,
-    FileSinkConfig, LogConfig, LogFormat, ReplayConfig, SinksConfig, StoreConfig, SymbolFilter,
+    AlertSwitches, Config, ConsoleFormat, ConsoleSinkConfig, DeliveryConfig, EmailSinkConfig,
+    EngineConfig, FileSinkConfig, LogConfig, LogFormat, ReplayConfig, SinksConfig, SmtpTls,
+    StoreConfig, SymbolFilter, TelegramSinkConfig,
 };
 use crate::analytics::{EntryParams, PivotParams, RegimeThresholds, SignalParams};
 use crate::model::{Interval, Symbol};
@@ -81,6 +83,8 @@ impl Checker<'_, '_> {
             sinks: SinksConfig {
                 console,
                 file: self.file_sink(raw.sinks.file, base_dir),
+                telegram: self.telegram_sink(raw.sinks.telegram),
+                email: self.email_sink(raw.sinks.email),
             },
             store: self.store(raw.store, base_dir),
             delivery: self.delivery(raw.delivery),
@@ -232,6 +236,106 @@ impl Checker<'_, '_> {
             path: path?,
             delay: Duration::from_millis(delay.value as u64),
         })
+    }
+
+    fn telegram_sink(&mut self, raw: RawTelegramSink) -> Option<TelegramSinkConfig> {
+        let timeout = self.int("sinks.telegram.timeout_secs", raw.timeout_secs, 20, 1..=300);
+        let api_url = raw
+            .api_url
+            .unwrap_or_else(|| "https://api.telegram.org".to_owned());
+        if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+            let message = format!("must be an http(s) URL, got {api_url:?}");
+            self.report_at("sinks.telegram.api_url", message);
+        }
+        let token_env = self.env_name(
+            "sinks.telegram.token_env",
+            raw.token_env,
+            "LIQWAVE_TELEGRAM_TOKEN",
+        );
+        let chat_ids = raw.chat_ids?;
+        if chat_ids.is_empty() {
+            self.report_at(
+                "sinks.telegram.chat_ids",
+                "must list at least one chat id (leave it out to turn Telegram off)",
+            );
+        }
+        Some(TelegramSinkConfig {
+            chat_ids,
+            api_url: api_url.trim_end_matches('/').to_owned(),
+            token_env,
+            timeout: Duration::from_secs(timeout.value as u64),
+        })
+    }
+
+    fn email_sink(&mut self, raw: RawEmailSink) -> Option<EmailSinkConfig> {
+        const TLS: &[(&str, SmtpTls)] = &[
+            ("implicit", SmtpTls::Implicit),
+            ("starttls", SmtpTls::Starttls),
+            ("none", SmtpTls::None),
+        ];
+        let tls = self.choice("sinks.email.tls", raw.tls, SmtpTls::Implicit, TLS);
+        let default_port = match tls {
+            SmtpTls::Implicit => 465,
+            SmtpTls::Starttls => 587,
+            SmtpTls::None => 25,
+        };
+        let port = self.int(
+            "sinks.email.smtp_port",
+            raw.smtp_port,
+            default_port,
+            1..=65_535,
+        );
+        let timeout = self.int("sinks.email.timeout_secs", raw.timeout_secs, 30, 1..=600);
+        let password_env = self.env_name(
+            "sinks.email.password_env",
+            raw.password_env,
+            "LIQWAVE_SMTP_PASSWORD",
+        );
+        let host = raw.smtp_host?;
+        let from = raw.from.unwrap_or_default();
+        if !from.contains('@') {
+            self.report_at(
+                "sinks.email.from",
+                format!("must be an email address, got {from:?}"),
+            );
+        }
+        let to = raw.to.unwrap_or_default();
+        if to.is_empty() {
+            self.report_at("sinks.email.to", "must list at least one recipient");
+        }
+        for (i, address) in to.iter().enumerate() {
+            if !address.contains('@') {
+                let message = format!("must be an email address, got {address:?}");
+                self.report_at(&format!("sinks.email.to[{i}]"), message);
+            }
+        }
+        Some(EmailSinkConfig {
+            host,
+            port: port.value as u16,
+            tls,
+            username: raw.username.filter(|u| !u.is_empty()),
+            password_env,
+            from,
+            to,
+            timeout: Duration::from_secs(timeout.value as u64),
+        })
+    }
+
+    /// The name of an environment variable that holds a secret (never the secret itself).
+    fn env_name(&mut self, path: &str, raw: Option<String>, default: &str) -> String {
+        let name = raw.unwrap_or_else(|| default.to_owned());
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            let message = format!(
+                "must name an environment variable (A-Z, 0-9, _), got {name:?}; the secret itself \
+                 never goes in the config"
+            );
+            self.report_at(path, message);
+        }
+        name
     }
 
     fn store(&mut self, raw: RawStore, base_dir: &Path) -> StoreConfig {

@@ -61,7 +61,9 @@ fn an_empty_file_gives_every_default() {
         config.sinks,
         SinksConfig {
             console,
-            file: None
+            file: None,
+            telegram: None,
+            email: None,
         }
     );
     assert_eq!(

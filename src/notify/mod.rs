@@ -4,7 +4,10 @@
 pub mod chart;
 pub mod console;
 pub mod delivery;
+pub mod email;
 pub mod file;
+pub mod secret;
+pub mod telegram;
 
 use std::future::Future;
 use std::time::Duration;
@@ -12,6 +15,16 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::model::Alert;
+
+/// Makes ring the process-wide rustls crypto provider, once. Our TLS clients (Bot API, SMTP) use
+/// ring; when another provider is also compiled in (a test server's), rustls refuses to guess.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err means a provider is already installed, which is what we want.
+        let _already = rustls::crypto::ring::default_provider().install_default();
+    });
+}
 
 /// Why a delivery failed, and so what to do about it.
 #[derive(Debug, thiserror::Error)]
