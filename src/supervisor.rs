@@ -22,7 +22,7 @@ use crate::model::{AlertKind, SymbolEvent};
 use crate::notify::console::ConsoleSink;
 use crate::notify::delivery::{DeliveryContext, RetryPolicy, deliver, now_ms};
 use crate::notify::file::FileSink;
-use crate::notify::{Delivered, run_worker};
+use crate::notify::{Delivered, Sink, run_worker};
 use crate::rules::RuleTally;
 use crate::source::replay::{Dataset, LoadReport, ReplayOptions, SymbolFilter};
 use crate::store::{Store, StoreError};
@@ -218,28 +218,52 @@ fn start_workers(
     if pruned > 0 {
         tracing::info!(pruned, "Forgot sent-log records past their retention.");
     }
-    let mut sinks = Vec::new();
-    let context = |wake: &Arc<Notify>| DeliveryContext {
-        store: store.clone(),
-        policy: RetryPolicy::from(&config.delivery),
-        wake: Arc::clone(wake),
-        shutdown: shutdown.clone(),
-        deadline: config.delivery.shutdown_deadline,
+    let mut launch = Launch {
+        config,
+        store: &store,
+        shutdown,
+        workers,
+        sinks: Vec::new(),
     };
     if let Some(file) = &config.sinks.file {
         let sink = FileSink::open(&file.path, file.delay)
             .with_context(|| format!("opening the alert file {}", file.path.display()))?;
-        let wake = Arc::new(Notify::new());
-        let worker = tokio::spawn(deliver(sink, context(&wake)));
-        workers.push(("file".to_owned(), worker));
-        sinks.push(("file".to_owned(), wake));
+        launch.add(sink);
     }
+    let sinks = launch.sinks;
     Ok(Persist {
         store,
         routes: config.routes.clone(),
         sinks,
         position,
     })
+}
+
+/// Spawns one delivery worker per durable sink and remembers how to wake it.
+struct Launch<'a> {
+    config: &'a Config,
+    store: &'a Store,
+    shutdown: &'a watch::Receiver<bool>,
+    workers: &'a mut Vec<Worker>,
+    sinks: Vec<(String, Arc<Notify>)>,
+}
+
+impl Launch<'_> {
+    fn add<S: Sink + Send + 'static>(&mut self, sink: S) {
+        let name = sink.name().to_owned();
+        let wake = Arc::new(Notify::new());
+        let context = DeliveryContext {
+            store: self.store.clone(),
+            policy: RetryPolicy::from(&self.config.delivery),
+            wake: Arc::clone(&wake),
+            shutdown: self.shutdown.clone(),
+            deadline: self.config.delivery.shutdown_deadline,
+        };
+        tracing::info!(sink = %name, "Delivery worker started.");
+        self.workers
+            .push((name.clone(), tokio::spawn(deliver(sink, context))));
+        self.sinks.push((name, wake));
+    }
 }
 
 /// The replay source task: hands the recorded events to the engine in order, then hangs up; a
