@@ -21,7 +21,10 @@ use crate::engine::{Engine, Input, Outlet, Persist};
 use crate::model::{AlertKind, SymbolEvent};
 use crate::notify::console::ConsoleSink;
 use crate::notify::delivery::{DeliveryContext, RetryPolicy, deliver, now_ms};
+use crate::notify::email::EmailSink;
 use crate::notify::file::FileSink;
+use crate::notify::secret::Secret;
+use crate::notify::telegram::TelegramSink;
 use crate::notify::{Delivered, Sink, run_worker};
 use crate::rules::RuleTally;
 use crate::source::replay::{Dataset, LoadReport, ReplayOptions, SymbolFilter};
@@ -228,6 +231,23 @@ fn start_workers(
     if let Some(file) = &config.sinks.file {
         let sink = FileSink::open(&file.path, file.delay)
             .with_context(|| format!("opening the alert file {}", file.path.display()))?;
+        launch.add(sink);
+    }
+    if let Some(telegram) = &config.sinks.telegram {
+        let token = Secret::load(&telegram.token_env, "telegram_token")
+            .context("the Telegram sink needs its bot token")?;
+        let sink = TelegramSink::new(telegram, token).context("setting up the Telegram sink")?;
+        launch.add(sink);
+    }
+    if let Some(email) = &config.sinks.email {
+        let password = match &email.username {
+            Some(_) => Some(
+                Secret::load(&email.password_env, "smtp_password")
+                    .context("the email sink has a username and needs its SMTP password")?,
+            ),
+            None => None,
+        };
+        let sink = EmailSink::new(email, password).context("setting up the email sink")?;
         launch.add(sink);
     }
     let sinks = launch.sinks;

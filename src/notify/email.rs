@@ -1,2 +1,671 @@
 //! The email sink: alerts as multipart text + HTML mail over SMTP (lettre), with the Message-ID
 //! derived from the alert id. Only this module knows SMTP.
+//!
+//! - One SMTP session per message (no pool): an alert is rare, and a fresh connection never
+//!   meets a session the server has already closed.
+//! - TLS is rustls with the webpki roots; tests add their self-signed root with
+//!   [`EmailSink::with_tls_root`].
+//! - Failures: a 5xx reply (bad credentials, rejected recipient or message) is permanent;
+//!   everything else (4xx, refused or dropped connection, timeout, TLS handshake) is retried.
+//!   The password never appears in an error: lettre does not print it, and every message is
+//!   scrubbed of it once more before it leaves this module.
+//! - [`build_message`] is the one place a mail is put together, so the daily summary (text, HTML
+//!   and inline PNG charts by Content-ID) goes through the same code as the alerts.
+
+use std::fmt::{self, Write as _};
+
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::secret::Secret;
+use super::{Sink, SinkError};
+use crate::config::{EmailSinkConfig, SmtpTls};
+use crate::model::{Alert, format_utc};
+
+/// The right-hand side of every Message-ID we make.
+const MESSAGE_ID_DOMAIN: &str = "liqwave";
+
+/// Why the sink or a message could not be built. Nothing here is worth retrying: it is the
+/// configuration or the content that is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum EmailError {
+    #[error("email {field} address {value:?} is invalid: {reason}")]
+    Address {
+        field: &'static str,
+        value: String,
+        reason: lettre::address::AddressError,
+    },
+    #[error("email sink has no recipients")]
+    NoRecipients,
+    #[error("SMTP user {username:?} is set but no password was given")]
+    MissingPassword { username: String },
+    #[error("TLS setup for SMTP host {host:?}: {reason}")]
+    Tls {
+        host: String,
+        reason: lettre::transport::smtp::Error,
+    },
+    #[error("invalid TLS root certificate: {reason}")]
+    RootCertificate {
+        reason: lettre::transport::smtp::Error,
+    },
+    #[error("cannot build the email: {0}")]
+    Message(#[from] lettre::error::Error),
+}
+
+/// Sends each alert as one mail to every configured recipient.
+pub struct EmailSink {
+    config: EmailSinkConfig,
+    password: Option<Secret>,
+    /// Extra trusted roots, on top of the webpki ones (tests: a self-signed certificate).
+    roots: Vec<Certificate>,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl fmt::Debug for EmailSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmailSink")
+            .field("host", &self.config.host)
+            .field("port", &self.config.port)
+            .field("tls", &self.config.tls)
+            .field("username", &self.config.username)
+            .field("password", &self.password)
+            .field("to", &self.config.to)
+            .field("extra_roots", &self.roots.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmailSink {
+    /// Checks the addresses and builds the SMTP transport; no network yet. `password` is needed
+    /// when `config.username` is set (load it with `Secret::load(&config.password_env,
+    /// "smtp_password")`).
+    pub fn new(
+        config: &EmailSinkConfig,
+        password: Option<Secret>,
+    ) -> Result<EmailSink, EmailError> {
+        super::install_crypto_provider();
+        parse_addresses(config)?;
+        let transport = build_transport(config, password.as_ref(), &[])?;
+        Ok(EmailSink {
+            config: config.clone(),
+            password,
+            roots: Vec::new(),
+            transport,
+        })
+    }
+
+    /// Also trusts `cert` (PEM or DER) as a root for the server's certificate, for a server with a
+    /// self-signed certificate such as a test's. The webpki roots stay trusted. Without TLS
+    /// (`SmtpTls::None`) this changes nothing.
+    pub fn with_tls_root(mut self, cert: &[u8]) -> Result<EmailSink, EmailError> {
+        let cert = if cert.starts_with(b"-----BEGIN") {
+            Certificate::from_pem(cert)
+        } else {
+            Certificate::from_der(cert.to_vec())
+        }
+        .map_err(|reason| EmailError::RootCertificate { reason })?;
+        self.roots.push(cert);
+        self.transport = build_transport(&self.config, self.password.as_ref(), &self.roots)?;
+        Ok(self)
+    }
+
+    /// Sends a message made with [`build_message`] (the daily summary, say), with the same error
+    /// mapping as alerts.
+    pub async fn send_message(&self, message: Message) -> Result<(), SinkError> {
+        match self.transport.send(message).await {
+            Ok(_response) => Ok(()),
+            Err(error) => Err(self.failure(&error)),
+        }
+    }
+
+    fn failure(&self, error: &lettre::transport::smtp::Error) -> SinkError {
+        let what = if error.is_permanent() {
+            "rejected by"
+        } else {
+            "failed at"
+        };
+        let message = format!(
+            "SMTP {what} {}:{}: {}",
+            self.config.host,
+            self.config.port,
+            error_chain(error)
+        );
+        let message = scrub(message, self.password.as_ref());
+        // 5xx: bad credentials (535), unknown recipient, message refused. A retry sends the same.
+        // Anything else, 4xx and every connection, timeout and TLS failure, may heal.
+        if error.is_permanent() {
+            SinkError::Permanent { message }
+        } else {
+            SinkError::Retry {
+                after: None,
+                message,
+            }
+        }
+    }
+}
+
+impl Sink for EmailSink {
+    fn name(&self) -> &str {
+        "email"
+    }
+
+    async fn send(&mut self, alert: &Alert) -> Result<(), SinkError> {
+        let message = build_message(
+            &self.config,
+            &alert_subject(alert),
+            &render_text(alert),
+            &render_html(alert),
+            &[],
+            &message_id(alert.id.as_str()),
+        )
+        .map_err(|e| SinkError::Permanent {
+            message: format!("alert {}: {e}", alert.id),
+        })?;
+        self.send_message(message).await?;
+        tracing::debug!(alert = %alert.id, to = self.config.to.len(), "Alert mailed.");
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), SinkError> {
+        // Each message has its own SMTP session, closed once the server took it.
+        Ok(())
+    }
+}
+
+/// Puts together one mail: multipart/alternative of `text` and `html`; with inline images the
+/// HTML part becomes multipart/related with one `image/png` part per `(content_id, png)`, which
+/// the HTML shows with `<img src="cid:CONTENT_ID">`. `message_id` is the whole header value,
+/// `<…@…>`: see [`message_id`].
+pub fn build_message(
+    config: &EmailSinkConfig,
+    subject: &str,
+    text: &str,
+    html: &str,
+    inline_images: &[(&str, &[u8])],
+    message_id: &str,
+) -> Result<Message, EmailError> {
+    let (from, to) = parse_addresses(config)?;
+    let mut builder = Message::builder()
+        .from(from)
+        .subject(one_line(subject))
+        .message_id(Some(message_id.to_owned()));
+    for mailbox in to {
+        builder = builder.to(mailbox);
+    }
+    let text_part = SinglePart::plain(text.to_owned());
+    let html_part = SinglePart::html(html.to_owned());
+    let body = if inline_images.is_empty() {
+        MultiPart::alternative()
+            .singlepart(text_part)
+            .singlepart(html_part)
+    } else {
+        let png = ContentType::parse("image/png").expect("image/png is a valid content type");
+        let related = inline_images.iter().fold(
+            MultiPart::related().singlepart(html_part),
+            |related, (content_id, bytes)| {
+                related.singlepart(
+                    Attachment::new_inline((*content_id).to_owned())
+                        .body(bytes.to_vec(), png.clone()),
+                )
+            },
+        );
+        MultiPart::alternative()
+            .singlepart(text_part)
+            .multipart(related)
+    };
+    Ok(builder.multipart(body)?)
+}
+
+/// The Message-ID for `key` (an alert id, or a summary's own key): `<KEY@liqwave>`, with every
+/// character that may not stand in a msg-id's left part (RFC 5322 `dot-atom-text`) replaced by a
+/// `.`, runs of dots folded into one and dots at either end dropped. The same key always gives
+/// the same id, so a repeated alert is recognisable as one mail.
+pub fn message_id(key: &str) -> String {
+    let mut left = String::with_capacity(key.len());
+    for c in key.chars() {
+        let c = if is_atext(c) { c } else { '.' };
+        if !(c == '.' && (left.is_empty() || left.ends_with('.'))) {
+            left.push(c);
+        }
+    }
+    while left.ends_with('.') {
+        left.pop();
+    }
+    if left.is_empty() {
+        left.push_str("alert");
+    }
+    format!("<{left}@{MESSAGE_ID_DOMAIN}>")
+}
+
+/// RFC 5322 `atext`: what a dot-atom may hold besides the dots.
+fn is_atext(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c)
+}
+
+/// `[liqwave] <title>`, on one line.
+pub fn alert_subject(alert: &Alert) -> String {
+    format!("[liqwave] {}", alert.title)
+}
+
+/// The plain-text body: the title, the facts as `key: value` lines, then time, severity and the
+/// alert id.
+pub fn render_text(alert: &Alert) -> String {
+    let mut out = format!("{}\n\n", alert.title);
+    for (key, value) in facts(alert) {
+        let _infallible = writeln!(out, "{key}: {value}");
+    }
+    if !out.ends_with("\n\n") {
+        out.push('\n');
+    }
+    for (key, value) in footer(alert) {
+        let _infallible = writeln!(out, "{key}: {value}");
+    }
+    out
+}
+
+/// The HTML body: the same content as [`render_text`], the facts as a small table. Every value
+/// (title, keys, facts, id) is escaped.
+pub fn render_html(alert: &Alert) -> String {
+    let mut out =
+        String::from("<!DOCTYPE html>\n<html>\n<body style=\"font-family:sans-serif\">\n");
+    let _infallible = writeln!(out, "<h3>{}</h3>", escape_html(&alert.title));
+    let rows = facts(alert);
+    if !rows.is_empty() {
+        out.push_str("<table cellpadding=\"3\" style=\"border-collapse:collapse\">\n");
+        for (key, value) in rows {
+            let _infallible = writeln!(
+                out,
+                "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
+                escape_html(&key),
+                escape_html(&value)
+            );
+        }
+        out.push_str("</table>\n");
+    }
+    out.push_str("<p style=\"color:#666;font-size:small\">\n");
+    for (key, value) in footer(alert) {
+        let _infallible = writeln!(
+            out,
+            "{}: <code>{}</code><br>",
+            escape_html(key),
+            escape_html(&value)
+        );
+    }
+    out.push_str("</p>\n</body>\n</html>\n");
+    out
+}
+
+/// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The facts as `(key, value)` rows: an object's fields in key order (serde_json's map is sorted;
+/// strings unquoted, nested values as compact JSON); any other non-null value as one `facts` row.
+fn facts(alert: &Alert) -> Vec<(String, String)> {
+    match &alert.facts {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(key, value)| (key.clone(), fact_value(value)))
+            .collect(),
+        serde_json::Value::Null => Vec::new(),
+        other => vec![("facts".to_owned(), fact_value(other))],
+    }
+}
+
+fn fact_value(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "-".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn footer(alert: &Alert) -> [(&'static str, String); 3] {
+    [
+        ("time", format!("{} UTC", format_utc(alert.time_ms))),
+        ("severity", severity_name(alert)),
+        ("alert id", alert.id.as_str().to_owned()),
+    ]
+}
+
+fn severity_name(alert: &Alert) -> String {
+    match serde_json::to_value(alert.severity) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => format!("{:?}", alert.severity).to_lowercase(),
+    }
+}
+
+/// Header text must not carry line breaks.
+fn one_line(s: &str) -> String {
+    s.split(['\r', '\n'])
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn parse_addresses(config: &EmailSinkConfig) -> Result<(Mailbox, Vec<Mailbox>), EmailError> {
+    let parse = |field: &'static str, value: &str| {
+        value
+            .parse::<Mailbox>()
+            .map_err(|reason| EmailError::Address {
+                field,
+                value: value.to_owned(),
+                reason,
+            })
+    };
+    let from = parse("from", &config.from)?;
+    if config.to.is_empty() {
+        return Err(EmailError::NoRecipients);
+    }
+    let to = config
+        .to
+        .iter()
+        .map(|to| parse("to", to))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((from, to))
+}
+
+fn build_transport(
+    config: &EmailSinkConfig,
+    password: Option<&Secret>,
+    roots: &[Certificate],
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, EmailError> {
+    let tls_error = |reason| EmailError::Tls {
+        host: config.host.clone(),
+        reason,
+    };
+    let host = config.host.as_str();
+    let mut builder = match config.tls {
+        SmtpTls::Implicit => {
+            AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(tls_error)?
+        }
+        SmtpTls::Starttls => {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(tls_error)?
+        }
+        SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+    };
+    if !roots.is_empty() && config.tls != SmtpTls::None {
+        let parameters = roots
+            .iter()
+            .fold(TlsParameters::builder(config.host.clone()), |b, root| {
+                b.add_root_certificate(root.clone())
+            })
+            .build_rustls()
+            .map_err(tls_error)?;
+        builder = builder.tls(match config.tls {
+            SmtpTls::Implicit => Tls::Wrapper(parameters),
+            _ => Tls::Required(parameters),
+        });
+    }
+    builder = builder.port(config.port).timeout(Some(config.timeout));
+    if let Some(username) = &config.username {
+        let password = password.ok_or_else(|| EmailError::MissingPassword {
+            username: username.clone(),
+        })?;
+        builder = builder.credentials(Credentials::new(
+            username.clone(),
+            password.expose().to_owned(),
+        ));
+    }
+    Ok(builder.build())
+}
+
+/// The error and its causes, `a: b: c`, each said once (lettre's Display already shows its
+/// immediate source).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !out.contains(&cause_text) {
+            out.push_str(": ");
+            out.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    // lettre nests its own kinds ("Connection error: Connection error: invalid peer …").
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in out.split(": ") {
+        if segments.last() != Some(&segment) {
+            segments.push(segment);
+        }
+    }
+    segments.join(": ")
+}
+
+/// Belt and braces: the password never leaves in a message, whatever a server or library echoed.
+fn scrub(message: String, password: Option<&Secret>) -> String {
+    match password.map(Secret::expose) {
+        Some(p) if !p.is_empty() && message.contains(p) => message.replace(p, "***"),
+        _ => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::model::{AlertId, AlertKind, Interval, Severity, Symbol};
+
+    fn alert(title: &str, facts: serde_json::Value) -> Alert {
+        let symbol: Symbol = "BTCUSDT".parse().unwrap();
+        Alert {
+            id: AlertId::new(
+                AlertKind::RegimeChange,
+                &symbol,
+                Some(Interval::D1),
+                1_741_564_800_000_i64,
+            ),
+            kind: AlertKind::RegimeChange,
+            symbol,
+            interval: Some(Interval::D1),
+            time_ms: 1_741_564_800_000,
+            severity: Severity::Warning,
+            title: title.to_owned(),
+            facts,
+        }
+    }
+
+    fn config() -> EmailSinkConfig {
+        EmailSinkConfig {
+            host: "smtp.example.com".into(),
+            port: 465,
+            tls: SmtpTls::Implicit,
+            username: Some("alerts".into()),
+            password_env: "LIQWAVE_SMTP_PASSWORD".into(),
+            from: "liqwave <alerts@example.com>".into(),
+            to: vec![
+                "trader@example.com".into(),
+                "Desk <desk@example.org>".into(),
+            ],
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn message_ids_are_sanitised() {
+        for (key, want) in [
+            ("regime_change:BTCUSDT:1d:1741564800000", "<regime_change.BTCUSDT.1d.1741564800000@liqwave>"),
+            ("cluster_swept:ETHUSDT:-:c42/1741564800000", "<cluster_swept.ETHUSDT.-.c42/1741564800000@liqwave>"),
+            ("a::b", "<a.b@liqwave>"),
+            (":lead:and:trail:", "<lead.and.trail@liqwave>"),
+            ("a b\r\nc", "<a.b.c@liqwave>"),
+            ("<x@y>", "<x.y@liqwave>"),
+            ("a.b..c", "<a.b.c@liqwave>"),
+            ("(comment)\"quoted\"[lit]", "<comment.quoted.lit@liqwave>"),
+            ("üñí:X", "<X@liqwave>"),
+            ("", "<alert@liqwave>"),
+            (":::", "<alert@liqwave>"),
+            ("keep!#$%&'*+-/=?^_`{|}~", "<keep!#$%&'*+-/=?^_`{|}~@liqwave>"),
+        ] {
+            assert_eq!(message_id(key), want, "{key:?}");
+        }
+    }
+
+    #[test]
+    fn message_id_is_deterministic_per_alert() {
+        let a = alert("t", serde_json::Value::Null);
+        assert_eq!(message_id(a.id.as_str()), message_id(a.id.as_str()));
+        assert_eq!(
+            message_id(a.id.as_str()),
+            "<regime_change.BTCUSDT.1d.1741564800000@liqwave>"
+        );
+    }
+
+    #[test]
+    fn html_escaping() {
+        for (raw, want) in [
+            ("plain", "plain"),
+            ("a & b", "a &amp; b"),
+            ("<script>", "&lt;script&gt;"),
+            ("say \"hi\"", "say &quot;hi&quot;"),
+            ("it's", "it&#39;s"),
+            ("&amp;", "&amp;amp;"),
+        ] {
+            assert_eq!(escape_html(raw), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn text_has_title_facts_and_id() {
+        let a = alert(
+            "BTCUSDT 1d regime: bull → bear",
+            serde_json::json!({"rsi": 38.5, "regime": "bear", "levels": [1, 2]}),
+        );
+        let text = render_text(&a);
+        assert_eq!(
+            text,
+            "BTCUSDT 1d regime: bull → bear\n\n\
+             levels: [1,2]\nregime: bear\nrsi: 38.5\n\n\
+             time: 2025-03-10 00:00 UTC\nseverity: warning\n\
+             alert id: regime_change:BTCUSDT:1d:1741564800000\n"
+        );
+    }
+
+    #[test]
+    fn text_without_facts() {
+        let text = render_text(&alert("T", serde_json::Value::Null));
+        assert!(text.starts_with("T\n\ntime: "), "{text}");
+    }
+
+    #[test]
+    fn html_escapes_every_value() {
+        let a = alert(
+            "A <b>&\"c\"",
+            serde_json::json!({"k<&>": "v<script>&\"x\"", "n": 1}),
+        );
+        let html = render_html(&a);
+        assert!(
+            html.contains("<h3>A &lt;b&gt;&amp;&quot;c&quot;</h3>"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "<tr><th align=\"left\">k&lt;&amp;&gt;</th>\
+                 <td>v&lt;script&gt;&amp;&quot;x&quot;</td></tr>"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("<tr><th align=\"left\">n</th><td>1</td></tr>"));
+        assert!(html.contains("<code>regime_change:BTCUSDT:1d:1741564800000</code>"));
+        assert!(!html.contains("<script>") && !html.contains("<b>"));
+    }
+
+    #[test]
+    fn subject_and_headers() {
+        let a = alert("BTC\r\nbreaks", serde_json::json!({}));
+        let message = build_message(
+            &config(),
+            &alert_subject(&a),
+            &render_text(&a),
+            &render_html(&a),
+            &[],
+            &message_id(a.id.as_str()),
+        )
+        .unwrap();
+        let raw = String::from_utf8(message.formatted()).unwrap();
+        assert!(raw.contains("Subject: [liqwave] BTC breaks\r\n"), "{raw}");
+        assert!(raw.contains("Message-ID: <regime_change.BTCUSDT.1d.1741564800000@liqwave>\r\n"));
+        assert!(raw.contains("multipart/alternative"));
+        assert!(!raw.contains("multipart/related"));
+        assert!(raw.contains("trader@example.com") && raw.contains("desk@example.org"));
+    }
+
+    #[test]
+    fn construction_checks_config_without_network() {
+        let password = || Some(Secret::new("hunter2".into()));
+        assert!(EmailSink::new(&config(), password()).is_ok());
+        for tls in [SmtpTls::Starttls, SmtpTls::None] {
+            assert!(EmailSink::new(&EmailSinkConfig { tls, ..config() }, password()).is_ok());
+        }
+        let no_password = EmailSink::new(&config(), None).unwrap_err();
+        assert!(matches!(no_password, EmailError::MissingPassword { .. }));
+        let bad_to = EmailSinkConfig {
+            to: vec!["not an address".into()],
+            ..config()
+        };
+        let error = EmailSink::new(&bad_to, password()).unwrap_err();
+        assert!(error.to_string().contains("not an address"), "{error}");
+        let nobody = EmailSinkConfig {
+            to: vec![],
+            ..config()
+        };
+        assert!(matches!(
+            EmailSink::new(&nobody, password()),
+            Err(EmailError::NoRecipients)
+        ));
+        let sink = EmailSink::new(&config(), password()).unwrap();
+        assert!(!format!("{sink:?}").contains("hunter2"));
+        assert!(
+            sink.with_tls_root(b"-----BEGIN CERTIFICATE-----\nnope")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn error_chains_say_each_cause_once() {
+        #[derive(Debug)]
+        struct Layer(&'static str, Option<Box<Layer>>);
+        impl fmt::Display for Layer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for Layer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.1.as_deref().map(|e| e as _)
+            }
+        }
+        let inner = Layer("invalid peer certificate", None);
+        let middle = Layer("Connection error", Some(Box::new(inner)));
+        let outer = Layer("Connection error", Some(Box::new(middle)));
+        assert_eq!(
+            error_chain(&outer),
+            "Connection error: invalid peer certificate"
+        );
+    }
+
+    #[test]
+    fn scrub_hides_the_password() {
+        let p = Secret::new("s3cret".into());
+        assert_eq!(scrub("x s3cret y".into(), Some(&p)), "x *** y");
+        assert_eq!(scrub("x".into(), None), "x");
+    }
+}

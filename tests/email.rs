@@ -1,0 +1,512 @@
+//! The email sink against a real SMTP server in this process (mailin-embedded): STARTTLS with a
+//! self-signed certificate from rcgen, AUTH PLAIN, every received message captured raw. The MIME
+//! is taken apart by hand here, so the test sees exactly what a mail client would.
+//!
+//! mailin's `serve()` never returns: each server runs on its own thread, left to die with the
+//! test process. Every wait is bounded; nothing leaves 127.0.0.1.
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use liqwave::config::{EmailSinkConfig, SmtpTls};
+use liqwave::model::{Alert, AlertId, AlertKind, Interval, Severity, Symbol};
+use liqwave::notify::email::{EmailSink, build_message, message_id};
+use liqwave::notify::secret::Secret;
+use liqwave::notify::{Sink, SinkError, install_crypto_provider};
+use mailin_embedded::{AuthMechanism, Handler, Response, SslConfig, response};
+
+const USER: &str = "liqwave";
+const PASSWORD: &str = "correct-horse-battery-staple";
+/// Bound on any one delivery in these tests (the sink's own SMTP timeout is shorter).
+const BOUND: Duration = Duration::from_secs(20);
+
+type Inbox = Arc<Mutex<Vec<Vec<u8>>>>;
+
+/// Checks AUTH PLAIN, refuses one recipient, and keeps every message's raw bytes.
+#[derive(Clone)]
+struct Capture {
+    inbox: Inbox,
+    current: Vec<u8>,
+}
+
+impl Handler for Capture {
+    fn rcpt(&mut self, to: &str) -> Response {
+        if to.contains("nobody@") {
+            response::NO_MAILBOX
+        } else {
+            response::OK
+        }
+    }
+
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        _from: &str,
+        _is8bit: bool,
+        _to: &[String],
+    ) -> Response {
+        self.current.clear();
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.current.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let message = std::mem::take(&mut self.current);
+        self.inbox.lock().unwrap().push(message);
+        response::OK
+    }
+
+    fn auth_plain(&mut self, _authz: &str, user: &str, password: &str) -> Response {
+        if user == USER && password == PASSWORD {
+            response::AUTH_OK
+        } else {
+            response::INVALID_CREDENTIALS
+        }
+    }
+}
+
+struct TestServer {
+    port: u16,
+    inbox: Inbox,
+    cert_pem: String,
+}
+
+impl TestServer {
+    /// A server with STARTTLS and AUTH PLAIN on a fresh port of 127.0.0.1.
+    fn start() -> TestServer {
+        TestServer::start_on(TcpListener::bind("127.0.0.1:0").unwrap())
+    }
+
+    fn start_on(listener: TcpListener) -> TestServer {
+        install_crypto_provider();
+        let port = listener.local_addr().unwrap().port();
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let cert_pem = certified.cert.pem();
+        let dir = tempfile::tempdir().unwrap();
+        let cert_path = dir.path().join("cert.pem");
+        let key_path = dir.path().join("key.pem");
+        std::fs::write(&cert_path, &cert_pem).unwrap();
+        std::fs::write(&key_path, certified.signing_key.serialize_pem()).unwrap();
+
+        let inbox = Inbox::default();
+        let mut server = mailin_embedded::Server::new(Capture {
+            inbox: inbox.clone(),
+            current: Vec::new(),
+        });
+        server
+            .with_name("localhost")
+            .with_ssl(SslConfig::SelfSigned {
+                cert_path: cert_path.to_str().unwrap().to_owned(),
+                key_path: key_path.to_str().unwrap().to_owned(),
+            })
+            .unwrap()
+            .with_auth(AuthMechanism::Plain)
+            .with_num_threads(2)
+            .with_tcp_listener(listener);
+        // The certificate and key are read by with_ssl; the directory may go now.
+        drop(dir);
+        std::thread::spawn(move || {
+            if let Err(error) = server.serve() {
+                panic!("the test SMTP server stopped: {error}");
+            }
+        });
+        TestServer {
+            port,
+            inbox,
+            cert_pem,
+        }
+    }
+
+    fn config(&self) -> EmailSinkConfig {
+        config(self.port)
+    }
+
+    /// A sink that trusts this server's certificate.
+    fn sink(&self, password: &str) -> EmailSink {
+        EmailSink::new(&self.config(), Some(Secret::new(password.to_owned())))
+            .unwrap()
+            .with_tls_root(self.cert_pem.as_bytes())
+            .unwrap()
+    }
+
+    fn received(&self) -> Vec<Vec<u8>> {
+        self.inbox.lock().unwrap().clone()
+    }
+}
+
+fn config(port: u16) -> EmailSinkConfig {
+    EmailSinkConfig {
+        host: "localhost".to_owned(),
+        port,
+        tls: SmtpTls::Starttls,
+        username: Some(USER.to_owned()),
+        password_env: "LIQWAVE_TEST_SMTP_PASSWORD".to_owned(),
+        from: "liqwave <alerts@liqwave.test>".to_owned(),
+        to: vec![
+            "trader@liqwave.test".to_owned(),
+            "Desk <desk@liqwave.test>".to_owned(),
+        ],
+        timeout: Duration::from_secs(5),
+    }
+}
+
+fn alert() -> Alert {
+    let symbol: Symbol = "BTCUSDT".parse().unwrap();
+    Alert {
+        id: AlertId::new(
+            AlertKind::RegimeChange,
+            &symbol,
+            Some(Interval::D1),
+            1_741_564_800_000_i64,
+        ),
+        kind: AlertKind::RegimeChange,
+        symbol,
+        interval: Some(Interval::D1),
+        time_ms: 1_741_564_800_000,
+        severity: Severity::Warning,
+        title: "BTCUSDT 1d regime bull -> bear & <check>".to_owned(),
+        facts: serde_json::json!({"rsi": 38.5, "regime": "bear", "note": "a<b & \"c\""}),
+    }
+}
+
+async fn send(sink: &mut EmailSink, alert: &Alert) -> Result<(), SinkError> {
+    tokio::time::timeout(BOUND, sink.send(alert))
+        .await
+        .expect("delivery is bounded")
+}
+
+// ---- A small MIME reader: enough for what lettre writes. ----
+
+#[derive(Debug)]
+struct Part {
+    /// Unfolded headers, names lower-cased.
+    headers: Vec<(String, String)>,
+    /// The decoded body (quoted-printable and base64 undone).
+    body: Vec<u8>,
+    /// Sub-parts, for a multipart.
+    parts: Vec<Part>,
+}
+
+impl Part {
+    fn parse(raw: &[u8]) -> Part {
+        let split = find(raw, b"\r\n\r\n").expect("a blank line after the headers");
+        let head = std::str::from_utf8(&raw[..split]).expect("ASCII headers");
+        let body = &raw[split + 4..];
+        let mut headers: Vec<(String, String)> = Vec::new();
+        for line in head.split("\r\n") {
+            if line.starts_with([' ', '\t']) {
+                let last = headers.last_mut().expect("a continuation follows a header");
+                last.1.push(' ');
+                last.1.push_str(line.trim());
+            } else if let Some((name, value)) = line.split_once(':') {
+                headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+            }
+        }
+        let mut part = Part {
+            headers,
+            body: Vec::new(),
+            parts: Vec::new(),
+        };
+        if part.content_type().starts_with("multipart/") {
+            let boundary = part.param("content-type", "boundary").expect("a boundary");
+            part.parts = split_multipart(body, &boundary)
+                .into_iter()
+                .map(Part::parse)
+                .collect();
+        } else {
+            part.body = match part.header("content-transfer-encoding").unwrap_or("7bit") {
+                "quoted-printable" => decode_quoted_printable(body),
+                "base64" => decode_base64(body),
+                _ => body.to_vec(),
+            };
+        }
+        part
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn content_type(&self) -> String {
+        let value = self.header("content-type").unwrap_or("text/plain");
+        value.split(';').next().unwrap().trim().to_ascii_lowercase()
+    }
+
+    fn param(&self, header: &str, name: &str) -> Option<String> {
+        self.header(header)?.split(';').skip(1).find_map(|p| {
+            let (key, value) = p.trim().split_once('=')?;
+            (key.eq_ignore_ascii_case(name)).then(|| value.trim_matches('"').to_owned())
+        })
+    }
+
+    /// Every leaf part, depth first.
+    fn leaves(&self) -> Vec<&Part> {
+        if self.parts.is_empty() {
+            vec![self]
+        } else {
+            self.parts.iter().flat_map(Part::leaves).collect()
+        }
+    }
+
+    fn find(&self, content_type: &str) -> Option<&Part> {
+        if self.content_type() == content_type {
+            return Some(self);
+        }
+        self.parts.iter().find_map(|p| p.find(content_type))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("UTF-8 text")
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The parts between `--boundary` lines, up to `--boundary--`.
+fn split_multipart<'a>(body: &'a [u8], boundary: &str) -> Vec<&'a [u8]> {
+    let delimiter = format!("--{boundary}");
+    let mut parts = Vec::new();
+    let mut rest = &body[find(body, delimiter.as_bytes()).expect("a first boundary")..];
+    loop {
+        rest = &rest[delimiter.len()..];
+        if rest.starts_with(b"--") {
+            break;
+        }
+        rest = rest.strip_prefix(b"\r\n").expect("CRLF after a boundary");
+        let end = find(rest, format!("\r\n{delimiter}").as_bytes()).expect("a closing boundary");
+        parts.push(&rest[..end]);
+        rest = &rest[end + 2..];
+    }
+    parts
+}
+
+fn decode_quoted_printable(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        if body[i] == b'=' {
+            if body[i + 1..].starts_with(b"\r\n") {
+                i += 3;
+                continue;
+            }
+            let hex = std::str::from_utf8(&body[i + 1..i + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).expect("=XX"));
+            i += 3;
+        } else {
+            out.push(body[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn decode_base64(body: &[u8]) -> Vec<u8> {
+    let value = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => panic!("not base64: {c}"),
+        }
+    };
+    let symbols: Vec<u8> = body
+        .iter()
+        .copied()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+        .collect();
+    let mut out = Vec::with_capacity(symbols.len() * 3 / 4);
+    for chunk in symbols.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &c)| acc | value(c) << (18 - 6 * i));
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    out
+}
+
+// ---- The tests. ----
+
+#[tokio::test]
+async fn an_alert_arrives_over_starttls_with_auth() {
+    let server = TestServer::start();
+    let mut sink = server.sink(PASSWORD);
+    let alert = alert();
+    send(&mut sink, &alert).await.expect("delivered");
+    sink.flush().await.unwrap();
+
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    let mail = Part::parse(&received[0]);
+    assert_eq!(
+        mail.header("subject"),
+        Some("[liqwave] BTCUSDT 1d regime bull -> bear & <check>")
+    );
+    let id = message_id(alert.id.as_str());
+    assert_eq!(id, "<regime_change.BTCUSDT.1d.1741564800000@liqwave>");
+    assert_eq!(mail.header("message-id"), Some(id.as_str()));
+    let to = mail.header("to").unwrap();
+    assert!(to.contains("trader@liqwave.test") && to.contains("desk@liqwave.test"));
+    assert_eq!(mail.content_type(), "multipart/alternative");
+
+    let text = mail.find("text/plain").expect("a text part").text();
+    let html = mail.find("text/html").expect("an HTML part").text();
+    assert!(text.contains(&alert.title), "{text}");
+    assert!(text.contains("rsi: 38.5\n") || text.contains("rsi: 38.5\r\n"));
+    assert!(text.contains(alert.id.as_str()), "{text}");
+    assert!(
+        html.contains("BTCUSDT 1d regime bull -&gt; bear &amp; &lt;check&gt;"),
+        "{html}"
+    );
+    assert!(html.contains("a&lt;b &amp; &quot;c&quot;"), "{html}");
+    assert!(html.contains(alert.id.as_str()), "{html}");
+}
+
+#[tokio::test]
+async fn build_message_carries_inline_images_by_content_id() {
+    let server = TestServer::start();
+    let sink = server.sink(PASSWORD);
+    // A PNG signature and some bytes that would break any text encoding.
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n"
+        .iter()
+        .copied()
+        .chain((0..=255u8).cycle().take(3000))
+        .collect();
+    let message = build_message(
+        &server.config(),
+        "[liqwave] Daily summary 2025-03-10",
+        "Daily summary\n\nBTCUSDT: bear\n",
+        "<html><body><p>Daily summary</p><img src=\"cid:chart-btcusdt\" alt=\"BTCUSDT\"></body></html>",
+        &[("chart-btcusdt", &png)],
+        &message_id("daily_summary:2025-03-10"),
+    )
+    .unwrap();
+    tokio::time::timeout(BOUND, sink.send_message(message))
+        .await
+        .unwrap()
+        .expect("delivered");
+
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    let mail = Part::parse(&received[0]);
+    assert_eq!(
+        mail.header("message-id"),
+        Some("<daily_summary.2025-03-10@liqwave>")
+    );
+    assert_eq!(mail.content_type(), "multipart/alternative");
+    let related = mail.find("multipart/related").expect("multipart/related");
+    let html = related
+        .find("text/html")
+        .expect("HTML inside related")
+        .text();
+    assert!(html.contains("src=\"cid:chart-btcusdt\""), "{html}");
+    let image = related.find("image/png").expect("the PNG inside related");
+    assert_eq!(image.header("content-id"), Some("<chart-btcusdt>"));
+    assert!(
+        image
+            .header("content-disposition")
+            .unwrap()
+            .starts_with("inline")
+    );
+    assert_eq!(image.body, png);
+    assert!(
+        mail.find("text/plain")
+            .unwrap()
+            .text()
+            .contains("BTCUSDT: bear")
+    );
+    assert_eq!(mail.leaves().len(), 3);
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_permanent_and_never_shown() {
+    let server = TestServer::start();
+    let wrong = "wrong-password-Zq81";
+    let mut sink = server.sink(wrong);
+    let error = send(&mut sink, &alert()).await.unwrap_err();
+    let shown = format!("{error} {error:?} {sink:?}");
+    assert!(matches!(error, SinkError::Permanent { .. }), "{shown}");
+    assert!(shown.contains("535"), "{shown}");
+    assert!(!shown.contains(wrong), "{shown}");
+    assert!(!shown.contains(PASSWORD), "{shown}");
+    assert!(server.received().is_empty());
+}
+
+#[tokio::test]
+async fn a_rejected_recipient_is_permanent() {
+    let server = TestServer::start();
+    let config = EmailSinkConfig {
+        to: vec!["nobody@liqwave.test".to_owned()],
+        ..server.config()
+    };
+    let mut sink = EmailSink::new(&config, Some(Secret::new(PASSWORD.to_owned())))
+        .unwrap()
+        .with_tls_root(server.cert_pem.as_bytes())
+        .unwrap();
+    let error = send(&mut sink, &alert()).await.unwrap_err();
+    assert!(matches!(error, SinkError::Permanent { .. }), "{error}");
+    assert!(error.to_string().contains("550"), "{error}");
+    assert!(server.received().is_empty());
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_retried_and_sends_nothing() {
+    let server = TestServer::start();
+    // The production path: webpki roots only, which do not include the self-signed certificate.
+    let mut sink =
+        EmailSink::new(&server.config(), Some(Secret::new(PASSWORD.to_owned()))).unwrap();
+    let error = send(&mut sink, &alert()).await.unwrap_err();
+    assert!(error.is_retriable(), "{error}");
+    assert!(!format!("{error} {error:?}").contains(PASSWORD));
+    assert!(server.received().is_empty());
+}
+
+#[tokio::test]
+async fn an_outage_is_retriable_and_the_alert_arrives_once_after() {
+    // A port nobody listens on: bind, note, close.
+    let port = {
+        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let alert = alert();
+    let password = || Some(Secret::new(PASSWORD.to_owned()));
+    let mut down = EmailSink::new(&config(port), password()).unwrap();
+    let error = send(&mut down, &alert).await.unwrap_err();
+    assert!(
+        matches!(error, SinkError::Retry { after: None, .. }),
+        "{error}"
+    );
+    assert!(!format!("{error:?}").contains(PASSWORD));
+
+    // The server comes back, on the same port when it is still free (it almost always is);
+    // otherwise on a new one, which makes the same point.
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .or_else(|_| TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let server = TestServer::start_on(listener);
+    let mut up = server.sink(PASSWORD);
+    send(&mut up, &alert)
+        .await
+        .expect("delivered after the outage");
+
+    let received = server.received();
+    assert_eq!(received.len(), 1, "exactly one copy arrives");
+    let mail = Part::parse(&received[0]);
+    assert_eq!(
+        mail.header("message-id"),
+        Some(message_id(alert.id.as_str()).as_str())
+    );
+}
