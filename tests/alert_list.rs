@@ -191,3 +191,25 @@ async fn a_mute_sent_to_the_engine_silences_its_symbol_until_it_ends() {
     );
     assert_eq!(engine.stats().muted, 4);
 }
+
+/// The Telegram HTML of the first demo alert of each kind: a change to the layout is a
+/// reviewable diff (`tests/snapshots/alert_list__telegram_html_of_each_kind.snap`).
+#[test]
+fn telegram_html_of_each_kind() {
+    let (config, events) = demo();
+    let (alerts, _) = run(&config, &events);
+    let mut seen = std::collections::BTreeSet::new();
+    let rendered: Vec<String> = alerts
+        .iter()
+        .filter(|a| seen.insert(a.kind))
+        .map(|a| {
+            format!(
+                "── {} ──\n{}",
+                a.kind,
+                liqwave::notify::telegram::render_html(a)
+            )
+        })
+        .collect();
+    assert_eq!(rendered.len(), 8, "every kind but the daily summary");
+    insta::assert_snapshot!(rendered.join("\n\n"));
+}

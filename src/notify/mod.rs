@@ -26,6 +26,22 @@ pub fn install_crypto_provider() {
     });
 }
 
+/// Escapes `&`, `<`, `>` and `"` for HTML text and double-quoted attributes: safe in email HTML
+/// and in Telegram's HTML parse mode (which knows `&quot;` and numeric entities).
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Why a delivery failed, and so what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {

@@ -31,7 +31,7 @@ use teloxide::requests::Requester as _;
 use teloxide::types::{ChatId, LinkPreviewOptions, ParseMode};
 use tokio::time::Instant;
 
-pub use self::render::{MAX_MESSAGE_LEN, escape_html, render_html, split_message};
+pub use self::render::{MAX_MESSAGE_LEN, render_html, split_message};
 use super::secret::Secret;
 use super::{Sink, SinkError, install_crypto_provider};
 use crate::config::TelegramSinkConfig;

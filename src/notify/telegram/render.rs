@@ -3,6 +3,7 @@
 //! Pure string building. Every interpolated value goes through [`escape_html`], and every tag
 //! opens and closes on one line, so a split at a line boundary always leaves valid HTML.
 
+use crate::notify::escape_html;
 use serde_json::Value;
 
 use crate::model::{Alert, AlertKind, format_utc};
@@ -15,20 +16,6 @@ pub const MAX_MESSAGE_LEN: usize = 4096;
 /// Longest text of one interpolated value; the engine's titles are far shorter. Keeps every
 /// line well below [`MAX_MESSAGE_LEN`], so splits fall between lines, never inside a tag.
 const MAX_VALUE_CHARS: usize = 1000;
-
-/// Escapes the three characters Telegram's HTML parse mode requires: `&`, `<` and `>`.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// `text` escaped, and cut to [`MAX_VALUE_CHARS`] with an ellipsis.
 fn esc(text: &str) -> String {
