@@ -1,0 +1,212 @@
+//! Unit tests of the email sink: Message-ID sanitising, text and HTML rendering, escaping.
+
+use std::time::Duration;
+
+use super::*;
+use crate::model::{AlertId, AlertKind, Interval, Severity, Symbol};
+
+fn alert(title: &str, facts: serde_json::Value) -> Alert {
+    let symbol: Symbol = "BTCUSDT".parse().unwrap();
+    Alert {
+        id: AlertId::new(
+            AlertKind::RegimeChange,
+            &symbol,
+            Some(Interval::D1),
+            1_741_564_800_000_i64,
+        ),
+        kind: AlertKind::RegimeChange,
+        symbol,
+        interval: Some(Interval::D1),
+        time_ms: 1_741_564_800_000,
+        severity: Severity::Warning,
+        title: title.to_owned(),
+        facts,
+    }
+}
+
+fn config() -> EmailSinkConfig {
+    EmailSinkConfig {
+        host: "smtp.example.com".into(),
+        port: 465,
+        tls: SmtpTls::Implicit,
+        username: Some("alerts".into()),
+        password_env: "LIQWAVE_SMTP_PASSWORD".into(),
+        from: "liqwave <alerts@example.com>".into(),
+        to: vec![
+            "trader@example.com".into(),
+            "Desk <desk@example.org>".into(),
+        ],
+        timeout: Duration::from_secs(30),
+    }
+}
+
+#[test]
+#[rustfmt::skip]
+fn message_ids_are_sanitised() {
+    for (key, want) in [
+        ("regime_change:BTCUSDT:1d:1741564800000", "<regime_change.BTCUSDT.1d.1741564800000@liqwave>"),
+        ("cluster_swept:ETHUSDT:-:c42/1741564800000", "<cluster_swept.ETHUSDT.-.c42/1741564800000@liqwave>"),
+        ("a::b", "<a.b@liqwave>"),
+        (":lead:and:trail:", "<lead.and.trail@liqwave>"),
+        ("a b\r\nc", "<a.b.c@liqwave>"),
+        ("<x@y>", "<x.y@liqwave>"),
+        ("a.b..c", "<a.b.c@liqwave>"),
+        ("(comment)\"quoted\"[lit]", "<comment.quoted.lit@liqwave>"),
+        ("üñí:X", "<X@liqwave>"),
+        ("", "<alert@liqwave>"),
+        (":::", "<alert@liqwave>"),
+        ("keep!#$%&'*+-/=?^_`{|}~", "<keep!#$%&'*+-/=?^_`{|}~@liqwave>"),
+    ] {
+        assert_eq!(message_id(key), want, "{key:?}");
+    }
+}
+
+#[test]
+fn message_id_is_deterministic_per_alert() {
+    let a = alert("t", serde_json::Value::Null);
+    assert_eq!(message_id(a.id.as_str()), message_id(a.id.as_str()));
+    assert_eq!(
+        message_id(a.id.as_str()),
+        "<regime_change.BTCUSDT.1d.1741564800000@liqwave>"
+    );
+}
+
+#[test]
+fn html_escaping() {
+    for (raw, want) in [
+        ("plain", "plain"),
+        ("a & b", "a &amp; b"),
+        ("<script>", "&lt;script&gt;"),
+        ("say \"hi\"", "say &quot;hi&quot;"),
+        ("it's", "it's"),
+        ("&amp;", "&amp;amp;"),
+    ] {
+        assert_eq!(escape_html(raw), want, "{raw:?}");
+    }
+}
+
+#[test]
+fn text_has_title_facts_and_id() {
+    let a = alert(
+        "BTCUSDT 1d regime: bull → bear",
+        serde_json::json!({"rsi": 38.5, "regime": "bear", "levels": [1, 2]}),
+    );
+    let text = render_text(&a);
+    assert_eq!(
+        text,
+        "BTCUSDT 1d regime: bull → bear\n\n\
+         levels: [1,2]\nregime: bear\nrsi: 38.5\n\n\
+         time: 2025-03-10 00:00 UTC\nseverity: warning\n\
+         alert id: regime_change:BTCUSDT:1d:1741564800000\n"
+    );
+}
+
+#[test]
+fn text_without_facts() {
+    let text = render_text(&alert("T", serde_json::Value::Null));
+    assert!(text.starts_with("T\n\ntime: "), "{text}");
+}
+
+#[test]
+fn html_escapes_every_value() {
+    let a = alert(
+        "A <b>&\"c\"",
+        serde_json::json!({"k<&>": "v<script>&\"x\"", "n": 1}),
+    );
+    let html = render_html(&a);
+    assert!(
+        html.contains("<h3>A &lt;b&gt;&amp;&quot;c&quot;</h3>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<tr><th align=\"left\">k&lt;&amp;&gt;</th>\
+             <td>v&lt;script&gt;&amp;&quot;x&quot;</td></tr>"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("<tr><th align=\"left\">n</th><td>1</td></tr>"));
+    assert!(html.contains("<code>regime_change:BTCUSDT:1d:1741564800000</code>"));
+    assert!(!html.contains("<script>") && !html.contains("<b>"));
+}
+
+#[test]
+fn subject_and_headers() {
+    let a = alert("BTC\r\nbreaks", serde_json::json!({}));
+    let message = build_message(
+        &config(),
+        &alert_subject(&a),
+        &render_text(&a),
+        &render_html(&a),
+        &[],
+        &message_id(a.id.as_str()),
+    )
+    .unwrap();
+    let raw = String::from_utf8(message.formatted()).unwrap();
+    assert!(raw.contains("Subject: [liqwave] BTC breaks\r\n"), "{raw}");
+    assert!(raw.contains("Message-ID: <regime_change.BTCUSDT.1d.1741564800000@liqwave>\r\n"));
+    assert!(raw.contains("multipart/alternative"));
+    assert!(!raw.contains("multipart/related"));
+    assert!(raw.contains("trader@example.com") && raw.contains("desk@example.org"));
+}
+
+#[test]
+fn construction_checks_config_without_network() {
+    let password = || Some(Secret::new("hunter2".into()));
+    assert!(EmailSink::new(&config(), password()).is_ok());
+    for tls in [SmtpTls::Starttls, SmtpTls::None] {
+        assert!(EmailSink::new(&EmailSinkConfig { tls, ..config() }, password()).is_ok());
+    }
+    let no_password = EmailSink::new(&config(), None).unwrap_err();
+    assert!(matches!(no_password, EmailError::MissingPassword { .. }));
+    let bad_to = EmailSinkConfig {
+        to: vec!["not an address".into()],
+        ..config()
+    };
+    let error = EmailSink::new(&bad_to, password()).unwrap_err();
+    assert!(error.to_string().contains("not an address"), "{error}");
+    let nobody = EmailSinkConfig {
+        to: vec![],
+        ..config()
+    };
+    assert!(matches!(
+        EmailSink::new(&nobody, password()),
+        Err(EmailError::NoRecipients)
+    ));
+    let sink = EmailSink::new(&config(), password()).unwrap();
+    assert!(!format!("{sink:?}").contains("hunter2"));
+    assert!(
+        sink.with_tls_root(b"-----BEGIN CERTIFICATE-----\nnope")
+            .is_err()
+    );
+}
+
+#[test]
+fn error_chains_say_each_cause_once() {
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+    impl fmt::Display for Layer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+    let inner = Layer("invalid peer certificate", None);
+    let middle = Layer("Connection error", Some(Box::new(inner)));
+    let outer = Layer("Connection error", Some(Box::new(middle)));
+    assert_eq!(
+        error_chain(&outer),
+        "Connection error: invalid peer certificate"
+    );
+}
+
+#[test]
+fn scrub_hides_the_password() {
+    let p = Secret::new("s3cret".into());
+    assert_eq!(scrub("x s3cret y".into(), Some(&p)), "x *** y");
+    assert_eq!(scrub("x".into(), None), "x");
+}

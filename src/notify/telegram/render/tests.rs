@@ -1,0 +1,284 @@
+//! Unit tests of the Telegram rendering: each kind's layout, escaping, splitting.
+
+use serde_json::json;
+
+use super::*;
+use crate::model::{AlertId, Interval, Severity, Symbol};
+
+fn alert(kind: AlertKind, interval: Option<Interval>, title: &str, facts: Value) -> Alert {
+    let symbol: Symbol = "ETHUSDT".parse().unwrap();
+    Alert {
+        id: AlertId::new(kind, &symbol, interval, "1742241600000"),
+        kind,
+        symbol,
+        interval,
+        time_ms: 1_742_256_000_000,
+        severity: Severity::Warning,
+        title: title.to_owned(),
+        facts,
+    }
+}
+
+fn cluster() -> Value {
+    json!({"id": "short@7640", "side": "short", "near_edge": 2059.432, "far_edge": 2111.54,
+           "peak": 2077.003, "notional_usd": 106_384_474.5, "density": 3.885, "share": 0.29})
+}
+
+fn bias() -> Value {
+    json!({"conviction": "normal", "higher_regime": null, "regime": "bull",
+           "timeframe": "4h", "wave": "bull"})
+}
+
+fn model() -> Value {
+    json!({"coverage": null, "estimate": true, "mode": "volume_proxy", "step_ms": 1})
+}
+
+fn funding() -> Value {
+    json!({"confirms": true, "crowded": "shorts", "rate": -0.0000129, "time_ms": 1})
+}
+
+#[test]
+fn cluster_edge_names_label_range_size_distance_and_the_caveat() {
+    let a = alert(
+        AlertKind::ClusterEdge,
+        None,
+        "ETHUSDT reached short-liquidation cluster 2,059.4–2,111.5 (fuel, ~$106M est., density 3.9)",
+        json!({"label": "fuel", "price": 2050.0, "low": 2040.0, "high": 2060.0,
+               "approach_distance": 10.2, "cluster": cluster(), "next_cluster": null,
+               "bias": bias(), "converged": true, "funding": funding(), "model": model()}),
+    );
+    let html = render_html(&a);
+    assert!(
+        html.starts_with("<b>ETHUSDT reached short-liquidation cluster"),
+        "{html}"
+    );
+    for want in [
+        "<b>Fuel</b> (in the wave's direction): short liquidations above price",
+        "Cluster: 2,059.4–2,111.5 (peak 2,077.0)",
+        "Notional: ~$106M est. · density 3.9 · share 29 %",
+        "Price: 2,050.0 · 0.46 % from the near edge",
+        "Bias: bull wave (4h regime bull, normal conviction)",
+        "Funding: -0.0013 % · shorts crowded · confirms the wave",
+        "Estimate: liquidation levels come from the heatmap model (mode volume_proxy, coverage n/a)",
+        "<i>id</i> <code>cluster_edge:ETHUSDT:-:1742241600000</code>",
+    ] {
+        assert!(html.contains(want), "missing {want:?} in\n{html}");
+    }
+    assert!(!html.contains("warming up"));
+}
+
+#[test]
+fn cluster_approach_and_sweep() {
+    let facts = |next: Value| {
+        json!({"label": "magnet", "price": 2070.0, "cluster": cluster(), "next_cluster": next,
+               "bias": bias(), "converged": false, "bars": 120, "funding": {"rate": null},
+               "model": {"estimate": true, "mode": "oi", "coverage": 0.634}})
+    };
+    let approach = render_html(&alert(
+        AlertKind::ClusterApproach,
+        None,
+        "t",
+        facts(Value::Null),
+    ));
+    assert!(
+        approach.contains("<b>Magnet</b> (against the wave)"),
+        "{approach}"
+    );
+    assert!(approach.contains("inside the cluster"));
+    assert!(approach.contains("Funding: no data"));
+    assert!(approach.contains("(mode oi, coverage 63 %)"));
+    assert!(approach.contains("RSI still warming up (120 bars)"));
+    assert!(!approach.contains("Next:"));
+
+    let next =
+        json!({"side": "short", "near_edge": 2150.0, "far_edge": 2170.0, "notional_usd": 3.9e7});
+    let swept = render_html(&alert(AlertKind::ClusterSwept, None, "t", facts(next)));
+    assert!(
+        swept.contains("Next: 2,150.0–2,170.0 (~$39.0M est.)"),
+        "{swept}"
+    );
+    let none = render_html(&alert(
+        AlertKind::ClusterSwept,
+        None,
+        "t",
+        facts(Value::Null),
+    ));
+    assert!(none.contains("Next: none in the window"));
+}
+
+#[test]
+fn setup_entry_has_levels_checklist_funding_and_the_caveat() {
+    let a = alert(
+        AlertKind::SetupEntry,
+        Some(Interval::H4),
+        "ETHUSDT Setup A short: entry 1,925.4, stop 1,957.7, T1 1,813.9, R:R 3.2",
+        json!({"setup": "A", "direction": "short", "entry": 1925.37, "stop": 1957.68,
+               "t1": 1813.926, "t2": null, "reward_risk": 3.199, "risk_pct": 1.678,
+               "rsi": 51.44, "converged": true, "bias": bias(), "cluster": cluster(),
+               "model": model(), "funding": funding(),
+               "checklist": {"cluster_in_wave_direction": true, "funding_confirms": false,
+                             "invalidation_level": true, "regime_clear": true,
+                             "reward_risk_ok": true, "thin_approach": true,
+                             "trigger_4h": true, "something_new": false}}),
+    );
+    let html = render_html(&a);
+    for want in [
+        "ETHUSDT · 4h · 2025-03-18 00:00 UTC",
+        "<b>Setup A short</b> · RSI 51.4",
+        "Entry <b>1,925.4</b> · Stop <b>1,957.7</b> (risk 1.68 %)",
+        "T1 <b>1,813.9</b> · T2 —",
+        "R:R <b>3.2</b> after fees",
+        "Checklist:\n✅ Regime clear\n✅ Fuel cluster in the wave's direction\n✅ Thin approach\n\
+         ✅ 4h entry trigger\n❌ Funding confirms\n✅ Invalidation level (swing stop)\n\
+         ✅ R:R ≥ 2 after fees\n❌ Something new",
+        "Funding: -0.0013 % · shorts crowded · confirms the wave",
+        "Target: short-liquidation cluster 2,059.4–2,111.5 · ~$106M est.",
+        "<i>Estimate:",
+    ] {
+        assert!(html.contains(want), "missing {want:?} in\n{html}");
+    }
+}
+
+#[test]
+fn divergence_exit_names_the_divergence_and_the_fuel_cluster() {
+    let a = alert(
+        AlertKind::DivergenceExit,
+        Some(Interval::H4),
+        "ETHUSDT exit long: bearish divergence on 4h after price reached the fuel cluster at 2,059.4",
+        json!({"divergence": "regular_bear", "rsi": 61.2, "close": 2101.5,
+               "pivot_open_ms": 1_742_241_600_000_i64, "pivot_rsi": 64.0,
+               "prev_pivot_open_ms": 1_742_040_000_000_i64, "prev_pivot_rsi": 71.5,
+               "touched_ms": 1_742_200_000_000_i64, "cluster": cluster(), "bias": bias(),
+               "converged": true, "funding": funding()}),
+    );
+    let html = render_html(&a);
+    for want in [
+        "<b>Exit long</b>: regular bearish divergence on 4h",
+        "Pivots: 2025-03-15 12:00 RSI 71.5 → 2025-03-17 20:00 RSI 64.0",
+        "RSI <b>61.2</b> · close 2,101.5",
+        "Fuel cluster: short-liquidation cluster 2,059.4–2,111.5",
+        "Reached: 2025-03-17 08:26 UTC",
+        "<i>Estimate: liquidation levels come from the heatmap model, not from exchange data.</i>",
+    ] {
+        assert!(html.contains(want), "missing {want:?} in\n{html}");
+    }
+}
+
+#[test]
+fn signal_kinds_show_timeframe_rsi_and_regime() {
+    let regime = render_html(&alert(
+        AlertKind::RegimeChange,
+        Some(Interval::D1),
+        "ETHUSDT 1d RSI regime bear → range (RSI 61.5)",
+        json!({"from": "bear", "to": "range", "rsi": 61.49, "close": 612.3, "converged": true}),
+    ));
+    assert!(regime.contains("ETHUSDT · 1d ·"), "{regime}");
+    assert!(regime.contains("Regime: bear → <b>range</b>\nRSI <b>61.5</b> · close 612.30"));
+    assert!(!regime.contains("Estimate"), "no heatmap facts, no caveat");
+
+    let midline = render_html(&alert(
+        AlertKind::MidlineCross,
+        Some(Interval::H4),
+        "t",
+        json!({"direction": "above", "against": "bear", "rsi": 51.9, "close": 1.5}),
+    ));
+    assert!(
+        midline.contains("RSI crossed <b>above 50</b> against the bear wave"),
+        "{midline}"
+    );
+
+    let divergence = render_html(&alert(
+        AlertKind::Divergence,
+        Some(Interval::H4),
+        "t",
+        json!({"divergence": "regular_bull", "regime": "bear", "rsi": 33.0, "close": 490.0,
+               "pivot_open_ms": 1_741_708_800_000_i64, "pivot_rsi": 33.04, "pivot_low": 490.1,
+               "pivot_high": 510.0, "prev_pivot_open_ms": 1_741_449_600_000_i64,
+               "prev_pivot_rsi": 28.1, "prev_pivot_low": 500.2, "prev_pivot_high": 520.0}),
+    ));
+    for want in [
+        "<b>regular bullish</b> divergence",
+        "Pivots: 2025-03-08 16:00 RSI 28.1 (low 500.20) → 2025-03-11 16:00 RSI 33.0 (low 490.10)",
+        "Regime: bear",
+    ] {
+        assert!(
+            divergence.contains(want),
+            "missing {want:?} in\n{divergence}"
+        );
+    }
+}
+
+#[test]
+fn daily_summary_lists_the_facts_and_everything_is_escaped() {
+    let a = alert(
+        AlertKind::DailySummary,
+        None,
+        "Daily <summary> & more",
+        json!({"note": "<b>not bold</b> & co", "pairs": [{"symbol": "BTCUSDT", "rsi": 55.123456789}]}),
+    );
+    let html = render_html(&a);
+    assert!(
+        html.starts_with("<b>Daily &lt;summary&gt; &amp; more</b>\n"),
+        "{html}"
+    );
+    assert!(
+        html.contains("note: &lt;b&gt;not bold&lt;/b&gt; &amp; co"),
+        "{html}"
+    );
+    assert!(html.contains("pairs[0].rsi: 55.123457"), "{html}");
+    assert!(html.contains("pairs[0].symbol: BTCUSDT"));
+    // The only tags are ours.
+    let tags: Vec<&str> = html
+        .match_indices('<')
+        .map(|(i, _)| &html[i..i + 3])
+        .collect();
+    assert!(
+        tags.iter()
+            .all(|t| ["<b>", "</b", "<i>", "</i", "<co", "</c"].contains(t)),
+        "{tags:?}"
+    );
+}
+
+#[test]
+fn long_values_are_cut() {
+    let a = alert(AlertKind::DailySummary, None, &"x".repeat(5000), json!({}));
+    let html = render_html(&a);
+    assert!(html.lines().all(|l| l.chars().count() < 1100));
+    assert!(html.contains("x…</b>"));
+}
+
+#[test]
+fn a_long_text_splits_at_line_boundaries_within_the_limit() {
+    let lines: Vec<String> = (0..250)
+        .map(|i| format!("<b>line {i:03}</b> {}", "é".repeat(25)))
+        .collect();
+    let text = lines.join("\n");
+    assert!(text.chars().count() >= 10_000);
+    let pieces = split_message(&text, MAX_MESSAGE_LEN);
+    assert!(pieces.len() >= 3, "{}", pieces.len());
+    for p in &pieces {
+        assert!(utf16_len(p) <= MAX_MESSAGE_LEN);
+        assert!(
+            p.lines().all(|l| lines.contains(&l.to_owned())),
+            "cut inside a line"
+        );
+    }
+    assert_eq!(pieces.join("\n"), text, "nothing lost");
+    assert_eq!(
+        split_message("short\ntext", MAX_MESSAGE_LEN),
+        ["short\ntext"]
+    );
+}
+
+#[test]
+fn an_overlong_line_is_cut_outside_tags_and_entities() {
+    let line = "a&amp;b<b>c</b>".repeat(40);
+    let pieces = split_message(&line, 100);
+    assert!(pieces.len() > 1);
+    for p in &pieces {
+        assert!(utf16_len(p) <= 100);
+        assert_eq!(p.matches('<').count(), p.matches('>').count(), "{p}");
+        assert_eq!(p.matches('&').count(), p.matches(';').count(), "{p}");
+    }
+    assert_eq!(pieces.concat(), line);
+}
