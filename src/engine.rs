@@ -7,7 +7,7 @@ mod task;
 
 pub use task::{Outlet, Persist};
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -62,8 +62,6 @@ pub struct Engine {
     mutes: Mutes,
     filter: SymbolFilter,
     pairs: HashMap<Symbol, Pair>,
-    /// Pairs changed since the last [`Engine::take_changed`]: what the next commit persists.
-    changed: BTreeSet<Symbol>,
     stats: EngineStats,
     /// Reused buffers: the hot path allocates nothing per event.
     out: PairOutput,
@@ -76,6 +74,8 @@ struct Pair {
     state: PairState,
     rules: PairRules,
     kernel: Kernel,
+    /// Touched since the last [`Engine::take_changed`]: the next commit persists it.
+    changed: bool,
 }
 
 /// What a warm restart needs of one pair: its analytic state and its rule state (arms,
@@ -97,7 +97,6 @@ impl Engine {
             mutes: config.mutes.clone(),
             filter: config.symbols.clone(),
             pairs: HashMap::new(),
-            changed: BTreeSet::new(),
             stats: EngineStats::default(),
             out: PairOutput::default(),
         }
@@ -120,12 +119,11 @@ impl Engine {
                     state,
                     rules: PairRules::default(),
                     kernel,
+                    changed: false,
                 })
             }
         };
-        if !self.changed.contains(&ev.symbol) {
-            self.changed.insert(ev.symbol.clone());
-        }
+        pair.changed = true;
         match ev.event {
             MarketEvent::Candle { .. } => self.stats.source_bars += 1,
             MarketEvent::Gap { .. } => self.stats.gaps += 1,
@@ -198,6 +196,7 @@ impl Engine {
                 state,
                 rules,
                 kernel,
+                changed: false,
             };
             engine.pairs.insert(pair.state.symbol().clone(), pair);
         }
@@ -206,12 +205,16 @@ impl Engine {
 
     /// Snapshots of the pairs changed since the last call, in symbol order.
     pub fn take_changed(&mut self) -> Vec<PairSnapshot> {
-        std::mem::take(&mut self.changed)
+        let mut changed: Vec<&mut Pair> = self.pairs.values_mut().filter(|p| p.changed).collect();
+        changed.sort_by(|a, b| a.state.symbol().cmp(b.state.symbol()));
+        changed
             .into_iter()
-            .filter_map(|symbol| self.pairs.get(&symbol))
-            .map(|p| PairSnapshot {
-                state: p.state.clone(),
-                rules: p.rules.clone(),
+            .map(|p| {
+                p.changed = false;
+                PairSnapshot {
+                    state: p.state.clone(),
+                    rules: p.rules.clone(),
+                }
             })
             .collect()
     }

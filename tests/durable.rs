@@ -79,6 +79,13 @@ fn delivered(dir: &Path) -> Vec<Alert> {
         .collect()
 }
 
+/// Runs a replay to its end and requires success.
+fn run_to_end(config: &Path) {
+    let out = start(config).wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+}
+
 fn open_store(dir: &Path) -> Store {
     Store::open(&dir.join("db"), 16 << 20).expect("the store opens after the run")
 }
@@ -113,12 +120,7 @@ fn sigkill_at_random_points_loses_nothing_and_repeats_at_most_one_per_kill() {
         }
         child.wait().unwrap();
     }
-    let last = start(&config).wait_with_output().unwrap();
-    assert!(
-        last.status.success(),
-        "{}",
-        String::from_utf8_lossy(&last.stderr)
-    );
+    run_to_end(&config);
 
     let got = delivered(dir.path());
     let wanted: BTreeMap<&str, &Alert> = want.iter().map(|a| (a.id.as_str(), a)).collect();
@@ -214,12 +216,7 @@ fn sigterm_delivers_until_the_deadline_and_the_next_start_delivers_the_rest() {
 
     // The next start resumes, delivers what waited and the rest of the replay, once each.
     let config = write_config(dir.path(), 0, 60);
-    let out = start(&config).wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_to_end(&config);
     let all: Vec<String> = delivered(dir.path())
         .iter()
         .map(|a| a.id.to_string())
@@ -244,12 +241,7 @@ fn committed_ids(position: usize) -> BTreeSet<String> {
 fn status_reads_the_store_and_says_when_the_daemon_holds_it() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), 0, 60);
-    let out = start(&config).wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_to_end(&config);
 
     let status = || {
         Command::new(env!("CARGO_BIN_EXE_liqwave"))

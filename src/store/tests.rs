@@ -165,16 +165,16 @@ fn a_lock_released_within_a_second_is_waited_for() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state");
     let first = open(&path);
-    let second = std::thread::spawn({
-        let path = path.clone();
-        move || Store::open(&path, CACHE).map(drop)
+    // A scoped thread: it cannot outlive the test.
+    std::thread::scope(|scope| {
+        let second = scope.spawn(|| Store::open(&path, CACHE).map(drop));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        drop(first);
+        second
+            .join()
+            .expect("no panic")
+            .expect("opened once the first let go");
     });
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    drop(first);
-    second
-        .join()
-        .expect("no panic")
-        .expect("opened once the first let go");
 }
 
 #[test]

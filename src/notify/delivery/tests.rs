@@ -3,7 +3,10 @@
 //! repeat already in the sent log is dropped, and backoff doubles, caps and honours retry-after.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
@@ -109,15 +112,37 @@ async fn run(store: &Store, sinks: Vec<Scripted>, n: i64, max_attempts: u32) -> 
                 shutdown: rx.clone(),
                 deadline: Duration::from_secs(5),
             };
-            tokio::spawn(deliver(sink, cx))
+            Box::pin(deliver(sink, cx))
         })
         .collect();
-    let mut done = Vec::new();
-    for w in workers {
-        done.push(w.await.unwrap().unwrap());
-    }
+    let done = side_by_side(workers).await;
     drop(tx);
     done
+}
+
+/// Polls every worker on this task until all have finished (side by side, without spawning),
+/// and returns their results in order.
+async fn side_by_side<F>(mut workers: Vec<Pin<Box<F>>>) -> Vec<Delivered>
+where
+    F: Future<Output = Result<Delivered, crate::store::StoreError>>,
+{
+    let mut done: Vec<Option<Delivered>> = workers.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        for (worker, slot) in workers.iter_mut().zip(done.iter_mut()) {
+            if slot.is_none()
+                && let Poll::Ready(result) = worker.as_mut().poll(cx)
+            {
+                *slot = Some(result.expect("the store stays available"));
+            }
+        }
+        if done.iter().all(Option::is_some) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    done.into_iter().flatten().collect()
 }
 
 fn store() -> (tempfile::TempDir, Store) {
