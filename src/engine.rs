@@ -4,8 +4,10 @@
 //! The task around it (`task.rs`) hands its alerts on and persists what it changed.
 
 mod task;
+mod views;
 
 pub use task::{Outlet, Persist};
+pub use views::{MARKET, PairAnswer, Query, SummaryRequest};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,7 +18,7 @@ use crate::analytics::clusters::ClusterParams;
 use crate::analytics::heatmap::{HeatmapParams, Kernel};
 use crate::analytics::{PairContext, PairOutput, PairState, SignalParams};
 use crate::config::{AlertSwitches, Config, SymbolFilter};
-use crate::model::{Alert, AlertKind, MarketEvent, Symbol, SymbolEvent};
+use crate::model::{Alert, AlertKind, MarketEvent, Symbol, SymbolEvent, TimeMs};
 use crate::rules::{Mute, Mutes, PairRules, RuleContext, RuleParams, RuleTally};
 
 /// Everything the engine task consumes.
@@ -29,6 +31,10 @@ pub enum Input {
     Mute(Mute),
     /// Lifts every mute of a symbol.
     Unmute(Symbol),
+    /// A question from a chat command; answered between two inputs, never blocking them long.
+    Query(Query),
+    /// Time for the daily summary: the engine raises it as an alert.
+    Summary(SummaryRequest),
 }
 
 /// Counters of what the engine has processed, for the replay summary and metrics.
@@ -63,6 +69,8 @@ pub struct Engine {
     filter: SymbolFilter,
     pairs: HashMap<Symbol, Pair>,
     stats: EngineStats,
+    /// The newest event time seen: the engine's only notion of "now".
+    clock: Option<TimeMs>,
     /// Reused buffers: the hot path allocates nothing per event.
     out: PairOutput,
 }
@@ -98,6 +106,7 @@ impl Engine {
             filter: config.symbols.clone(),
             pairs: HashMap::new(),
             stats: EngineStats::default(),
+            clock: None,
             out: PairOutput::default(),
         }
     }
@@ -105,6 +114,8 @@ impl Engine {
     /// Processes one event and appends the alerts it raises to `out`.
     pub fn handle(&mut self, ev: &SymbolEvent, out: &mut Vec<Alert>) {
         self.stats.events += 1;
+        let known = ev.event.known_at();
+        self.clock = Some(self.clock.map_or(known, |c| c.max(known)));
         if !self.filter.accepts(&ev.symbol) {
             self.stats.filtered_events += 1;
             return;
@@ -153,6 +164,7 @@ impl Engine {
                     continue;
                 }
                 *self.stats.alerts.entry(alert.kind).or_default() += 1;
+                pair.rules.remember(&alert);
                 out.push(alert);
             }
         }

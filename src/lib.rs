@@ -21,13 +21,18 @@
 //! - [`analytics`]: pure state machines: candle aggregation, RSI, regime, pivots, entry trigger,
 //!   the liquidation heatmap and its clusters, and the statistics of model validation.
 //! - [`rules`]: pure functions from analytic signals to [`model::Alert`]s.
+//! - [`schedule`]: when the daily summary is due (local time, IANA zone, grace on start); pure.
 //! - [`engine`]: the single owner of all per-pair state; one input enum, one loop, one commit
 //!   per input batch.
 //! - [`store`]: sled behind a typed API (snapshots, outbox, sent log, dead letters, mutes).
-//! - [`source`]: where events come from (recorded data today, Binance live later).
-//! - [`notify`]: the `Sink` trait, the delivery worker (order, retries, dead letters), the
-//!   sinks (console, JSONL file today) and the PNG charts.
-//! - [`supervisor`]: builds and spawns every task; the only place that spawns.
+//! - [`source`]: where events come from: recorded data, or Binance live (wire types, REST with
+//!   its weight budget, warm-up, streams, gap back-fill).
+//! - [`notify`]: the `Sink` trait, the delivery worker (order, retries, digests, dead letters),
+//!   the sinks (console, JSONL file, Telegram with its bot, email with the daily summary) and the
+//!   PNG charts.
+//! - [`view`]: read-only views of engine state (pairs, board, setups lining up, the summary).
+//! - [`supervisor`]: builds and spawns every task (replay, the `run` daemon, systemd notify, the
+//!   summary clock); the only place that spawns.
 //! - [`telemetry`]: logging setup.
 //! - [`numbers`]: prices and USD amounts as people read them.
 //! - [`cli`]: the subcommands.
@@ -48,7 +53,9 @@ pub mod model;
 pub mod notify;
 pub mod numbers;
 pub mod rules;
+pub mod schedule;
 pub mod source;
 pub mod store;
 pub mod supervisor;
 pub mod telemetry;
+pub mod view;

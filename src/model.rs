@@ -478,6 +478,31 @@ pub struct Alert {
     pub facts: serde_json::Value,
 }
 
+impl Alert {
+    /// The alert without its facts, for lists (the summary, `/status`).
+    pub fn brief(&self) -> AlertBrief {
+        AlertBrief {
+            id: self.id.clone(),
+            kind: self.kind,
+            symbol: self.symbol.clone(),
+            interval: self.interval,
+            time_ms: self.time_ms,
+            title: self.title.clone(),
+        }
+    }
+}
+
+/// An alert as one line of a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertBrief {
+    pub id: AlertId,
+    pub kind: AlertKind,
+    pub symbol: Symbol,
+    pub interval: Option<Interval>,
+    pub time_ms: TimeMs,
+    pub title: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

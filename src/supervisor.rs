@@ -1,9 +1,12 @@
 //! The supervisor builds every task from the validated config and is the only place that spawns
-//! long-lived tasks. Today it runs the offline replay pipeline — with a store, durably: state and
-//! outbox in sled, sink workers, SIGTERM/SIGINT handled with a delivery deadline. The live daemon
-//! (sources, sd_notify) grows here in later issues.
+//! long-lived tasks: the offline replay pipeline here — with a store, durably: state and outbox in
+//! sled, sink workers, SIGTERM/SIGINT handled with a delivery deadline — and the live daemon in
+//! `live`.
 
+mod live;
 mod state;
+mod summary;
+mod systemd;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,7 +17,9 @@ use anyhow::Context;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
+pub use live::{SourceTask, run_daemon};
 pub use state::open_store;
+pub use systemd::SourceHealth;
 
 use crate::config::Config;
 use crate::engine::{Engine, Input, Outlet, Persist};

@@ -1,14 +1,19 @@
 //! The engine over the demo replay: its complete alert list pinned as an insta snapshot (a change
 //! to a rule, the heatmap or the signals that moves, adds or drops an alert shows up as a
 //! reviewable diff); a warm restart at any event equals one run; a reported gap holds a pair's
-//! alerts back until the back-fill reaches its end; a mute sent to the running engine.
+//! alerts back until the back-fill reaches its end; a mute sent to the running engine; and what
+//! the engine answers about its state (views, charts, the daily summary).
 
 use std::path::Path;
 
 use liqwave::config::{self, Config};
-use liqwave::engine::{Engine, PairSnapshot};
-use liqwave::model::{Alert, MINUTE_MS, MarketEvent, Symbol, SymbolEvent, TimeMs, format_utc};
+use liqwave::engine::{Engine, PairSnapshot, SummaryRequest};
+use liqwave::model::{
+    Alert, AlertKind, DAY_MS, Interval, MINUTE_MS, MarketEvent, Symbol, SymbolEvent, TimeMs,
+    format_utc,
+};
 use liqwave::source::replay::{Dataset, ReplayOptions};
+use liqwave::view::SummaryReport;
 
 fn demo() -> (Config, Vec<SymbolEvent>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -212,4 +217,114 @@ fn telegram_html_of_each_kind() {
         .collect();
     assert_eq!(rendered.len(), 8, "every kind but the daily summary");
     insta::assert_snapshot!(rendered.join("\n\n"));
+}
+
+// What the engine answers about its state: the market view agrees with the pair states,
+// setups are ranked, a chart shows the last 4h bars, and the daily summary lists exactly the
+// last day's alerts — also from an engine restored from its snapshot.
+
+#[test]
+fn market_view_agrees_with_the_pair_states() {
+    let (config, events) = demo();
+    let (_, engine) = run(&config, &events);
+    let market = engine.market_view();
+    assert_eq!(market.pairs.len(), engine.pairs().len());
+    assert_eq!(market.health.events, events.len() as u64);
+    let last = events.iter().map(|e| e.event.known_at()).max();
+    assert_eq!(market.health.last_event_ms, last);
+    for (view, state) in market.pairs.iter().zip(engine.pairs()) {
+        assert_eq!(&view.symbol, state.symbol());
+        for interval in Interval::SIGNAL {
+            let tf = view.timeframe(interval).expect("every signal timeframe");
+            assert_eq!(tf.regime, state.timeframe(interval).regime());
+            assert_eq!(tf.bars, state.timeframe(interval).bars());
+        }
+        let price = view.price.expect("a price after weeks of data");
+        for level in view.above.iter() {
+            assert!(level.near_edge > price, "{}: above is above", view.symbol);
+        }
+        for level in view.below.iter() {
+            assert!(level.near_edge < price, "{}: below is below", view.symbol);
+        }
+    }
+    assert!(
+        market.health.pairs_ready > 0,
+        "the demo warms its bias timeframe"
+    );
+}
+
+#[test]
+fn setups_are_ranked_and_their_plans_are_consistent() {
+    let (config, events) = demo();
+    let (_, engine) = run(&config, &events);
+    let market = engine.market_view();
+    let ranked = market.setups();
+    assert!(!ranked.is_empty(), "the demo's trending pairs offer trades");
+    for pair in &ranked {
+        let s = pair.setup.expect("ranked pairs have a setup");
+        let long = s.entry < s.t1;
+        assert_eq!(
+            long,
+            s.stop < s.entry,
+            "{}: stop and target on opposite sides",
+            pair.symbol
+        );
+    }
+    for w in ranked.windows(2) {
+        let (a, b) = (w[0].setup.unwrap(), w[1].setup.unwrap());
+        assert!(a.qualifies >= b.qualifies);
+        if a.qualifies == b.qualifies {
+            assert!(a.reward_risk >= b.reward_risk);
+        }
+    }
+}
+
+#[test]
+fn a_pair_chart_shows_its_last_4h_bars() {
+    let (config, events) = demo();
+    let (_, engine) = run(&config, &events);
+    let state = engine.pairs()[0];
+    let answer = engine.pair_answer(state.symbol()).expect("a known pair");
+    let chart = answer.chart.expect("weeks of data make 4h bars");
+    assert_eq!(chart.candles.len(), chart.rsi.len());
+    assert_eq!(chart.candles.len(), 60);
+    let last = state.timeframe(Interval::H4).last_open();
+    assert_eq!(chart.candles.last().map(|c| c.open_time), last);
+    let png = chart.render().expect("renders");
+    assert_eq!(&png[1..4], b"PNG");
+    assert!(engine.pair_answer(&"NOSUCHUSDT".parse().unwrap()).is_none());
+}
+
+#[test]
+fn the_summary_lists_the_last_day_and_survives_a_restart() {
+    let (config, events) = demo();
+    let (alerts, engine) = run(&config, &events);
+    // Recordings of different pairs end at different times: the day before the last alert.
+    let now = alerts.iter().map(|a| a.time_ms).max().unwrap();
+    let req = SummaryRequest {
+        day: "2021-07-22".into(),
+        tz: "UTC".into(),
+        now,
+    };
+    let alert = engine.summary_alert(&req);
+    assert_eq!(alert.id.as_str(), "daily_summary:MARKET:-:2021-07-22");
+    let report: SummaryReport = serde_json::from_value(alert.facts.clone()).expect("a report");
+    let in_window: Vec<&Alert> = alerts
+        .iter()
+        .filter(|a| a.time_ms > now - DAY_MS && a.time_ms <= now)
+        .collect();
+    let transitions = in_window
+        .iter()
+        .filter(|a| a.kind == AlertKind::RegimeChange)
+        .count();
+    assert_eq!(report.transitions.len(), transitions);
+    assert_eq!(report.alerts_total, in_window.len() - transitions);
+    assert!(report.alerts_total > 0, "the demo's last day has alerts");
+    assert!(report.charts.len() <= 3);
+
+    let restored = Engine::restore(&config, engine.snapshot());
+    let again = restored.summary_alert(&req);
+    let again: SummaryReport = serde_json::from_value(again.facts).unwrap();
+    assert_eq!(again.transitions, report.transitions);
+    assert_eq!(again.alerts, report.alerts);
 }

@@ -35,6 +35,10 @@ const CASES: &[(&str, &[&str])] = &[
     ("bad_routes.toml", &["line 3: routes[0].sink: must be one of \"console\", \"file\", \"telegram\", \"email\", got \"pager\"", "line 8: routes[1].kinds[2]: regime_change alerts carry no fuel/magnet label", "line 12: routes[2].kinds: must list at least one kind"]),
     ("bad_sinks.toml", &["line 3: sinks.telegram.chat_ids: must list at least one chat id", "line 4: sinks.telegram.token_env: must name an environment variable (A-Z, 0-9, _), got \"123456:ABC-DEF\"", "line 5: sinks.telegram.api_url: must be an http(s) URL, got \"ftp://api.telegram.org\"", "line 9: sinks.email.tls: must be one of \"implicit\", \"starttls\", \"none\", got \"ssl\"", "line 10: sinks.email.from: must be an email address, got \"liqwave\"", "line 13: sinks.file.delay_ms: has no effect without sinks.file.path", "sinks.email.to: must list at least one recipient"]),
     ("funding_order.toml", &["line 5: rules.funding.crowded_shorts_below_pct: must be at most rules.funding.crowded_longs_above_pct (0.02), got 0.05"]),
+    ("bad_summary_time.toml", &["line 3: summary.at: must be a time of day \"HH:MM\" (00:00 to 23:59), got \"8:00\""]),
+    ("bad_summary_tz.toml", &["line 4: summary.tz: must be an IANA time zone name such as \"UTC\" or \"Europe/Berlin\", got \"Europe/Berln\""]),
+    ("bad_summary_grace.toml", &["line 3: summary.grace_minutes: must be between 0 and 1440, got 1441"]),
+    ("bad_binance.toml", &["line 4: binance.rest_url: must be a https:// or http:// URL, got \"fapi.binance.com\"", "line 5: binance.ws_url: must be the routed market endpoint", "line 6: binance.weight_share: must be above 0 and at most 1, got 1.5", "line 7: binance.warmup_days: must be between 1 and 30, got 45", "line 8: binance.streams_per_connection: must be between 1 and 1024, got 2000", "line 9: binance.open_interest_interval_secs: must be a multiple of 300"]),
 ];
 
 fn fixtures() -> PathBuf {

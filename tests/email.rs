@@ -1,20 +1,29 @@
 //! The email sink against a real SMTP server in this process (mailin-embedded): STARTTLS with a
 //! self-signed certificate from rcgen, AUTH PLAIN, every received message captured raw. The MIME
-//! is taken apart by hand here, so the test sees exactly what a mail client would.
+//! is taken apart by hand here, so the test sees exactly what a mail client would. The daily
+//! summary comes from a replay of the bundled recordings, and goes out once through the durable
+//! worker (sled outbox, sent log) across an SMTP outage.
 //!
 //! mailin's `serve()` never returns: each server runs on its own thread, left to die with the
 //! test process. Every wait is bounded; nothing leaves 127.0.0.1.
 
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use liqwave::config::{EmailSinkConfig, SmtpTls};
-use liqwave::model::{Alert, AlertId, AlertKind, Interval, Severity, Symbol};
+use liqwave::engine::{Engine, SummaryRequest};
+use liqwave::model::{Alert, AlertId, AlertKind, Interval, Severity, Symbol, parse_utc};
+use liqwave::notify::chart::board_size;
+use liqwave::notify::delivery::{DeliveryContext, RetryPolicy, deliver};
 use liqwave::notify::email::{EmailSink, build_message, message_id};
 use liqwave::notify::secret::Secret;
 use liqwave::notify::{Sink, SinkError, install_crypto_provider};
+use liqwave::source::replay::{Dataset, ReplayOptions};
+use liqwave::store::{Commit, Routed, Store};
 use mailin_embedded::{AuthMechanism, Handler, Response, SslConfig, response};
+use tokio::sync::{Notify, watch};
 
 const USER: &str = "liqwave";
 const PASSWORD: &str = "correct-horse-battery-staple";
@@ -70,6 +79,22 @@ impl Handler for Capture {
     }
 }
 
+/// A self-signed certificate for `localhost` and its key, both PEM.
+struct Cert {
+    pem: String,
+    key: String,
+}
+
+impl Cert {
+    fn new() -> Cert {
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        Cert {
+            pem: certified.cert.pem(),
+            key: certified.signing_key.serialize_pem(),
+        }
+    }
+}
+
 struct TestServer {
     port: u16,
     inbox: Inbox,
@@ -83,15 +108,19 @@ impl TestServer {
     }
 
     fn start_on(listener: TcpListener) -> TestServer {
+        TestServer::start_with(listener, &Cert::new())
+    }
+
+    /// A server on `listener` with `cert`, made before it so a client can already trust it.
+    fn start_with(listener: TcpListener, cert: &Cert) -> TestServer {
         install_crypto_provider();
         let port = listener.local_addr().unwrap().port();
-        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-        let cert_pem = certified.cert.pem();
+        let cert_pem = cert.pem.clone();
         let dir = tempfile::tempdir().unwrap();
         let cert_path = dir.path().join("cert.pem");
         let key_path = dir.path().join("key.pem");
         std::fs::write(&cert_path, &cert_pem).unwrap();
-        std::fs::write(&key_path, certified.signing_key.serialize_pem()).unwrap();
+        std::fs::write(&key_path, &cert.key).unwrap();
 
         let inbox = Inbox::default();
         let mut server = mailin_embedded::Server::new(Capture {
@@ -509,4 +538,198 @@ async fn an_outage_is_retriable_and_the_alert_arrives_once_after() {
         mail.header("message-id"),
         Some(message_id(alert.id.as_str()).as_str())
     );
+}
+
+// ---- The daily summary. ----
+
+/// The demo's daily summary of 2025-03-26 (08:00 UTC), from a replay of the bundled recordings
+/// through the engine: four pairs, two setups with charts, the board. Made once per test binary.
+fn summary_alert() -> &'static Alert {
+    static ALERT: OnceLock<Alert> = OnceLock::new();
+    ALERT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let config = liqwave::config::load(&root.join("config/demo.toml")).unwrap();
+        let now = parse_utc("2025-03-26 08:00:00").unwrap();
+        let data = root.join("tests/fixtures/binance");
+        let events = Dataset::load(&data, &ReplayOptions::default())
+            .unwrap()
+            .into_events();
+        let mut engine = Engine::new(&config);
+        let mut alerts = Vec::new();
+        for ev in events.iter().filter(|e| e.event.known_at() <= now) {
+            engine.handle(ev, &mut alerts);
+        }
+        engine.summary_alert(&SummaryRequest {
+            day: "2025-03-26".to_owned(),
+            tz: "UTC".to_owned(),
+            now,
+        })
+    })
+}
+
+/// Every `cid:` reference of an HTML text.
+fn cids(html: &str) -> Vec<String> {
+    html.split("cid:")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').expect("a quoted src")].to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_daily_summary_arrives_with_text_html_and_inline_board() {
+    let server = TestServer::start();
+    let mut sink = server.sink(PASSWORD);
+    let alert = summary_alert();
+    send(&mut sink, alert).await.expect("delivered");
+
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    let mail = Part::parse(&received[0]);
+    assert_eq!(
+        mail.header("message-id"),
+        Some("<daily_summary.MARKET.-.2025-03-26@liqwave>")
+    );
+    assert_eq!(
+        mail.header("message-id"),
+        Some(message_id(alert.id.as_str()).as_str())
+    );
+    assert!(
+        mail.header("subject")
+            .unwrap()
+            .starts_with("[liqwave] Daily regime summary 2025-03-26:")
+    );
+    assert_eq!(mail.content_type(), "multipart/alternative");
+    let text = mail.find("text/plain").expect("a text part").text();
+    for heading in [
+        "Daily regime summary · 2025-03-26",
+        "Top setups lining up",
+        "Feed health",
+    ] {
+        assert!(text.contains(heading), "{heading:?} missing from {text}");
+    }
+
+    let related = mail.find("multipart/related").expect("multipart/related");
+    let html = related
+        .find("text/html")
+        .expect("HTML inside related")
+        .text();
+    assert!(html.contains("Regime board"), "{html}");
+    let images: Vec<&Part> = related
+        .leaves()
+        .into_iter()
+        .filter(|p| p.content_type() == "image/png")
+        .collect();
+    let ids: Vec<String> = images
+        .iter()
+        .map(|p| {
+            let id = p.header("content-id").expect("a Content-ID");
+            id.trim_start_matches('<').trim_end_matches('>').to_owned()
+        })
+        .collect();
+    assert_eq!(
+        cids(&html),
+        ids,
+        "each image once, in the order the HTML shows them"
+    );
+    assert!(ids.iter().any(|id| id == "board"), "{ids:?}");
+    let board = images[ids.iter().position(|id| id == "board").unwrap()];
+    assert!(
+        board
+            .header("content-disposition")
+            .unwrap()
+            .starts_with("inline")
+    );
+    let decoder = png::Decoder::new(std::io::Cursor::new(board.body.as_slice()));
+    let info = decoder.read_info().expect("a PNG").info().clone();
+    assert_eq!(
+        (info.width, info.height),
+        board_size(4, 3),
+        "four pairs, three timeframes"
+    );
+}
+
+#[tokio::test]
+async fn after_an_smtp_outage_the_durable_worker_delivers_the_summary_once() {
+    // A port nobody listens on yet: bind, note, close. The server comes up there later.
+    let port = {
+        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let cert = Cert::new();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), 8 << 20).unwrap();
+    let alert = summary_alert().clone();
+    let routed = [Routed::new(alert.clone(), vec!["email".to_owned()])];
+    store
+        .commit(&Commit {
+            pairs: &[],
+            alerts: &routed,
+            position: None,
+        })
+        .unwrap();
+    let sink = EmailSink::new(&config(port), Some(Secret::new(PASSWORD.to_owned())))
+        .unwrap()
+        .with_tls_root(cert.pem.as_bytes())
+        .unwrap();
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let cx = DeliveryContext {
+        store: store.clone(),
+        policy: RetryPolicy {
+            max_attempts: 1000,
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(200),
+        },
+        wake: Arc::new(Notify::new()),
+        shutdown: shutdown_rx,
+        deadline: Duration::from_secs(5),
+    };
+    let outage = async {
+        // The worker has failed twice against the closed port and keeps the summary queued.
+        let attempts = || {
+            let pending = store.pending("email", 1).unwrap();
+            pending
+                .first()
+                .map_or((0, None), |(_, e)| (e.attempts, e.last_error.clone()))
+        };
+        poll_until(|| attempts().0 >= 2).await;
+        let error = attempts().1.expect("the failure is recorded");
+        assert!(
+            error.contains("Connection refused") || error.contains("refused"),
+            "{error}"
+        );
+        assert!(!error.contains(PASSWORD));
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .expect("the test port is still free for the server to come back on");
+        let server = TestServer::start_with(listener, &cert);
+        poll_until(|| store.is_sent("email", &alert.id).unwrap()).await;
+        shutdown.send_replace(true);
+        server
+    };
+    let (done, server) =
+        tokio::time::timeout(BOUND, async { tokio::join!(deliver(sink, cx), outage) })
+            .await
+            .expect("delivery after the outage is bounded");
+    let done = done.expect("the store stays available");
+
+    assert_eq!((done.sent, done.failed), (1, 0), "{done:?}");
+    assert!(done.retried >= 2, "{done:?}");
+    let received = server.received();
+    assert_eq!(received.len(), 1, "exactly one copy arrives");
+    let mail = Part::parse(&received[0]);
+    assert_eq!(
+        mail.header("message-id"),
+        Some(message_id(alert.id.as_str()).as_str())
+    );
+    assert!(mail.find("image/png").is_some());
+    assert!(store.outbox_depth().unwrap().is_empty());
+    let sent = store.recent_sent(10).unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!((sent[0].sink.as_str(), &sent[0].id), ("email", &alert.id));
+}
+
+/// Polls `done` every 10 ms (the caller bounds the whole wait).
+async fn poll_until(mut done: impl FnMut() -> bool) {
+    while !done() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

@@ -1,169 +1,26 @@
-//! The Telegram sink against a faithful fake Bot API on 127.0.0.1: HTTP/1.1 on a std thread,
-//! PascalCase methods lower-cased, `{"ok":…}` bodies as Telegram writes them (never a 5xx:
-//! teloxide sleeps 10 s on those). Every wait is bounded; nothing leaves the machine.
+//! The Telegram sink against the fake Bot API (`support/fake_bot_api.rs`): HTML messages split
+//! to the limits, charts as photos with captions, digests and flood control through the real
+//! delivery worker, error classes and token scrubbing. Every wait is bounded; nothing leaves the
+//! machine.
 
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+mod support;
+
+use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
+use liqwave::analytics::regime::Regime;
 use liqwave::config::TelegramSinkConfig;
-use liqwave::model::{Alert, AlertId, AlertKind, Severity, Symbol};
-use liqwave::notify::Sink;
-use liqwave::notify::SinkError;
+use liqwave::model::{Alert, AlertId, AlertKind, Candle, HOUR_MS, Interval, Severity, Symbol};
+use liqwave::notify::chart::ChartSeries;
+use liqwave::notify::delivery::{DeliveryContext, RetryPolicy, deliver};
 use liqwave::notify::secret::Secret;
-use liqwave::notify::telegram::TelegramSink;
+use liqwave::notify::telegram::{MAX_CAPTION_LEN, TelegramSink};
+use liqwave::notify::{Delivered, Sink, SinkError};
+use liqwave::store::{Commit, Routed, Store};
 use serde_json::{Value, json};
-
-/// Distinctive, and not shaped like a real token (`<id>:<35 chars>`), so teloxide's own URL
-/// scrubbing does not hide it and the sink's must.
-const TOKEN: &str = "987654:SeCrEt-tElEgRaM-tOkEn";
-const BOUND: Duration = Duration::from_secs(10);
-
-/// What the fake answers to one request, in order; `Ok` once the script runs out.
-#[derive(Debug, Clone)]
-enum Reply {
-    Ok,
-    RetryAfter(u32),
-    Blocked,
-    ChatNotFound,
-    Unauthorized,
-    /// Not JSON, and echoing the request path (a proxy's error page).
-    Garbage,
-    /// Reads the request and never answers (until the client gives up).
-    Silent,
-}
-
-#[derive(Debug, Clone)]
-struct Call {
-    method: String,
-    token: String,
-    body: Value,
-}
-
-struct FakeBotApi {
-    url: String,
-    calls: Arc<Mutex<Vec<Call>>>,
-}
-
-impl FakeBotApi {
-    fn start(script: Vec<Reply>) -> FakeBotApi {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let calls = Arc::new(Mutex::new(Vec::new()));
-        let script = Arc::new(Mutex::new(VecDeque::from(script)));
-        let recorded = Arc::clone(&calls);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let (calls, script) = (Arc::clone(&recorded), Arc::clone(&script));
-                std::thread::spawn(move || serve(stream, &calls, &script));
-            }
-        });
-        FakeBotApi { url, calls }
-    }
-
-    fn calls(&self) -> Vec<Call> {
-        self.calls.lock().unwrap().clone()
-    }
-}
-
-/// One connection, one request: every reply says `Connection: close`.
-fn serve(stream: TcpStream, calls: &Mutex<Vec<Call>>, script: &Mutex<VecDeque<Reply>>) {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-        return;
-    }
-    let mut length = 0;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).unwrap_or(0) == 0 {
-            return;
-        }
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap();
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
-    // `POST /bot<TOKEN>/SendMessage HTTP/1.1`
-    let path = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("")
-        .to_owned();
-    let (token, method) = path
-        .strip_prefix("/bot")
-        .and_then(|rest| rest.rsplit_once('/'))
-        .unwrap_or(("", ""));
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    calls.lock().unwrap().push(Call {
-        method: method.to_ascii_lowercase(),
-        token: token.to_owned(),
-        body: body.clone(),
-    });
-    let reply = script.lock().unwrap().pop_front().unwrap_or(Reply::Ok);
-    let (status, text) = match reply {
-        Reply::Ok => {
-            let chat = body["chat_id"].as_i64().unwrap_or(1);
-            let message = json!({
-                "message_id": calls.lock().unwrap().len(), "date": 0,
-                "chat": {"id": chat, "type": "private", "first_name": "u"},
-                "from": {"id": 1, "is_bot": true, "first_name": "bot"},
-                "text": "ok",
-            });
-            ("200 OK", json!({"ok": true, "result": message}).to_string())
-        }
-        Reply::RetryAfter(s) => (
-            "429 Too Many Requests",
-            json!({"ok": false, "error_code": 429,
-                   "description": format!("Too Many Requests: retry after {s}"),
-                   "parameters": {"retry_after": s}})
-            .to_string(),
-        ),
-        Reply::Blocked => (
-            "403 Forbidden",
-            json!({"ok": false, "error_code": 403,
-                   "description": "Forbidden: bot was blocked by the user"})
-            .to_string(),
-        ),
-        Reply::ChatNotFound => (
-            "400 Bad Request",
-            json!({"ok": false, "error_code": 400, "description": "Bad Request: chat not found"})
-                .to_string(),
-        ),
-        Reply::Unauthorized => (
-            "401 Unauthorized",
-            json!({"ok": false, "error_code": 401, "description": "Unauthorized"}).to_string(),
-        ),
-        Reply::Garbage => ("404 Not Found", format!("<html>no route {path}</html>")),
-        Reply::Silent => {
-            // Hold the connection until the client times out and closes it.
-            let mut rest = Vec::new();
-            let _closed = reader.read_to_end(&mut rest);
-            return;
-        }
-    };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{text}",
-        text.len()
-    );
-    let _gone = writer.write_all(response.as_bytes());
-    let _gone = writer.flush();
-}
+use support::fake_bot_api::{BOUND, FakeBotApi, Photo, Reply, TOKEN};
+use tokio::sync::{Notify, watch};
 
 fn sink(api: &str, chats: &[i64], timeout: Duration) -> TelegramSink {
     let config = TelegramSinkConfig {
@@ -171,6 +28,7 @@ fn sink(api: &str, chats: &[i64], timeout: Duration) -> TelegramSink {
         api_url: api.to_owned(),
         token_env: "LIQWAVE_TEST_TELEGRAM_TOKEN".into(),
         timeout,
+        commands: true,
     };
     TelegramSink::new(&config, Secret::new(TOKEN.into()))
         .unwrap()
@@ -464,6 +322,7 @@ fn a_bad_api_url_or_no_chat_is_refused_at_construction() {
         api_url: url.into(),
         token_env: "X".into(),
         timeout: BOUND,
+        commands: true,
     };
     let token = || Secret::new(TOKEN.into());
     for url in ["not a url", "ftp://example.com", "mailto:a@b"] {
@@ -476,4 +335,320 @@ fn a_bad_api_url_or_no_chat_is_refused_at_construction() {
         format!("{ok:?}").contains("https://api.telegram.org/"),
         "{ok:?}"
     );
+}
+
+// ---- charts, digests and the delivery worker ----
+
+/// A small but complete 4h chart of ETHUSDT.
+fn chart() -> ChartSeries {
+    let start = 1_742_000_000_000 / (4 * HOUR_MS) * (4 * HOUR_MS);
+    let candles: Vec<Candle> = (0..60)
+        .map(|i| {
+            let mid = 2000.0 + 40.0 * (i as f64 / 7.0).sin();
+            Candle {
+                open_time: start + i * 4 * HOUR_MS,
+                open: mid - 5.0,
+                high: mid + 15.0,
+                low: mid - 15.0,
+                close: mid + 5.0,
+                volume: 1000.0,
+                quote_volume: None,
+                taker_buy_quote: None,
+            }
+        })
+        .collect();
+    let n = candles.len();
+    ChartSeries {
+        symbol: "ETHUSDT".into(),
+        interval_label: "4h".into(),
+        rsi: (0..n).map(|i| (i > 14).then_some(55.0)).collect(),
+        regimes: vec![Regime::Bull; n],
+        heat: Vec::new(),
+        clusters: Vec::new(),
+        mark_price: Some(2066.79),
+        footer: "estimated liquidation map".into(),
+        candles,
+    }
+}
+
+fn assert_png(photo: &Photo) -> (u32, u32) {
+    assert_eq!(photo.file_name, "chart.png");
+    let decoder = png::Decoder::new(std::io::Cursor::new(photo.bytes.clone()));
+    let reader = decoder.read_info().expect("a PNG");
+    let info = reader.info();
+    (info.width, info.height)
+}
+
+#[tokio::test]
+async fn an_alert_with_a_chart_arrives_as_a_photo_with_its_text_as_caption() {
+    let api = FakeBotApi::start(vec![]);
+    let mut sink = sink(&api.url, &[11, -100_222], BOUND);
+    let alert = edge_alert();
+    let html = liqwave::notify::telegram::render_html(&alert);
+    assert!(
+        html.encode_utf16().count() <= MAX_CAPTION_LEN,
+        "fits a caption"
+    );
+    tokio::time::timeout(BOUND, sink.send_with_chart(&alert, Some(&chart())))
+        .await
+        .unwrap()
+        .unwrap();
+
+    let calls = api.calls();
+    assert_eq!(
+        calls.len(),
+        2,
+        "one photo per chat, nothing else: {calls:?}"
+    );
+    for (call, chat) in calls.iter().zip([11, -100_222]) {
+        assert_eq!(call.method, "sendphoto");
+        assert_eq!(call.chat(), Some(chat));
+        assert_eq!(call.body["parse_mode"], "HTML");
+        assert_eq!(call.body["caption"], html.as_str());
+        assert_eq!(assert_png(call.photo.as_ref().unwrap()), (1280, 800));
+    }
+}
+
+#[tokio::test]
+async fn a_caption_cut_at_a_line_sends_the_rest_as_a_follow_up() {
+    let api = FakeBotApi::start(vec![]);
+    let mut sink = sink(&api.url, &[11], BOUND);
+    let mut alert = edge_alert();
+    // About 900 characters of title push the facts out of the caption.
+    alert.title = format!("ETHUSDT reached {} & more", "a cluster ".repeat(90));
+    let html = liqwave::notify::telegram::render_html(&alert);
+    send_chart(&mut sink, &alert, Some(&chart())).await.unwrap();
+
+    let calls = api.calls();
+    assert_eq!(
+        calls.iter().map(|c| c.method.as_str()).collect::<Vec<_>>(),
+        ["sendphoto", "sendmessage"]
+    );
+    let caption = calls[0].body["caption"].as_str().unwrap();
+    let rest = calls[1].body["text"].as_str().unwrap();
+    assert!(caption.encode_utf16().count() <= MAX_CAPTION_LEN);
+    assert!(
+        caption.starts_with("<b>ETHUSDT reached a cluster"),
+        "{caption}"
+    );
+    assert!(
+        caption.ends_with("UTC"),
+        "cut after the symbol line: {caption}"
+    );
+    assert!(rest.starts_with("<b>Fuel</b>"), "{rest}");
+    assert!(
+        rest.contains(alert.id.as_str()),
+        "the id ends the follow-up"
+    );
+    assert_eq!(format!("{caption}\n\n{rest}"), html, "nothing lost");
+    assert!(calls[0].photo.is_some());
+}
+
+#[tokio::test]
+async fn a_chart_that_does_not_draw_or_is_refused_leaves_the_text() {
+    // No candles: the chart cannot be drawn, and the text goes alone.
+    let api = FakeBotApi::start(vec![]);
+    let mut alone = sink(&api.url, &[11], BOUND);
+    let broken = ChartSeries {
+        candles: Vec::new(),
+        ..chart()
+    };
+    send_chart(&mut alone, &edge_alert(), Some(&broken))
+        .await
+        .unwrap();
+    let methods: Vec<String> = api.calls().into_iter().map(|c| c.method).collect();
+    assert_eq!(methods, ["sendmessage"]);
+
+    // A group that allows no media refuses the photo: it gets the text, the other chat the photo.
+    let api = FakeBotApi::start(vec![
+        Reply::Ok,
+        Reply::BadRequest("not enough rights to send photos to the chat"),
+    ]);
+    let mut sink = sink(&api.url, &[11, -100_222], BOUND);
+    send_chart(&mut sink, &edge_alert(), Some(&chart()))
+        .await
+        .unwrap();
+    let sent: Vec<(String, Option<i64>)> = api
+        .calls()
+        .into_iter()
+        .map(|c| (c.method.clone(), c.chat()))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("sendphoto".to_owned(), Some(11)),
+            ("sendphoto".to_owned(), Some(-100_222)),
+            ("sendmessage".to_owned(), Some(-100_222)),
+        ]
+    );
+    assert!(api.calls()[2].text().contains("cluster_edge:ETHUSDT"));
+}
+
+#[tokio::test]
+async fn a_photo_retry_after_flood_control_sends_only_what_is_missing() {
+    // The photo reaches chat 1, the follow-up hits flood control; the retry sends the follow-up.
+    let api = FakeBotApi::start(vec![Reply::Ok, Reply::RetryAfter(1)]);
+    let mut sink = sink(&api.url, &[1], BOUND);
+    let mut alert = edge_alert();
+    alert.title = format!("ETHUSDT reached {}", "a cluster ".repeat(95));
+    let error = send_chart(&mut sink, &alert, Some(&chart()))
+        .await
+        .unwrap_err();
+    assert!(error.is_retriable(), "{error:?}");
+    send_chart(&mut sink, &alert, Some(&chart())).await.unwrap();
+    let methods: Vec<String> = api.calls().into_iter().map(|c| c.method).collect();
+    assert_eq!(methods, ["sendphoto", "sendmessage", "sendmessage"]);
+}
+
+async fn send_chart(
+    sink: &mut TelegramSink,
+    alert: &Alert,
+    chart: Option<&ChartSeries>,
+) -> Result<(), SinkError> {
+    tokio::time::timeout(BOUND, sink.send_with_chart(alert, chart))
+        .await
+        .expect("send took too long")
+}
+
+/// An alert of the 4h bar closing at `time_ms`, number `i`.
+fn bar_alert(kind: AlertKind, symbol: &str, i: usize, time_ms: i64) -> Alert {
+    let symbol: Symbol = symbol.parse().unwrap();
+    Alert {
+        id: AlertId::new(kind, &symbol, Some(Interval::H4), format!("{time_ms}:{i}")),
+        kind,
+        symbol: symbol.clone(),
+        interval: Some(Interval::H4),
+        time_ms,
+        severity: Severity::Warning,
+        title: format!("{symbol} 4h alert number {i} <{}>", kind.as_str()),
+        facts: json!({}),
+    }
+}
+
+/// Commits `alerts` for the telegram sink and runs the real delivery worker until the outbox is
+/// empty; returns what it did and the store.
+async fn deliver_all(sink: TelegramSink, alerts: Vec<Alert>) -> (Delivered, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), 1 << 20).unwrap();
+    let routed: Vec<Routed> = alerts
+        .into_iter()
+        .map(|a| Routed::new(a, vec!["telegram".into()]))
+        .collect();
+    store
+        .commit(&Commit {
+            pairs: &[],
+            alerts: &routed,
+            position: None,
+        })
+        .unwrap();
+    let (stop, shutdown) = watch::channel(false);
+    let cx = DeliveryContext {
+        store: store.clone(),
+        policy: RetryPolicy {
+            max_attempts: 20,
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(50),
+        },
+        wake: Arc::new(Notify::new()),
+        shutdown,
+        deadline: BOUND,
+    };
+    let drained = async {
+        let deadline = std::time::Instant::now() + 2 * BOUND;
+        while store.outbox_depth().unwrap().values().sum::<usize>() > 0 {
+            assert!(std::time::Instant::now() < deadline, "outbox never drained");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.send(true).unwrap();
+    };
+    let (done, ()) = tokio::join!(deliver(sink, cx), drained);
+    (done.unwrap(), store)
+}
+
+#[tokio::test]
+async fn many_alerts_of_one_bar_arrive_as_one_digest_in_order() {
+    const BAR: i64 = 1_742_256_000_000;
+    let kinds = [
+        (AlertKind::RegimeChange, "BTCUSDT"),
+        (AlertKind::ClusterEdge, "ETHUSDT"),
+        (AlertKind::RegimeChange, "SOLUSDT"),
+        (AlertKind::SetupEntry, "BNBUSDT"),
+        (AlertKind::ClusterEdge, "XRPUSDT"),
+        (AlertKind::RegimeChange, "ADAUSDT"),
+    ];
+    let alerts: Vec<Alert> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, (kind, symbol))| bar_alert(*kind, symbol, i, BAR))
+        .collect();
+    let api = FakeBotApi::start(vec![]);
+    let (done, store) = deliver_all(sink(&api.url, &[11], BOUND), alerts.clone()).await;
+
+    assert_eq!(done.sent, 6, "{done:?}");
+    let calls = api.calls();
+    assert_eq!(calls.len(), 1, "one digest message: {calls:?}");
+    let text = calls[0].text();
+    // Grouped by kind in order of first appearance, each group in queue order.
+    let order: Vec<usize> = [0, 2, 5, 1, 4, 3]
+        .into_iter()
+        .map(|i| {
+            text.find(&format!("alert number {i} "))
+                .expect("every alert listed")
+        })
+        .collect();
+    assert!(order.is_sorted(), "{order:?}\n{text}");
+    for alert in &alerts {
+        assert!(
+            store.is_sent("telegram", &alert.id).unwrap(),
+            "{}",
+            alert.id
+        );
+    }
+    insta::assert_snapshot!("telegram_digest_of_one_bar", text);
+}
+
+#[tokio::test]
+async fn a_flood_control_storm_is_obeyed_and_everything_arrives_in_order() {
+    // Different bars: no digest. Three 429s with retry_after 1 s in a run of five alerts.
+    let alerts: Vec<Alert> = (0..5)
+        .map(|i| {
+            bar_alert(
+                AlertKind::RegimeChange,
+                "BTCUSDT",
+                i,
+                1_742_256_000_000 + i as i64,
+            )
+        })
+        .collect();
+    let api = FakeBotApi::start(vec![
+        Reply::RetryAfter(1),
+        Reply::Ok,
+        Reply::RetryAfter(1),
+        Reply::RetryAfter(1),
+    ]);
+    let started = std::time::Instant::now();
+    let (done, _store) = deliver_all(sink(&api.url, &[11], BOUND), alerts.clone()).await;
+
+    assert_eq!(
+        (done.sent, done.retried, done.failed),
+        (5, 3, 0),
+        "{done:?}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "retry_after ignored: {:?}",
+        started.elapsed()
+    );
+    let calls = api.calls();
+    assert_eq!(calls.len(), 8, "five sends and three refused");
+    // Alert 0 refused once, alert 1 twice, each retried until it went; the order holds.
+    let ids: Vec<usize> = calls
+        .iter()
+        .map(|c| {
+            (0..5)
+                .find(|i| c.text().contains(&format!("alert number {i} ")))
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(ids, [0, 0, 1, 1, 1, 2, 3, 4]);
 }

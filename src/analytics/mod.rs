@@ -14,6 +14,7 @@ pub mod regime;
 pub mod rsi;
 pub mod swings;
 pub mod timeframe;
+pub mod trail;
 pub mod validation;
 
 pub use pair_state::{PairContext, PairOutput, PairState};

@@ -10,6 +10,7 @@ use super::clusters::ClusterParams;
 use super::heat_state::HeatState;
 use super::heatmap::Kernel;
 use super::timeframe::{BarSignals, TimeframeState};
+use super::trail::{Trail, TrailBar};
 use crate::model::{Candle, Funding, Interval, MarketEvent, Symbol, TimeMs};
 
 /// What a pair needs from the configuration, borrowed from the engine for one event.
@@ -49,6 +50,9 @@ pub struct PairState {
     funding: Option<Funding>,
     /// Bars ignored: a second source interval, or a signal bar already covered.
     ignored_bars: u64,
+    /// The last 4h bars, for charts.
+    #[serde(default)]
+    trail: Trail,
 }
 
 impl PairState {
@@ -60,6 +64,7 @@ impl PairState {
             heat: HeatState::new(ctx.kernel),
             funding: None,
             ignored_bars: 0,
+            trail: Trail::default(),
         }
     }
 
@@ -156,7 +161,15 @@ impl PairState {
         if interval == Interval::D1 {
             self.heat.on_daily_bar(candle);
         }
-        out.signals.push(tf.on_close(candle, ctx.signals));
+        let signals = tf.on_close(candle, ctx.signals);
+        if interval == Interval::H4 {
+            self.trail.push(TrailBar {
+                candle: *candle,
+                rsi: signals.rsi.map(|v| v.rsi),
+                regime: signals.regime,
+            });
+        }
+        out.signals.push(signals);
     }
 
     fn heat_step(&mut self, bar: &Candle, ctx: &PairContext<'_>, out: &mut PairOutput) {
@@ -165,6 +178,11 @@ impl PairState {
         if self.heat.on_bar(ctx.kernel, ctx.clusters, bar).is_ok() {
             out.heat_steps += 1;
         }
+    }
+
+    /// The last 4h bars with RSI and regime, for charts.
+    pub fn trail(&self) -> &Trail {
+        &self.trail
     }
 
     pub fn funding(&self) -> Option<Funding> {

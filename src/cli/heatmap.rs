@@ -12,14 +12,15 @@ use serde_json::json;
 use super::DatasetArgs;
 use crate::analytics::brackets::margin_for;
 use crate::analytics::clusters::Cluster;
-use crate::analytics::heatmap::{Heatmap, Kernel};
+use crate::analytics::heatmap::Kernel;
 use crate::analytics::regime::Regime;
 use crate::analytics::{PairContext, PairOutput, PairState};
 use crate::config::Config;
 use crate::model::{Candle, Interval, Side, Symbol, SymbolEvent, TimeMs, format_utc};
-use crate::notify::chart::{ChartInput, ClusterBand, HeatBand, HeatColumn, render_png};
+use crate::notify::chart::{ChartInput, ClusterBand, HeatColumn, render_png};
 use crate::numbers::usd;
 use crate::source::replay::{Dataset, ReplayOptions, SymbolFilter};
+use crate::view::{cluster_band, heat_column};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -41,10 +42,6 @@ pub struct Args {
 
 /// 4h bars on the chart: 20 days, the horizon of a trend wave's leg.
 const CHART_BARS: usize = 120;
-/// Heat bands on the chart are this many model bins tall (0.5 % at 10 bp bins).
-const BAND_BINS: i32 = 5;
-/// The chart shows ±this fraction of price.
-const CHART_RANGE: f64 = 0.15;
 
 pub(super) fn run(args: &Args) -> anyhow::Result<()> {
     let (config, dir) = args.dataset.load()?;
@@ -211,7 +208,12 @@ impl ChartData {
             if self.bars.len() == CHART_BARS {
                 self.bars.pop_front();
             }
-            let column = heat_column(state.heat().map(), s.candle.open_time, s.candle.close);
+            let column = heat_column(
+                state.heat().map(),
+                s.candle.open_time,
+                Interval::H4.duration_ms(),
+                s.candle.close,
+            );
             self.bars
                 .push_back((s.candle, s.rsi.map(|v| v.rsi), s.regime, column));
         }
@@ -229,12 +231,7 @@ impl ChartData {
             .clusters()
             .into_iter()
             .flat_map(|c| c.iter())
-            .map(|c| ClusterBand {
-                side: c.side,
-                near_edge: c.near_edge,
-                far_edge: c.far_edge,
-                label: format!("{} {} est.", side_name(c.side), usd(c.notional_usd)),
-            })
+            .map(|c| cluster_band(c, None))
             .collect();
         let coverage = map
             .coverage()
@@ -255,31 +252,5 @@ impl ChartData {
             footer: &footer,
         };
         Ok(render_png(&input, 1280, 800)?)
-    }
-}
-
-/// The map around `price` in bands of `BAND_BINS` bins, as one chart column.
-fn heat_column(map: &Heatmap, time: TimeMs, price: f64) -> HeatColumn {
-    let grid = map.grid();
-    let (lo, hi) = (
-        grid.bin_of(price * (1.0 - CHART_RANGE)),
-        grid.bin_of(price * (1.0 + CHART_RANGE)),
-    );
-    let bands = (lo..=hi)
-        .step_by(BAND_BINS as usize)
-        .map(|start| {
-            let bins = start..start + BAND_BINS;
-            HeatBand {
-                price_low: grid.lower_edge(start),
-                price_high: grid.upper_edge(start + BAND_BINS - 1),
-                long_usd: bins.clone().map(|k| map.mass(Side::Long, k)).sum(),
-                short_usd: bins.map(|k| map.mass(Side::Short, k)).sum(),
-            }
-        })
-        .collect();
-    HeatColumn {
-        time,
-        width_ms: Interval::H4.duration_ms(),
-        bands,
     }
 }

@@ -10,12 +10,15 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config, ConfigError};
 use crate::model::Interval;
+use crate::source::binance::live::run_live;
+use crate::source::binance::ws::Counters;
 use crate::supervisor::{self, ReplaySummary};
 use crate::telemetry;
 
 mod heatmap;
 mod rsi;
 mod status;
+mod summary;
 mod validate;
 
 /// Exit code for an invalid configuration (sysexits EX_CONFIG); systemd's ExecStartPre relies on it.
@@ -34,6 +37,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon against Binance's live market data until SIGTERM/SIGINT.
+    Run {
+        /// The config file (TOML; see config/liqwave.toml). `store.path` is required.
+        #[arg(long)]
+        config: PathBuf,
+        /// Move the state store aside — never deleted — and start empty (warm-up from REST).
+        #[arg(long)]
+        reset_state: bool,
+    },
     /// Run the whole pipeline over recorded data, as fast as possible, and print a summary.
     Replay {
         /// The config file (TOML; see config/liqwave.toml).
@@ -69,6 +81,8 @@ pub enum Command {
     Heatmap(heatmap::Args),
     /// Score the estimated heatmap against the dataset's realized liquidations and baselines.
     ValidateModel(validate::Args),
+    /// Replay the recorded data and write a day's summary email as files (text, HTML, images).
+    Summary(summary::Args),
     /// Print RSI, regime and signals of one kline file as CSV, one row per complete bar.
     Rsi {
         /// A kline CSV (`open_time_ms,open,high,low,close,volume,…`, optionally gzipped).
@@ -89,6 +103,10 @@ pub enum Command {
 /// Runs one subcommand; errors carry their exit code via [`exit_code`].
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Run {
+            config,
+            reset_state,
+        } => run_cmd(&config, reset_state),
         Command::Replay {
             config,
             data,
@@ -107,6 +125,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckConfig { config } => check_config(&config),
         Command::Heatmap(args) => heatmap::run(&args),
         Command::ValidateModel(args) => validate::run(&args),
+        Command::Summary(args) => summary::run(&args),
         Command::Rsi {
             klines,
             interval,
@@ -169,6 +188,29 @@ fn check_config(path: &Path) -> anyhow::Result<()> {
     load_config(path)?;
     println!("{}: valid", path.display());
     Ok(())
+}
+
+fn run_cmd(config_path: &Path, reset_state: bool) -> anyhow::Result<()> {
+    let config = load_config(config_path)?;
+    telemetry::init(&config.log.filter, config.log.format);
+    tracing::info!(config = %config_path.display(), "Starting.");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let source_config = config.clone();
+    runtime.block_on(supervisor::run_daemon(
+        &config,
+        reset_state,
+        move |inputs, shutdown, health| {
+            Box::pin(async move {
+                let counters = std::sync::Arc::new(Counters::default());
+                run_live(&source_config, inputs, shutdown, counters, health)
+                    .await
+                    .context("the Binance source cannot start")
+            })
+        },
+    ))
 }
 
 fn replay_cmd(

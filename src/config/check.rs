@@ -9,6 +9,8 @@ use std::ops::{RangeBounds, RangeInclusive};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use jiff::civil::Time;
+use jiff::tz::TimeZone;
 use tracing_subscriber::filter::Targets;
 
 use super::Problem;
@@ -331,6 +333,34 @@ impl<'d, 'i> Checker<'d, 'i> {
         Some(base_dir.join(raw))
     }
 
+    /// A wall-clock time of day written `HH:MM` (24-hour clock, two digits each).
+    pub(super) fn clock_time(&mut self, path: &str, raw: Option<String>, default: Time) -> Time {
+        let Some(raw) = raw else { return default };
+        match hh_mm(&raw) {
+            Some(time) => time,
+            None => {
+                let message =
+                    format!("must be a time of day \"HH:MM\" (00:00 to 23:59), got {raw:?}");
+                self.report_at(path, message);
+                default
+            }
+        }
+    }
+
+    /// An IANA time zone name such as "Europe/Berlin", looked up in the tz database bundled
+    /// into the binary (no file is read). The default is looked up the same way, so that a file
+    /// spelling out the default gives an equal `Config`.
+    pub(super) fn time_zone(&mut self, path: &str, raw: Option<String>, default: &str) -> TimeZone {
+        let name = raw.as_deref().unwrap_or(default);
+        TimeZone::get(name).unwrap_or_else(|_| {
+            let message = format!(
+                "must be an IANA time zone name such as \"UTC\" or \"Europe/Berlin\", got {name:?}"
+            );
+            self.report_at(path, message);
+            TimeZone::UTC
+        })
+    }
+
     pub(super) fn log_filter(&mut self, path: &str, raw: Option<String>, default: &str) -> String {
         let Some(raw) = raw else {
             return default.to_owned();
@@ -343,6 +373,16 @@ impl<'d, 'i> Checker<'d, 'i> {
         }
         raw
     }
+}
+
+/// `HH:MM` as written (exactly two digits each side), or `None`.
+fn hh_mm(text: &str) -> Option<Time> {
+    let (hour, minute) = text.split_once(':')?;
+    let two_digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+    if !two_digits(hour) || !two_digits(minute) {
+        return None;
+    }
+    Time::new(hour.parse().ok()?, minute.parse().ok()?, 0, 0).ok()
 }
 
 /// Above 0 (a width, scale or rate that must not vanish) and at most `hi`.

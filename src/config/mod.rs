@@ -2,6 +2,7 @@
 //! Owns every default and every range check; must never read secrets (they come from the
 //! environment or systemd credentials, read by the sinks that need them).
 
+mod binance;
 mod check;
 mod heatmap;
 mod locate;
@@ -33,6 +34,8 @@ pub struct Config {
     pub sinks: SinksConfig,
     pub store: StoreConfig,
     pub delivery: DeliveryConfig,
+    /// `[summary]`: when the daily regime summary is due.
+    pub summary: SummaryConfig,
     pub log: LogConfig,
     pub engine: EngineConfig,
     pub heatmap: HeatmapConfig,
@@ -42,6 +45,34 @@ pub struct Config {
     pub mutes: Mutes,
     /// `[[routes]]`: which sinks receive which kinds; `Routes::defaults()` when none is given.
     pub routes: Routes,
+    /// `[binance]`: endpoints, the REST weight budget, warm-up lookback and poll intervals.
+    pub binance: BinanceConfig,
+}
+
+/// The Binance USDⓈ-M source: where it connects and how hard it may use the REST API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BinanceConfig {
+    /// REST base URL (default `https://fapi.binance.com`; tests point it at a local fake).
+    pub rest_url: String,
+    /// Market-stream base URL (default `wss://fstream.binance.com/market`, the routed endpoint
+    /// that carries klines, mark prices and liquidations).
+    pub ws_url: String,
+    /// The IP's REST weight per minute as Binance states it (default 2400).
+    pub weight_limit_per_min: u32,
+    /// The part of that limit liqwave lets itself use, in (0, 1] (default 0.8): the rest is
+    /// headroom for clock skew between our minute and Binance's.
+    pub weight_share: f64,
+    /// Heatmap warm-up lookback: days of 5m bars and 5m open interest replayed at start
+    /// (default 3, at most 30: Binance keeps 30 days of open-interest history).
+    pub warmup_days: u32,
+    /// Bound on one REST request, connect to last byte (default 10 s).
+    pub request_timeout: Duration,
+    /// Streams per WebSocket connection (default 200; Binance allows 1024).
+    pub streams_per_connection: usize,
+    /// How often the contract list is refreshed from `exchangeInfo` (default 1 h).
+    pub discovery_interval: Duration,
+    /// How often open interest is polled for every pair (default 5 min, a multiple of 5 min).
+    pub open_interest_interval: Duration,
 }
 
 /// The liquidation-heatmap model and its cluster extraction (DESIGN.md §4.4).
@@ -105,13 +136,16 @@ pub struct SinksConfig {
 /// else from the systemd credential `telegram_token`; never from the config file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TelegramSinkConfig {
-    /// Chats that receive alerts (and, later, may command the bot).
+    /// Chats that receive alerts; the only chats whose commands the bot answers.
     pub chat_ids: Vec<i64>,
     /// Bot API base URL (default `https://api.telegram.org`; tests point it at a local fake).
     pub api_url: String,
     pub token_env: String,
     /// Bound on one request (default 20 s).
     pub timeout: Duration,
+    /// Answer chat commands (`/status`, `/mute`, ...) by long polling (default true); with false
+    /// the bot only sends.
+    pub commands: bool,
 }
 
 /// How the SMTP connection is secured.
@@ -203,6 +237,22 @@ pub enum LogFormat {
     Pretty,
     Journald,
     Json,
+}
+
+/// The daily regime summary (DESIGN.md §5): due once per local day at `at` in `tz`; a slot
+/// missed while the daemon was down is sent on start within `grace`. See `schedule`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryConfig {
+    /// Raise the summary at all (default true). It is routed like any alert; the default routes
+    /// send it to the console, the file and email sinks.
+    pub enabled: bool,
+    /// Local wall-clock time of the summary (default 08:00).
+    pub at: jiff::civil::Time,
+    /// The IANA time zone `at` is read in (default UTC), from the tz database bundled into the
+    /// binary.
+    pub tz: jiff::tz::TimeZone,
+    /// How late a missed summary may still be sent on start (default 3 h; 0: only on time).
+    pub grace: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]

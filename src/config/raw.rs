@@ -20,6 +20,7 @@ pub(super) struct RawConfig {
     pub(super) sinks: RawSinks,
     pub(super) store: RawStore,
     pub(super) delivery: RawDelivery,
+    pub(super) summary: RawSummary,
     pub(super) log: RawLog,
     pub(super) engine: RawEngine,
     pub(super) heatmap: RawHeatmap,
@@ -28,6 +29,22 @@ pub(super) struct RawConfig {
     pub(super) mutes: Option<Vec<RawMute>>,
     /// `[[routes]]`; absent means the default routes, present replaces them.
     pub(super) routes: Option<Vec<RawRoute>>,
+    pub(super) binance: RawBinance,
+}
+
+/// `[binance]`: endpoints, the REST weight budget, warm-up lookback and poll intervals.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawBinance {
+    pub(super) rest_url: Option<String>,
+    pub(super) ws_url: Option<String>,
+    pub(super) weight_limit_per_min: Option<i64>,
+    pub(super) weight_share: Option<f64>,
+    pub(super) warmup_days: Option<i64>,
+    pub(super) request_timeout_secs: Option<i64>,
+    pub(super) streams_per_connection: Option<i64>,
+    pub(super) discovery_interval_secs: Option<i64>,
+    pub(super) open_interest_interval_secs: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -140,6 +157,7 @@ pub(super) struct RawTelegramSink {
     pub(super) api_url: Option<String>,
     pub(super) token_env: Option<String>,
     pub(super) timeout_secs: Option<i64>,
+    pub(super) commands: Option<bool>,
 }
 
 /// `[sinks.email]`: the SMTP sink. The password is never here (see `password_env`).
@@ -173,6 +191,16 @@ pub(super) struct RawDelivery {
     pub(super) backoff_max_secs: Option<i64>,
     pub(super) shutdown_deadline_secs: Option<i64>,
     pub(super) sent_log_days: Option<i64>,
+}
+
+/// `[summary]`: when the daily regime summary is due, as a local time in an IANA time zone.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawSummary {
+    pub(super) enabled: Option<bool>,
+    pub(super) at: Option<String>,
+    pub(super) tz: Option<String>,
+    pub(super) grace_minutes: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -345,6 +373,7 @@ pub(super) fn known_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["sinks", "email"] => field_names::<RawEmailSink>(),
         ["store"] => field_names::<RawStore>(),
         ["delivery"] => field_names::<RawDelivery>(),
+        ["summary"] => field_names::<RawSummary>(),
         ["log"] => field_names::<RawLog>(),
         ["engine"] => field_names::<RawEngine>(),
         ["heatmap"] => field_names::<RawHeatmap>(),
@@ -357,6 +386,7 @@ pub(super) fn known_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         // Array indices are not keys, so `mutes[2].x` has the parent `["mutes"]`.
         ["mutes"] => field_names::<RawMute>(),
         ["routes"] => field_names::<RawRoute>(),
+        ["binance"] => field_names::<RawBinance>(),
         _ => return None,
     };
     Some(keys)

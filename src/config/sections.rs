@@ -10,12 +10,12 @@ use std::time::Duration;
 use super::check::Checker;
 use super::raw::{
     RawAlerts, RawConfig, RawDelivery, RawDivergence, RawEmailSink, RawFileSink, RawRegime, RawRsi,
-    RawStore, RawTelegramSink,
+    RawStore, RawSummary, RawTelegramSink,
 };
 use super::{
     AlertSwitches, Config, ConsoleFormat, ConsoleSinkConfig, DeliveryConfig, EmailSinkConfig,
     EngineConfig, FileSinkConfig, LogConfig, LogFormat, ReplayConfig, SinksConfig, SmtpTls,
-    StoreConfig, SymbolFilter, TelegramSinkConfig,
+    StoreConfig, SummaryConfig, SymbolFilter, TelegramSinkConfig,
 };
 use crate::analytics::{EntryParams, PivotParams, RegimeThresholds, SignalParams};
 use crate::model::{Interval, Symbol};
@@ -25,6 +25,8 @@ const DEFAULT_MIDLINE_TIMEFRAMES: [Interval; 1] = [Interval::D1];
 const DEFAULT_DIVERGENCE_TIMEFRAMES: [Interval; 2] = [Interval::H4, Interval::D1];
 const DEFAULT_LOG_FILTER: &str = "info";
 const DEFAULT_INPUT_CAPACITY: usize = 4096;
+const DEFAULT_SUMMARY_AT: jiff::civil::Time = jiff::civil::Time::constant(8, 0, 0, 0);
+const DEFAULT_SUMMARY_TZ: &str = "UTC";
 
 const SOURCE_INTERVALS: &[(&str, Interval)] = &[("1m", Interval::M1), ("5m", Interval::M5)];
 const CONSOLE_FORMATS: &[(&str, ConsoleFormat)] =
@@ -88,6 +90,7 @@ impl Checker<'_, '_> {
             },
             store: self.store(raw.store, base_dir),
             delivery: self.delivery(raw.delivery),
+            summary: self.summary(raw.summary),
             log,
             engine: EngineConfig {
                 input_capacity: capacity.value,
@@ -96,6 +99,7 @@ impl Checker<'_, '_> {
             rules: self.rules(&raw.rules),
             mutes: self.mutes(raw.mutes),
             routes: self.routes(raw.routes),
+            binance: self.binance(raw.binance),
         }
     }
 
@@ -264,6 +268,7 @@ impl Checker<'_, '_> {
             api_url: api_url.trim_end_matches('/').to_owned(),
             token_env,
             timeout: Duration::from_secs(timeout.value as u64),
+            commands: raw.commands.unwrap_or(true),
         })
     }
 
@@ -373,6 +378,18 @@ impl Checker<'_, '_> {
             backoff_max: Duration::from_secs(max.value as u64),
             shutdown_deadline: Duration::from_secs(deadline.value as u64),
             sent_log_retention: Duration::from_secs(days.value as u64 * 86_400),
+        }
+    }
+
+    fn summary(&mut self, raw: RawSummary) -> SummaryConfig {
+        // At most a day: the latest slot is never much more than a day old, so a longer grace
+        // would only mean "always send on start".
+        let grace = self.int("summary.grace_minutes", raw.grace_minutes, 180, 0..=1440);
+        SummaryConfig {
+            enabled: raw.enabled.unwrap_or(true),
+            at: self.clock_time("summary.at", raw.at, DEFAULT_SUMMARY_AT),
+            tz: self.time_zone("summary.tz", raw.tz, DEFAULT_SUMMARY_TZ),
+            grace: Duration::from_secs(grace.value as u64 * 60),
         }
     }
 

@@ -76,6 +76,15 @@ fn an_empty_file_gives_every_default() {
     assert_eq!(config.delivery.max_attempts, 12);
     assert_eq!(config.delivery.shutdown_deadline.as_secs(), 10);
     assert_eq!(
+        config.summary,
+        SummaryConfig {
+            enabled: true,
+            at: jiff::civil::Time::constant(8, 0, 0, 0),
+            tz: jiff::tz::TimeZone::get("UTC").unwrap(),
+            grace: Duration::from_secs(3 * 3600),
+        }
+    );
+    assert_eq!(
         config.log,
         LogConfig {
             filter: "info".to_owned(),
@@ -443,6 +452,44 @@ fn a_key_left_out_of_rules_keeps_its_default() {
 }
 
 #[test]
+fn summary_keys_land_in_local_time_and_zone() {
+    let config = parse(
+        "[summary]\nenabled = false\nat = \"23:05\"\ntz = \"America/New_York\"\n\
+         grace_minutes = 0",
+    );
+    let summary = config.summary;
+    assert!(!summary.enabled);
+    assert_eq!(summary.at, jiff::civil::Time::constant(23, 5, 0, 0));
+    assert_eq!(summary.tz.iana_name(), Some("America/New_York"));
+    assert_eq!(summary.grace, Duration::ZERO);
+}
+
+/// One line per case: the `summary.at` as written, then whether it is a valid time of day.
+#[rustfmt::skip]
+const SUMMARY_TIMES: &[(&str, bool)] = &[
+    ("00:00", true), ("23:59", true), ("07:05", true),
+    ("24:00", false), ("12:60", false), ("8:00", false), ("08:0", false), ("08:00:00", false),
+    ("0800", false), ("+8:00", false), ("08 00", false), ("", false), ("noon", false),
+];
+
+#[test]
+fn summary_times_are_two_digit_hours_and_minutes() {
+    for &(at, valid) in SUMMARY_TIMES {
+        let text = format!("[summary]\nat = {at:?}");
+        let result = from_toml_str(&text, Path::new("/etc/liqwave"));
+        assert_eq!(result.is_ok(), valid, "{at:?}: {result:?}");
+    }
+}
+
+#[test]
+fn telegram_commands_are_answered_unless_turned_off() {
+    let commands = |text: &str| parse(text).sinks.telegram.map(|t| t.commands);
+    assert_eq!(commands("[sinks.telegram]\nchat_ids = [1]"), Some(true));
+    let off = "[sinks.telegram]\nchat_ids = [1]\ncommands = false";
+    assert_eq!(commands(off), Some(false));
+}
+
+#[test]
 fn missing_required_keys_are_reported_on_the_line_of_their_table() {
     let got = problems("[[mutes]]\nkind = \"divergence\"\n\n[[routes]]\nsymbols = []");
     assert_eq!(
@@ -484,4 +531,20 @@ fn the_commented_examples_in_the_production_file_are_valid() {
     let mute = config.mutes.iter().next().expect("the example has a mute");
     assert_eq!(mute.symbol.as_str(), "DOGEUSDT");
     assert_eq!(mute.kind, Some(AlertKind::ClusterEdge));
+}
+
+#[test]
+fn binance_defaults_and_a_local_fake() {
+    let d = parse("").binance;
+    assert_eq!(d.rest_url, "https://fapi.binance.com");
+    assert_eq!(d.ws_url, "wss://fstream.binance.com/market");
+    assert_eq!((d.weight_limit_per_min, d.weight_share), (2400, 0.8));
+    assert_eq!((d.warmup_days, d.streams_per_connection), (3, 200));
+    assert_eq!(d.request_timeout, Duration::from_secs(10));
+    assert_eq!(d.discovery_interval, Duration::from_secs(3600));
+    assert_eq!(d.open_interest_interval, Duration::from_secs(300));
+    let fake =
+        parse("[binance]\nrest_url = \"http://127.0.0.1:9/\"\nws_url = \"ws://127.0.0.1:9\"");
+    assert_eq!(fake.binance.rest_url, "http://127.0.0.1:9");
+    assert_eq!(fake.binance.ws_url, "ws://127.0.0.1:9");
 }

@@ -8,8 +8,10 @@ use tokio::sync::{Notify, mpsc};
 
 use super::{Engine, Input};
 use crate::model::Alert;
+use crate::model::AlertKind;
 use crate::rules::Routes;
-use crate::store::{Commit, Store, StoreError};
+use crate::store::{Commit, Routed, Store, StoreError};
+use crate::view::chart_series;
 
 /// Durable output: the store, the routes, and the sink workers that read the outbox.
 #[derive(Debug)]
@@ -76,6 +78,13 @@ impl Engine {
                     let lifted = self.unmute(&symbol);
                     tracing::info!(%symbol, lifted, "Unmuted.");
                 }
+                Input::Query(query) => self.answer(query),
+                Input::Summary(req) => {
+                    let alert = self.summary_alert(&req);
+                    tracing::info!(alert = %alert.id, "Daily summary raised.");
+                    *self.stats.alerts.entry(alert.kind).or_default() += 1;
+                    out.push(alert);
+                }
             }
             if let Some(p) = &mut outlet.persist
                 && let Err(e) = self.persist(p, processed, &out)
@@ -104,7 +113,7 @@ impl Engine {
         processed: u64,
         alerts: &[Alert],
     ) -> Result<(), StoreError> {
-        let routed: Vec<(Alert, Vec<String>)> = alerts
+        let routed: Vec<Routed> = alerts
             .iter()
             .filter_map(|alert| {
                 let sinks: Vec<String> = p
@@ -114,7 +123,17 @@ impl Engine {
                     .filter(|s| p.sinks.iter().any(|(name, _)| name == s))
                     .map(str::to_owned)
                     .collect();
-                (!sinks.is_empty()).then(|| (alert.clone(), sinks))
+                if sinks.is_empty() {
+                    return None;
+                }
+                let mut routed = Routed::new(alert.clone(), sinks);
+                if shows_chart(&routed) {
+                    routed.chart = self
+                        .pairs
+                        .get(&alert.symbol)
+                        .and_then(|pair| chart_series(&pair.state, &self.rules, &self.params));
+                }
+                Some(routed)
             })
             .collect();
         let pairs = self.take_changed();
@@ -128,10 +147,22 @@ impl Engine {
             position: Some(p.position),
         })?;
         for (name, wake) in &p.sinks {
-            if routed.iter().any(|(_, sinks)| sinks.contains(name)) {
+            if routed.iter().any(|r| r.sinks.contains(name)) {
                 wake.notify_one();
             }
         }
         Ok(())
     }
+}
+
+/// Cluster and setup alerts carry a chart to the sinks that draw one.
+fn shows_chart(routed: &Routed) -> bool {
+    let kind = matches!(
+        routed.alert.kind,
+        AlertKind::ClusterApproach
+            | AlertKind::ClusterEdge
+            | AlertKind::ClusterSwept
+            | AlertKind::SetupEntry
+    );
+    kind && routed.sinks.iter().any(|s| s == "telegram" || s == "email")
 }

@@ -10,6 +10,7 @@ mod rsi;
 mod scale;
 
 use plotters::style::RGBAColor;
+use serde::{Deserialize, Serialize};
 
 use self::canvas::{Align, Canvas, encode_png, rgb, rgba};
 use self::scale::{Frame, fmt_time_tick, time_ticks};
@@ -42,7 +43,7 @@ pub struct ChartInput<'a> {
 }
 
 /// The estimated liquidation map at one moment, covering `[time, time + width_ms)`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeatColumn {
     pub time: TimeMs,
     pub width_ms: i64,
@@ -50,7 +51,7 @@ pub struct HeatColumn {
 }
 
 /// Estimated notional that would be liquidated between two prices.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct HeatBand {
     pub price_low: f64,
     pub price_high: f64,
@@ -59,7 +60,7 @@ pub struct HeatBand {
 }
 
 /// A current cluster: `side` is the position that would be liquidated (longs sit below price).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusterBand {
     pub side: Side,
     /// The edge closest to price, where a move first reaches the cluster.
@@ -70,6 +71,42 @@ pub struct ClusterBand {
 }
 
 /// Why no image came out.
+/// A chart's data, owned: what the engine hands to a sink (through the outbox) so the sink can
+/// draw it later without the engine's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartSeries {
+    pub symbol: String,
+    pub interval_label: String,
+    pub candles: Vec<Candle>,
+    pub rsi: Vec<Option<f64>>,
+    pub regimes: Vec<Regime>,
+    pub heat: Vec<HeatColumn>,
+    pub clusters: Vec<ClusterBand>,
+    pub mark_price: Option<f64>,
+    pub footer: String,
+}
+
+impl ChartSeries {
+    pub fn input(&self) -> ChartInput<'_> {
+        ChartInput {
+            symbol: &self.symbol,
+            interval_label: &self.interval_label,
+            candles: &self.candles,
+            rsi: &self.rsi,
+            regimes: &self.regimes,
+            heat: &self.heat,
+            clusters: &self.clusters,
+            mark_price: self.mark_price,
+            footer: &self.footer,
+        }
+    }
+
+    /// The chart as PNG bytes at the size alerts use (1280×800).
+    pub fn render(&self) -> Result<Vec<u8>, ChartError> {
+        render_png(&self.input(), 1280, 800)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
     /// The caller passed something that cannot be drawn; fix the caller.

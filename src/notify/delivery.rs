@@ -1,8 +1,9 @@
 //! The delivery worker of one sink: takes the sink's outbox entries from the store in order,
 //! sends each, records it in the sent log, then clears it — at least once, idempotent by AlertId.
 //! Transient failures retry with capped, jittered backoff (a retry-after from the channel wins)
-//! and hold the queue, so alerts arrive in order; permanent ones become dead letters. It only reads and writes the store, so a slow sink never
-//! blocks the engine or another sink; it must never drop an alert it could not deliver.
+//! and hold the queue, so alerts arrive in order; permanent ones become dead letters. A sink that
+//! digests gets the alerts of one bar as one message when many fire together. It only reads and
+//! writes the store, so a slow sink never blocks the engine or another sink; it must never drop an alert it could not deliver.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,8 +13,8 @@ use tokio::time::Instant;
 
 use super::{Delivered, Sink, SinkError};
 use crate::config::DeliveryConfig;
-use crate::model::TimeMs;
-use crate::store::{OutboxEntry, Store, StoreError};
+use crate::model::{Alert, AlertKind, TimeMs};
+use crate::store::{OutboxEntry, OutboxKey, Store, StoreError};
 
 /// Entries read from the store per pass: the in-memory queue of a sink is this long at most.
 const BATCH: usize = 64;
@@ -93,7 +94,9 @@ pub async fn deliver<S: Sink>(
         let now = now_ms();
         let mut next_due: Option<TimeMs> = None;
         let mut progressed = false;
-        for (key, entry) in &batch {
+        let mut i = 0;
+        while i < batch.len() {
+            let (key, entry) = &batch[i];
             if entry.next_attempt_ms > now {
                 // In order: the head of the queue waits out its backoff, the rest wait with it.
                 next_due = Some(entry.next_attempt_ms);
@@ -104,24 +107,37 @@ pub async fn deliver<S: Sink>(
                 // Sent before a crash cut the bookkeeping short: never twice.
                 cx.store.drop_pending(key)?;
                 done.repeats += 1;
+                i += 1;
                 continue;
             }
-            let sent = match stop_at {
-                Some(t) => match tokio::time::timeout_at(t, sink.send(&entry.alert)).await {
-                    Ok(result) => result,
-                    Err(_) => break 'outer,
-                },
-                None => sink.send(&entry.alert).await,
+            let run = digest_run(&sink, &batch[i..], now);
+            let sent = if run > 1 {
+                let alerts: Vec<Alert> = batch[i..i + run]
+                    .iter()
+                    .map(|(_, e)| e.alert.clone())
+                    .collect();
+                bounded(stop_at, sink.send_digest(&alerts)).await
+            } else {
+                bounded(
+                    stop_at,
+                    sink.send_with_chart(&entry.alert, entry.chart.as_ref()),
+                )
+                .await
             };
+            let Some(sent) = sent else { break 'outer };
+            let group = &batch[i..i + run.max(1)];
+            i += group.len();
             match sent {
                 Ok(()) => {
-                    cx.store.mark_sent(key, now_ms())?;
-                    // Durable before the next send: a kill repeats at most the alert in flight.
+                    for (key, _) in group {
+                        cx.store.mark_sent(key, now_ms())?;
+                    }
+                    // Durable before the next send: a kill repeats at most the message in flight.
                     cx.store.flush().await?;
-                    done.sent += 1;
+                    done.sent += group.len() as u64;
                 }
                 Err(error) => {
-                    if failed(&sink, &cx, key, entry, error, &mut done)? {
+                    if failed(&sink, &cx, group, error, &mut done)? {
                         break;
                     }
                 }
@@ -155,16 +171,16 @@ pub async fn deliver<S: Sink>(
     Ok(done)
 }
 
-/// A failed send: rescheduled while it may still succeed (returns true: the queue waits),
-/// otherwise a dead letter (false: the next alert may go).
+/// A failed send of `group` (one alert, or the alerts of one digest): rescheduled while it may
+/// still succeed (returns true: the queue waits), otherwise dead letters (false: the next may go).
 fn failed<S: Sink>(
     sink: &S,
     cx: &DeliveryContext,
-    key: &crate::store::OutboxKey,
-    entry: &OutboxEntry,
+    group: &[(OutboxKey, OutboxEntry)],
     error: SinkError,
     done: &mut Delivered,
 ) -> Result<bool, StoreError> {
+    let (key, entry) = &group[0];
     let attempts = entry.attempts + 1;
     let retry_after = match &error {
         SinkError::Retry { after, .. } => *after,
@@ -179,11 +195,13 @@ fn failed<S: Sink>(
             last_error: Some(error.to_string()),
             ..entry.clone()
         };
+        // The head carries the backoff; the rest of a digest waits behind it in order.
         cx.store.reschedule(key, &next)?;
         done.retried += 1;
         tracing::warn!(
             sink = sink.name(),
             alert = %entry.alert.id,
+            alerts = group.len(),
             attempts,
             retry_in_ms = delay.as_millis() as u64,
             %error,
@@ -191,16 +209,46 @@ fn failed<S: Sink>(
         );
         Ok(true)
     } else {
-        cx.store.dead_letter(key, &error.to_string(), now_ms())?;
-        done.failed += 1;
+        for (key, _) in group {
+            cx.store.dead_letter(key, &error.to_string(), now_ms())?;
+        }
+        done.failed += group.len() as u64;
         tracing::error!(
             sink = sink.name(),
             alert = %entry.alert.id,
+            alerts = group.len(),
             attempts,
             %error,
             "Delivery failed for good; the alert is now a dead letter."
         );
         Ok(false)
+    }
+}
+
+/// How many entries from the head of `queue` go out as one digest: the due entries of the head's
+/// bar, when the sink digests and they are at least its minimum; 0 otherwise (send the head alone).
+fn digest_run<S: Sink>(sink: &S, queue: &[(OutboxKey, OutboxEntry)], now: TimeMs) -> usize {
+    let Some(min) = sink.digest_min() else {
+        return 0;
+    };
+    let head = &queue[0].1.alert;
+    let digestible = |e: &OutboxEntry| {
+        e.alert.kind != AlertKind::DailySummary
+            && e.alert.time_ms == head.time_ms
+            && e.next_attempt_ms <= now
+    };
+    let run = queue.iter().take_while(|(_, e)| digestible(e)).count();
+    if run >= min.max(2) { run } else { 0 }
+}
+
+/// Runs a send, cut off at the shutdown deadline when there is one (`None`: the deadline passed).
+async fn bounded<F: Future<Output = Result<(), SinkError>>>(
+    stop_at: Option<Instant>,
+    send: F,
+) -> Option<Result<(), SinkError>> {
+    match stop_at {
+        Some(t) => tokio::time::timeout_at(t, send).await.ok(),
+        None => Some(send.await),
     }
 }
 

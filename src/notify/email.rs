@@ -9,10 +9,15 @@
 //!   everything else (4xx, refused or dropped connection, timeout, TLS handshake) is retried.
 //!   The password never appears in an error: lettre does not print it, and every message is
 //!   scrubbed of it once more before it leaves this module.
-//! - [`build_message`] is the one place a mail is put together, so the daily summary (text, HTML
-//!   and inline PNG charts by Content-ID) goes through the same code as the alerts.
+//! - [`build_message`] is the one place a mail is put together; [`compose`] decides what goes in
+//!   it: a `daily_summary` alert becomes the summary of `notify::summary` (text, HTML, the board
+//!   and setup charts inline by Content-ID), facts that are no summary report a permanent error
+//!   (a dead letter, never a panic); any other alert keeps its own text and HTML, with its chart
+//!   inline when it fired with one (`Sink::send_with_chart`).
 
-use std::fmt::{self, Write as _};
+mod render;
+
+use std::fmt;
 
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
@@ -20,10 +25,18 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use super::chart::ChartSeries;
 use super::secret::Secret;
-use super::{Sink, SinkError, escape_html};
+use super::{Sink, SinkError, summary};
 use crate::config::{EmailSinkConfig, SmtpTls};
-use crate::model::{Alert, format_utc};
+use crate::model::{Alert, AlertKind};
+
+pub use self::render::{
+    ImageLink, alert_subject, render_html, render_html_with_image, render_text,
+};
+
+/// The Content-ID of an alert's chart.
+pub const CHART_CONTENT_ID: &str = "chart";
 
 /// The right-hand side of every Message-ID we make.
 const MESSAGE_ID_DOMAIN: &str = "liqwave";
@@ -153,17 +166,15 @@ impl Sink for EmailSink {
     }
 
     async fn send(&mut self, alert: &Alert) -> Result<(), SinkError> {
-        let message = build_message(
-            &self.config,
-            &alert_subject(alert),
-            &render_text(alert),
-            &render_html(alert),
-            &[],
-            &message_id(alert.id.as_str()),
-        )
-        .map_err(|e| SinkError::Permanent {
-            message: format!("alert {}: {e}", alert.id),
-        })?;
+        self.send_with_chart(alert, None).await
+    }
+
+    async fn send_with_chart(
+        &mut self,
+        alert: &Alert,
+        chart: Option<&ChartSeries>,
+    ) -> Result<(), SinkError> {
+        let message = compose(&self.config, alert, chart)?;
         self.send_message(message).await?;
         tracing::debug!(alert = %alert.id, to = self.config.to.len(), "Alert mailed.");
         Ok(())
@@ -173,6 +184,70 @@ impl Sink for EmailSink {
         // Each message has its own SMTP session, closed once the server took it.
         Ok(())
     }
+}
+
+/// The mail for `alert`: a `daily_summary` as the summary with its images; any other alert as
+/// its text and HTML, with `chart` inline when it can be drawn (a chart that cannot is logged and
+/// left out: the alert matters more than its picture). Every error is permanent: the same alert
+/// would fail the same way again.
+pub fn compose(
+    config: &EmailSinkConfig,
+    alert: &Alert,
+    chart: Option<&ChartSeries>,
+) -> Result<Message, SinkError> {
+    let id = message_id(alert.id.as_str());
+    let permanent = |e: EmailError| SinkError::Permanent {
+        message: format!("alert {}: {e}", alert.id),
+    };
+    if alert.kind == AlertKind::DailySummary {
+        let email = summary::render_alert(alert).map_err(|e| SinkError::Permanent {
+            message: e.to_string(),
+        })?;
+        let images: Vec<(&str, &[u8])> = email
+            .images
+            .iter()
+            .map(|i| (i.content_id.as_str(), i.png.as_slice()))
+            .collect();
+        return build_message(
+            config,
+            &email.subject,
+            &email.text,
+            &email.html,
+            &images,
+            &id,
+        )
+        .map_err(permanent);
+    }
+    let png = chart.and_then(|c| match c.render() {
+        Ok(png) => Some(png),
+        Err(error) => {
+            tracing::warn!(alert = %alert.id, %error, "Chart not drawn; the mail goes without it.");
+            None
+        }
+    });
+    let alt = chart.map_or(String::new(), |c| {
+        format!(
+            "{} {}: candles over the estimated liquidation heatmap, clusters and RSI regime",
+            c.symbol, c.interval_label
+        )
+    });
+    let link = png.as_ref().map(|_| ImageLink {
+        content_id: CHART_CONTENT_ID,
+        alt: &alt,
+    });
+    let images: Vec<(&str, &[u8])> = png
+        .iter()
+        .map(|p| (CHART_CONTENT_ID, p.as_slice()))
+        .collect();
+    build_message(
+        config,
+        &alert_subject(alert),
+        &render_text(alert),
+        &render_html_with_image(alert, link),
+        &images,
+        &id,
+    )
+    .map_err(permanent)
 }
 
 /// Puts together one mail: multipart/alternative of `text` and `html`; with inline images the
@@ -243,95 +318,6 @@ pub fn message_id(key: &str) -> String {
 /// RFC 5322 `atext`: what a dot-atom may hold besides the dots.
 fn is_atext(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c)
-}
-
-/// `[liqwave] <title>`, on one line.
-pub fn alert_subject(alert: &Alert) -> String {
-    format!("[liqwave] {}", alert.title)
-}
-
-/// The plain-text body: the title, the facts as `key: value` lines, then time, severity and the
-/// alert id.
-pub fn render_text(alert: &Alert) -> String {
-    let mut out = format!("{}\n\n", alert.title);
-    for (key, value) in facts(alert) {
-        let _infallible = writeln!(out, "{key}: {value}");
-    }
-    if !out.ends_with("\n\n") {
-        out.push('\n');
-    }
-    for (key, value) in footer(alert) {
-        let _infallible = writeln!(out, "{key}: {value}");
-    }
-    out
-}
-
-/// The HTML body: the same content as [`render_text`], the facts as a small table. Every value
-/// (title, keys, facts, id) is escaped.
-pub fn render_html(alert: &Alert) -> String {
-    let mut out =
-        String::from("<!DOCTYPE html>\n<html>\n<body style=\"font-family:sans-serif\">\n");
-    let _infallible = writeln!(out, "<h3>{}</h3>", escape_html(&alert.title));
-    let rows = facts(alert);
-    if !rows.is_empty() {
-        out.push_str("<table cellpadding=\"3\" style=\"border-collapse:collapse\">\n");
-        for (key, value) in rows {
-            let _infallible = writeln!(
-                out,
-                "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
-                escape_html(&key),
-                escape_html(&value)
-            );
-        }
-        out.push_str("</table>\n");
-    }
-    out.push_str("<p style=\"color:#666;font-size:small\">\n");
-    for (key, value) in footer(alert) {
-        let _infallible = writeln!(
-            out,
-            "{}: <code>{}</code><br>",
-            escape_html(key),
-            escape_html(&value)
-        );
-    }
-    out.push_str("</p>\n</body>\n</html>\n");
-    out
-}
-
-/// The facts as `(key, value)` rows: an object's fields in key order (serde_json's map is sorted;
-/// strings unquoted, nested values as compact JSON); any other non-null value as one `facts` row.
-fn facts(alert: &Alert) -> Vec<(String, String)> {
-    match &alert.facts {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .map(|(key, value)| (key.clone(), fact_value(value)))
-            .collect(),
-        serde_json::Value::Null => Vec::new(),
-        other => vec![("facts".to_owned(), fact_value(other))],
-    }
-}
-
-fn fact_value(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "-".to_owned(),
-        other => other.to_string(),
-    }
-}
-
-fn footer(alert: &Alert) -> [(&'static str, String); 3] {
-    [
-        ("time", format!("{} UTC", format_utc(alert.time_ms))),
-        ("severity", severity_name(alert)),
-        ("alert id", alert.id.as_str().to_owned()),
-    ]
-}
-
-fn severity_name(alert: &Alert) -> String {
-    match serde_json::to_value(alert.severity) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => format!("{:?}", alert.severity).to_lowercase(),
-    }
 }
 
 /// Header text must not carry line breaks.

@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod email;
 pub mod file;
 pub mod secret;
+pub mod summary;
 pub mod telegram;
 
 use std::future::Future;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use self::chart::ChartSeries;
 use crate::model::Alert;
 
 /// Makes ring the process-wide rustls crypto provider, once. Our TLS clients (Bot API, SMTP) use
@@ -66,6 +68,32 @@ impl SinkError {
 pub trait Sink {
     fn name(&self) -> &str;
     fn send(&mut self, alert: &Alert) -> impl Future<Output = Result<(), SinkError>> + Send;
+    /// Sends an alert with the chart it fired with; sinks that draw charts override this.
+    fn send_with_chart(
+        &mut self,
+        alert: &Alert,
+        chart: Option<&ChartSeries>,
+    ) -> impl Future<Output = Result<(), SinkError>> + Send {
+        let _unused = chart;
+        self.send(alert)
+    }
+    /// A run of at least this many alerts of one bar goes out as one digest message (see
+    /// [`Sink::send_digest`]); `None`: the sink sends every alert on its own.
+    fn digest_min(&self) -> Option<usize> {
+        None
+    }
+    /// Sends `alerts` (all of one bar) as one message. Only called when `digest_min` is set.
+    fn send_digest(
+        &mut self,
+        alerts: &[Alert],
+    ) -> impl Future<Output = Result<(), SinkError>> + Send {
+        let count = alerts.len();
+        async move {
+            Err(SinkError::Permanent {
+                message: format!("this sink cannot send a digest of {count} alerts"),
+            })
+        }
+    }
     /// Makes everything sent so far durable (flush files, close sessions).
     fn flush(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send;
 }

@@ -1,69 +1,114 @@
-//! The Telegram sink: alerts as HTML messages through the Bot API (teloxide), split to Telegram's
-//! limits, with transient and permanent failures told apart. Only this module knows Telegram.
+//! Telegram: alerts as HTML messages (with their chart as a photo) and digests through the Bot
+//! API (teloxide), split to Telegram's limits, transient and permanent failures told apart; and
+//! the command bot (`bot`). Only this module knows Telegram; it never decides what fires.
 //!
-//! - Rendering ([`render_html`], [`split_message`]) is pure and lives in `render`; the mapping of
-//!   teloxide errors to [`SinkError`] lives in `classify`.
-//! - One `sendMessage` per piece and chat, sequentially, in `chat_ids` order. No `Throttle`
-//!   adaptor: it retries flood control forever and needs a spawned worker. Instead the sink keeps
-//!   a minimum gap between two messages to the same chat (1 s private, 3 s group, after Telegram's
+//! - Rendering ([`render_html`], [`render_digest`], [`split_message`], [`caption_split`]) is pure
+//!   and lives in `render` and `compose`; the mapping of teloxide errors to [`SinkError`] lives
+//!   in `classify`; the client, one send and the pacing in `api`.
+//! - An alert with a chart goes out as `sendPhoto` (PNG from memory) whose caption holds the
+//!   whole lines of the text that fit in 1024, the rest following as `sendMessage`s. A chart
+//!   that does not draw is logged and the text goes alone; a chat that refuses the photo (a
+//!   "Bad Request": its size, media not allowed) gets the text alone too. Never lose the alert.
+//! - A run of [`DIGEST_MIN`] or more alerts of one bar goes out as one digest message.
+//! - One request per piece and chat, sequentially, in `chat_ids` order. No `Throttle` adaptor:
+//!   it retries flood control forever and needs a spawned worker. Instead the sink keeps a
+//!   minimum gap between two messages to the same chat (1 s private, 3 s group, after Telegram's
 //!   "about one per second" and "20 per minute in a group"), and a 429 that still happens comes
 //!   back as [`SinkError::Retry`] with Telegram's `retry_after` for the delivery worker to honour.
 //! - Partial success: the pieces already delivered for the alert being sent are remembered by
-//!   (chat, piece), so a retry of the same [`AlertId`] sends only what is missing. A chat that
-//!   fails permanently (blocked, not found) is skipped for that alert and the others still get
-//!   it; the result is then [`SinkError::Permanent`] naming the failed chats and how many got
-//!   it. Memory only: after a restart a half-delivered alert is sent again in full, which the id
-//!   at the end of every message makes recognisable.
+//!   (chat, piece), so a retry of the same [`AlertId`](crate::model::AlertId) sends only what is
+//!   missing. A chat that fails permanently (blocked, not found) is skipped for that alert and
+//!   the others still get it; the result is then [`SinkError::Permanent`] naming the failed
+//!   chats and how many got it. Memory only: after a restart a half-delivered alert is sent
+//!   again in full, which the id at the end of every message makes recognisable.
 //! - The bot token never leaves in an error or a log line: `Debug` hides it and every error text
 //!   is scrubbed of it (teloxide's network errors carry the request URL, which contains it).
 
+mod answers;
+mod api;
+mod bot;
 mod classify;
+mod commands;
+mod compose;
 mod render;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use teloxide::Bot;
-use teloxide::payloads::SendMessageSetters as _;
-use teloxide::requests::Requester as _;
-use teloxide::types::{ChatId, LinkPreviewOptions, ParseMode};
-use tokio::time::Instant;
 
+use self::api::{GROUP_GAP, Outgoing, PRIVATE_GAP, Pacer};
+pub use self::bot::{BotContext, BotError, BotOptions, run_bot, run_bot_with};
+pub use self::commands::{
+    COMMANDS, Command, DEFAULT_MUTE_MS, MAX_MUTE_MS, parse_command, parse_duration,
+};
+pub use self::compose::{MAX_CAPTION_LEN, caption_split, render_digest};
 pub use self::render::{MAX_MESSAGE_LEN, render_html, split_message};
+use super::chart::ChartSeries;
 use super::secret::Secret;
-use super::{Sink, SinkError, install_crypto_provider};
+use super::{Sink, SinkError};
 use crate::config::TelegramSinkConfig;
-use crate::model::{Alert, AlertId, Severity};
+use crate::model::{Alert, Severity};
 
-/// Minimum gap between two messages to one private chat (positive id).
-const PRIVATE_GAP: Duration = Duration::from_secs(1);
-/// Minimum gap between two messages to one group or channel (negative id): 20 a minute.
-const GROUP_GAP: Duration = Duration::from_secs(3);
-/// Telegram's connect timeout in teloxide's defaults; never longer than the whole request.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A run of at least this many due alerts of one bar goes out as one digest message. Three
+/// alerts read fine one by one (and keep their charts); from four on they flood the chat, and
+/// the per-chat pace (1 s, 3 s in a group) stretches a busy 4h close over minutes. A constant
+/// for now; a config key may follow.
+pub const DIGEST_MIN: usize = 4;
 
 /// Delivers alerts to the configured chats through the Telegram Bot API.
 pub struct TelegramSink {
     bot: Bot,
     token: Secret,
     chat_ids: Vec<i64>,
-    private_gap: Duration,
-    group_gap: Duration,
-    last_sent: HashMap<i64, Instant>,
-    /// What was delivered of the alert last attempted, for a retry of the same alert.
+    pacer: Pacer,
+    /// What was delivered of the alert (or digest) last attempted, for a retry of the same one.
     progress: Option<Progress>,
 }
 
+/// One alert's (or digest's) messages and which of them each chat has.
 #[derive(Debug)]
 struct Progress {
-    id: AlertId,
-    pieces: usize,
-    /// (chat, piece index) delivered.
-    sent: HashSet<(i64, usize)>,
+    /// The alert id, or `digest:<first id>+<count>`.
+    key: String,
+    silent: bool,
+    /// What every chat gets: the photo (if any) first.
+    plan: Vec<Outgoing>,
+    /// The text alone, for chats that refuse the photo; `None` when `plan` has no photo.
+    fallback: Option<Vec<Outgoing>>,
+    /// (chat, on the fallback plan, item index) delivered.
+    sent: HashSet<(i64, bool, usize)>,
+    /// Chats that refused the photo and get the fallback.
+    text_only: HashSet<i64>,
     /// Chats that failed permanently for this alert, with why.
     given_up: Vec<(i64, String)>,
+}
+
+impl Progress {
+    fn new(
+        key: String,
+        silent: bool,
+        plan: Vec<Outgoing>,
+        fallback: Option<Vec<Outgoing>>,
+    ) -> Self {
+        Progress {
+            key,
+            silent,
+            plan,
+            fallback,
+            sent: HashSet::new(),
+            text_only: HashSet::new(),
+            given_up: Vec::new(),
+        }
+    }
+
+    fn items(&self, text_only: bool) -> &[Outgoing] {
+        match (&self.fallback, text_only) {
+            (Some(text), true) => text,
+            _ => &self.plan,
+        }
+    }
 }
 
 /// Why the sink could not be built.
@@ -88,33 +133,12 @@ impl TelegramSink {
         if config.chat_ids.is_empty() {
             return Err(TelegramSetupError::NoChats);
         }
-        install_crypto_provider();
-        let mut builder = teloxide::net::default_reqwest_settings();
-        if !config.timeout.is_zero() {
-            builder = builder
-                .connect_timeout(config.timeout.min(CONNECT_TIMEOUT))
-                .timeout(config.timeout);
-        }
-        let client = builder.build().map_err(|e| {
-            TelegramSetupError::Client(classify::scrub(&e.to_string(), token.expose()))
-        })?;
-        let bot = Bot::with_client(token.expose(), client);
-        let invalid = |reason: String| TelegramSetupError::ApiUrl {
-            url: config.api_url.clone(),
-            reason,
-        };
-        let trimmed = config.api_url.trim().trim_end_matches('/');
-        let url = parse_as(&bot.api_url(), trimmed).map_err(|e| invalid(e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-            return Err(invalid("expected an http or https URL".into()));
-        }
+        let bot = api::build_bot(config, &token, api::request_timeout(config))?;
         Ok(TelegramSink {
-            bot: bot.set_api_url(url),
+            bot,
             token,
             chat_ids: config.chat_ids.clone(),
-            private_gap: PRIVATE_GAP,
-            group_gap: GROUP_GAP,
-            last_sent: HashMap::new(),
+            pacer: Pacer::new(PRIVATE_GAP, GROUP_GAP),
             progress: None,
         })
     }
@@ -122,30 +146,95 @@ impl TelegramSink {
     /// Sets the minimum gap between two messages to one private chat and to one group or
     /// channel (defaults 1 s and 3 s). Zero turns pacing off (tests).
     pub fn with_pacing(mut self, private: Duration, group: Duration) -> TelegramSink {
-        self.private_gap = private;
-        self.group_gap = group;
+        self.pacer = Pacer::new(private, group);
         self
     }
 
-    /// Waits until `chat` may receive the next message.
-    async fn pace(&self, chat: i64) {
-        let gap = if chat < 0 {
-            self.group_gap
-        } else {
-            self.private_gap
-        };
-        if let Some(&last) = self.last_sent.get(&chat)
-            && !gap.is_zero()
-        {
-            tokio::time::sleep_until(last + gap).await;
+    /// The progress of `key` if it was the last attempted, else a fresh one from `make`.
+    fn resume(&mut self, key: &str, make: impl FnOnce() -> Progress) -> Progress {
+        match self.progress.take() {
+            Some(p) if p.key == key => p,
+            _ => make(),
         }
+    }
+
+    /// Sends what `p` still lacks to every chat, in `chat_ids` order; see the module docs for
+    /// partial success and the photo fallback.
+    async fn deliver(&mut self, mut p: Progress) -> Result<(), SinkError> {
+        for chat in self.chat_ids.clone() {
+            if p.given_up.iter().any(|(c, _)| *c == chat) {
+                continue;
+            }
+            'plan: loop {
+                let text_only = p.text_only.contains(&chat);
+                for index in 0..p.items(text_only).len() {
+                    if p.sent.contains(&(chat, text_only, index)) {
+                        continue;
+                    }
+                    self.pacer.wait(chat).await;
+                    let item = &p.items(text_only)[index];
+                    let photo = item.is_photo();
+                    let result = api::send_one(&self.bot, chat, item, p.silent).await;
+                    self.pacer.sent(chat);
+                    let Err(error) = result else {
+                        p.sent.insert((chat, text_only, index));
+                        continue;
+                    };
+                    if photo && p.fallback.is_some() && classify::photo_refused(&error) {
+                        let error = classify::describe(&error, self.token.expose());
+                        tracing::warn!(alert = %p.key, chat, %error, "Telegram refused the chart; sending the text alone to this chat.");
+                        p.text_only.insert(chat);
+                        continue 'plan;
+                    }
+                    match classify::classify(&error, chat, self.token.expose()) {
+                        SinkError::Permanent { message } => {
+                            tracing::warn!(alert = %p.key, chat, %message, "Telegram refused the alert for this chat.");
+                            p.given_up.push((chat, message));
+                            break 'plan;
+                        }
+                        retry @ SinkError::Retry { .. } => {
+                            self.progress = Some(p);
+                            return Err(retry);
+                        }
+                    }
+                }
+                break;
+            }
+        }
+        if p.given_up.is_empty() {
+            return Ok(());
+        }
+        let delivered = self.chat_ids.len() - p.given_up.len();
+        let reasons: Vec<&str> = p.given_up.iter().map(|(_, m)| m.as_str()).collect();
+        Err(SinkError::Permanent {
+            message: format!(
+                "{} (delivered to {delivered} of {} chats)",
+                reasons.join("; "),
+                self.chat_ids.len()
+            ),
+        })
     }
 }
 
-/// `text` parsed as the type `like` has: reqwest's `Url`, which we cannot name, reqwest not
-/// being a dependency of ours.
-fn parse_as<U: FromStr>(_like: &U, text: &str) -> Result<U, U::Err> {
-    text.parse()
+/// The messages of `alert`: with its chart drawn as a photo when there is one and it draws, and
+/// the text alone as the fallback.
+fn alert_progress(alert: &Alert, chart: Option<&ChartSeries>) -> Progress {
+    let html = render_html(alert);
+    let text = compose::text_only(&html);
+    // Info alerts arrive without a sound.
+    let silent = alert.severity == Severity::Info;
+    let key = alert.id.to_string();
+    let png = chart.and_then(|chart| match chart.render() {
+        Ok(png) => Some(png),
+        Err(error) => {
+            tracing::warn!(alert = %alert.id, %error, "Could not draw the alert's chart; sending the text alone.");
+            None
+        }
+    });
+    match png {
+        Some(png) => Progress::new(key, silent, compose::with_photo(&html, png), Some(text)),
+        None => Progress::new(key, silent, text, None),
+    }
 }
 
 impl fmt::Debug for TelegramSink {
@@ -154,8 +243,7 @@ impl fmt::Debug for TelegramSink {
             .field("api_url", &self.bot.api_url().as_str())
             .field("token", &self.token)
             .field("chat_ids", &self.chat_ids)
-            .field("private_gap", &self.private_gap)
-            .field("group_gap", &self.group_gap)
+            .field("pacer", &self.pacer)
             .field("progress", &self.progress)
             .finish_non_exhaustive()
     }
@@ -167,80 +255,35 @@ impl Sink for TelegramSink {
     }
 
     async fn send(&mut self, alert: &Alert) -> Result<(), SinkError> {
-        let pieces = split_message(&render_html(alert), MAX_MESSAGE_LEN);
-        let mut progress = match self.progress.take() {
-            Some(p) if p.id == alert.id && p.pieces == pieces.len() => p,
-            _ => Progress {
-                id: alert.id.clone(),
-                pieces: pieces.len(),
-                sent: HashSet::new(),
-                given_up: Vec::new(),
-            },
-        };
-        // Info alerts arrive without a sound.
-        let silent = alert.severity == Severity::Info;
-        for chat in self.chat_ids.clone() {
-            if progress.given_up.iter().any(|(c, _)| *c == chat) {
-                continue;
-            }
-            for (index, text) in pieces.iter().enumerate() {
-                if progress.sent.contains(&(chat, index)) {
-                    continue;
-                }
-                self.pace(chat).await;
-                let result = self
-                    .bot
-                    .send_message(ChatId(chat), text.clone())
-                    .parse_mode(ParseMode::Html)
-                    .link_preview_options(no_preview())
-                    .disable_notification(silent)
-                    .await;
-                self.last_sent.insert(chat, Instant::now());
-                let error = match result {
-                    Ok(_) => {
-                        progress.sent.insert((chat, index));
-                        continue;
-                    }
-                    Err(e) => classify::classify(&e, chat, self.token.expose()),
-                };
-                match error {
-                    SinkError::Permanent { message } => {
-                        tracing::warn!(alert = %alert.id, chat, %message, "Telegram refused the alert for this chat.");
-                        progress.given_up.push((chat, message));
-                        break;
-                    }
-                    retry @ SinkError::Retry { .. } => {
-                        self.progress = Some(progress);
-                        return Err(retry);
-                    }
-                }
-            }
-        }
-        if progress.given_up.is_empty() {
+        self.send_with_chart(alert, None).await
+    }
+
+    async fn send_with_chart(
+        &mut self,
+        alert: &Alert,
+        chart: Option<&ChartSeries>,
+    ) -> Result<(), SinkError> {
+        let progress = self.resume(alert.id.as_str(), || alert_progress(alert, chart));
+        self.deliver(progress).await
+    }
+
+    fn digest_min(&self) -> Option<usize> {
+        Some(DIGEST_MIN)
+    }
+
+    async fn send_digest(&mut self, alerts: &[Alert]) -> Result<(), SinkError> {
+        let Some(first) = alerts.first() else {
             return Ok(());
-        }
-        let delivered = self.chat_ids.len() - progress.given_up.len();
-        let reasons: Vec<&str> = progress.given_up.iter().map(|(_, m)| m.as_str()).collect();
-        Err(SinkError::Permanent {
-            message: format!(
-                "{} (delivered to {delivered} of {} chats)",
-                reasons.join("; "),
-                self.chat_ids.len()
-            ),
-        })
+        };
+        let key = format!("digest:{}+{}", first.id, alerts.len());
+        let progress = self.resume(&key, || {
+            let plan = compose::text_only(&render_digest(alerts));
+            Progress::new(key.clone(), compose::digest_is_silent(alerts), plan, None)
+        });
+        self.deliver(progress).await
     }
 
     async fn flush(&mut self) -> Result<(), SinkError> {
         Ok(())
-    }
-}
-
-fn no_preview() -> LinkPreviewOptions {
-    LinkPreviewOptions {
-        is_disabled: true,
-        url: None,
-        prefer_small_media: false,
-        prefer_large_media: false,
-        show_above_text: false,
     }
 }

@@ -21,6 +21,6 @@ pub use exit::{ExitInput, FuelTouch, divergence_exit};
 pub use pair::{PairRules, RuleContext, RuleTally};
 pub use params::{ClusterRuleParams, ExitParams, FundingParams, RuleParams, SetupParams};
 pub use routing::{ClusterLabel, KindFilter, Mute, Mutes, Route, Routes, SINKS};
-pub use setup::{NoSetup, SetupInput, setup_entry};
+pub use setup::{NoSetup, Plan, SetupInput, plan, setup_entry};
 pub use signals::signal_alerts;
 pub use touch::{Level, Touches};

@@ -2,6 +2,8 @@
 //! judged against the clusters known *before* the event, bar signals *after* it. Owns the gap
 //! gate; pure like every rule: state and event in, alerts out, no clock.
 
+use std::collections::VecDeque;
+
 use serde::{Deserialize, Serialize};
 
 use super::bias::Bias;
@@ -14,7 +16,7 @@ use super::touch::Touches;
 use crate::analytics::timeframe::BarSignals;
 use crate::analytics::{PairState, SignalParams};
 use crate::config::AlertSwitches;
-use crate::model::{Alert, Interval, MarketEvent, TimeMs};
+use crate::model::{Alert, AlertBrief, HOUR_MS, Interval, MarketEvent, TimeMs};
 
 /// What the rules read from the config, borrowed for one event.
 #[derive(Debug, Clone, Copy)]
@@ -43,9 +45,35 @@ pub struct PairRules {
     fuel_touch: Option<FuelTouch>,
     /// A source gap was reported and bars have not yet been back-filled up to this open time.
     gap_until: Option<TimeMs>,
+    /// The pair's latest alerts, newest last, for the daily summary (bounded by count and age).
+    #[serde(default)]
+    recent: VecDeque<AlertBrief>,
 }
 
+/// Alerts a pair remembers for the summary: enough for a busy day.
+const RECENT_MAX: usize = 24;
+/// And for no longer than two days.
+const RECENT_MS: TimeMs = 2 * 24 * HOUR_MS;
+
 impl PairRules {
+    /// Remembers a raised (not muted) alert for the summary.
+    pub fn remember(&mut self, alert: &Alert) {
+        while self.recent.len() >= RECENT_MAX
+            || self
+                .recent
+                .front()
+                .is_some_and(|a| a.time_ms < alert.time_ms - RECENT_MS)
+        {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(alert.brief());
+    }
+
+    /// The remembered alerts, oldest first.
+    pub fn recent(&self) -> impl Iterator<Item = &AlertBrief> {
+        self.recent.iter()
+    }
+
     /// Whether alerts wait for a back-fill.
     pub fn gap_open(&self) -> bool {
         self.gap_until.is_some()

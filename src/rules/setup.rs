@@ -50,15 +50,47 @@ pub enum NoSetup {
 pub fn setup_entry(input: &SetupInput<'_>, p: &RuleParams) -> Result<Alert, NoSetup> {
     let s = input.trigger;
     let direction = s.entry.ok_or(NoSetup::NoTrigger)?;
-    let (wave, fuel_side) = match direction {
-        EntryDirection::Long => (Regime::Bull, Side::Short),
-        EntryDirection::Short => (Regime::Bear, Side::Long),
+    let wave = match direction {
+        EntryDirection::Long => Regime::Bull,
+        EntryDirection::Short => Regime::Bear,
     };
     if input.bias.wave != wave {
         return Err(NoSetup::BiasDisagrees);
     }
     let entry = s.candle.close;
     let clusters = input.clusters.ok_or(NoSetup::NoFuel)?;
+    let plan = plan(direction, entry, clusters, input.swings, p)?;
+    if plan.reward_risk.is_nan() || plan.reward_risk < p.setup.min_reward_risk {
+        return Err(NoSetup::RewardRisk(plan.reward_risk));
+    }
+    Ok(alert(input, p, direction, &plan))
+}
+
+/// A trade from `entry` in `direction`: the first qualifying fuel cluster beyond the entry is
+/// the target (T1 its far edge), the one after it T2, the stop the most recent confirmed swing
+/// beyond the entry, and reward:risk after round-trip fees.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan<'a> {
+    pub target: &'a Cluster,
+    pub next: Option<&'a Cluster>,
+    pub stop: f64,
+    pub stop_bar_ms: i64,
+    pub reward_risk: f64,
+}
+
+/// The plan for a trade, or why there is none (no fuel ahead, no swing for the stop). The
+/// reward:risk is not judged here.
+pub fn plan<'a>(
+    direction: EntryDirection,
+    entry: f64,
+    clusters: &'a Clusters,
+    swings: &SwingTracker,
+    p: &RuleParams,
+) -> Result<Plan<'a>, NoSetup> {
+    let fuel_side = match direction {
+        EntryDirection::Long => Side::Short,
+        EntryDirection::Short => Side::Long,
+    };
     let cp = &p.clusters;
     let mut ahead = clusters
         .side(fuel_side)
@@ -68,27 +100,20 @@ pub fn setup_entry(input: &SetupInput<'_>, p: &RuleParams) -> Result<Alert, NoSe
     let target = ahead.next().ok_or(NoSetup::NoFuel)?;
     let next = ahead.next();
     let stop = match direction {
-        EntryDirection::Long => input.swings.low_below(entry),
-        EntryDirection::Short => input.swings.high_above(entry),
+        EntryDirection::Long => swings.low_below(entry),
+        EntryDirection::Short => swings.high_above(entry),
     }
     .ok_or(NoSetup::NoStop)?;
     let fees = p.setup.fee_frac * entry;
     let reward = (target.far_edge - entry).abs() - fees;
     let risk = (entry - stop.price).abs() + fees;
-    let rr = reward / risk;
-    if rr.is_nan() || rr < p.setup.min_reward_risk {
-        return Err(NoSetup::RewardRisk(rr));
-    }
-    Ok(alert(
-        input,
-        p,
-        direction,
+    Ok(Plan {
         target,
         next,
-        stop.price,
-        stop.open_time,
-        rr,
-    ))
+        stop: stop.price,
+        stop_bar_ms: stop.open_time,
+        reward_risk: reward / risk,
+    })
 }
 
 /// Whether `level` lies in the trade's direction from `entry`.
@@ -99,20 +124,16 @@ fn beyond(direction: EntryDirection, level: f64, entry: f64) -> bool {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn alert(
     input: &SetupInput<'_>,
     p: &RuleParams,
     direction: EntryDirection,
-    target: &Cluster,
-    next: Option<&Cluster>,
-    stop: f64,
-    stop_bar_ms: i64,
-    rr: f64,
+    plan: &Plan<'_>,
 ) -> Alert {
     let s = input.trigger;
     let bias = input.bias;
     let entry = s.candle.close;
+    let (target, next, stop, rr) = (plan.target, plan.next, plan.stop, plan.reward_risk);
     let crowding = input.funding.map(|f| Crowding::of(f.rate, &p.funding));
     let funding_confirms = crowding.is_some_and(|c| c.confirms(bias.wave));
     let thin = target.thin_approach >= p.setup.min_thin_approach;
@@ -147,7 +168,7 @@ fn alert(
             "direction": direction,
             "entry": entry,
             "stop": stop,
-            "stop_swing_open_ms": stop_bar_ms,
+            "stop_swing_open_ms": plan.stop_bar_ms,
             "t1": target.far_edge,
             "t2": next.map(|n| n.far_edge),
             "reward_risk": rr,

@@ -57,6 +57,7 @@ pub use outbox::{DeadLetter, OutboxEntry, SentRecord};
 
 use crate::engine::PairSnapshot;
 use crate::model::Alert;
+use crate::notify::chart::ChartSeries;
 use error::{decode_error, op_error, tx_error};
 use keys::{META_POSITION, be_u64};
 
@@ -101,9 +102,28 @@ pub struct Commit<'a> {
     /// Upserted by symbol.
     pub pairs: &'a [PairSnapshot],
     /// Each alert with the sinks it is routed to: one outbox entry per (alert, sink).
-    pub alerts: &'a [(Alert, Vec<String>)],
+    pub alerts: &'a [Routed],
     /// Events of the input processed so far, when it changed.
     pub position: Option<u64>,
+}
+
+/// An alert on its way into the outbox: the sinks it goes to and, for alerts that show one, the
+/// chart's data as it was when the alert fired.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Routed {
+    pub alert: Alert,
+    pub sinks: Vec<String>,
+    pub chart: Option<ChartSeries>,
+}
+
+impl Routed {
+    pub fn new(alert: Alert, sinks: Vec<String>) -> Routed {
+        Routed {
+            alert,
+            sinks,
+            chart: None,
+        }
+    }
 }
 
 impl Store {
@@ -129,9 +149,11 @@ impl Store {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let mut outbox = Vec::new();
-        for (alert, sinks) in commit.alerts {
-            let value = encode(OUTBOX, &OutboxEntry::new(alert.clone()))?;
-            for sink in sinks {
+        for routed in commit.alerts {
+            let mut entry = OutboxEntry::new(routed.alert.clone());
+            entry.chart.clone_from(&routed.chart);
+            let value = encode(OUTBOX, &entry)?;
+            for sink in &routed.sinks {
                 debug_assert!(!sink.is_empty() && !sink.contains('\0'), "sink {sink:?}");
                 let seq = self.db.generate_id().map_err(|e| self.op_error(e))?;
                 let key = OutboxKey {

@@ -11,6 +11,7 @@ use super::error::{decode_error, tx_error};
 use super::keys::{be_i64, parse_sent_key, prefix, sent_key, split};
 use super::{DEAD, OUTBOX, OutboxKey, SENT, Store, StoreError, decode, encode};
 use crate::model::{Alert, AlertId, TimeMs};
+use crate::notify::chart::ChartSeries;
 
 /// An alert waiting for one sink.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,6 +22,9 @@ pub struct OutboxEntry {
     /// Not to be tried before this time; 0 for a new entry (due at once).
     pub next_attempt_ms: TimeMs,
     pub last_error: Option<String>,
+    /// The chart the sink attaches, drawn from the state when the alert fired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<ChartSeries>,
 }
 
 impl OutboxEntry {
@@ -31,6 +35,7 @@ impl OutboxEntry {
             attempts: 0,
             next_attempt_ms: 0,
             last_error: None,
+            chart: None,
         }
     }
 }

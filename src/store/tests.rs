@@ -35,16 +35,19 @@ fn alert(symbol: &str, kind: AlertKind, time_ms: TimeMs) -> Alert {
     }
 }
 
-fn routed(alerts: &[Alert], sinks: &[&str]) -> Vec<(Alert, Vec<String>)> {
+fn routed(alerts: &[Alert], sinks: &[&str]) -> Vec<Routed> {
     let sinks: Vec<String> = sinks.iter().map(|s| (*s).to_owned()).collect();
-    alerts.iter().map(|a| (a.clone(), sinks.clone())).collect()
+    alerts
+        .iter()
+        .map(|a| Routed::new(a.clone(), sinks.clone()))
+        .collect()
 }
 
 fn open(path: &Path) -> Store {
     Store::open(path, CACHE).expect("open store")
 }
 
-fn commit_alerts(store: &Store, alerts: &[(Alert, Vec<String>)]) {
+fn commit_alerts(store: &Store, alerts: &[Routed]) {
     store
         .commit(&Commit {
             pairs: &[],

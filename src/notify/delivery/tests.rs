@@ -12,9 +12,9 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 
 use super::*;
-use crate::model::{Alert, AlertId, AlertKind, Severity, Symbol};
+use crate::model::{AlertId, Severity, Symbol};
 use crate::notify::{Sink, SinkError};
-use crate::store::{Commit, Store};
+use crate::store::{Commit, Routed, Store};
 
 /// A sink that answers from a script (then succeeds) and records what it delivered.
 #[derive(Debug, Clone)]
@@ -23,6 +23,9 @@ struct Scripted {
     script: Arc<Mutex<VecDeque<Option<SinkError>>>>,
     permanent: bool,
     got: Arc<Mutex<Vec<AlertId>>>,
+    /// Digest runs of at least this many; each digest is recorded as one group.
+    digest: Option<usize>,
+    groups: Arc<Mutex<Vec<Vec<AlertId>>>>,
 }
 
 impl Scripted {
@@ -32,6 +35,8 @@ impl Scripted {
             script: Arc::new(Mutex::new(failures.into_iter().map(Some).collect())),
             permanent,
             got: Arc::default(),
+            digest: None,
+            groups: Arc::default(),
         }
     }
 
@@ -61,6 +66,20 @@ impl Sink for Scripted {
     async fn flush(&mut self) -> Result<(), SinkError> {
         Ok(())
     }
+
+    fn digest_min(&self) -> Option<usize> {
+        self.digest
+    }
+
+    async fn send_digest(&mut self, alerts: &[Alert]) -> Result<(), SinkError> {
+        if let Some(Some(error)) = self.script.lock().unwrap().pop_front() {
+            return Err(error);
+        }
+        let ids: Vec<AlertId> = alerts.iter().map(|a| a.id.clone()).collect();
+        self.got.lock().unwrap().extend(ids.iter().cloned());
+        self.groups.lock().unwrap().push(ids);
+        Ok(())
+    }
 }
 
 fn alert(i: i64) -> Alert {
@@ -88,7 +107,9 @@ fn retry(message: &str) -> SinkError {
 /// is drained or the deadline passes after a shutdown that is requested at once.
 async fn run(store: &Store, sinks: Vec<Scripted>, n: i64, max_attempts: u32) -> Vec<Delivered> {
     let names: Vec<String> = sinks.iter().map(|s| s.name.to_owned()).collect();
-    let alerts: Vec<(Alert, Vec<String>)> = (0..n).map(|i| (alert(i), names.clone())).collect();
+    let alerts: Vec<Routed> = (0..n)
+        .map(|i| Routed::new(alert(i), names.clone()))
+        .collect();
     store
         .commit(&Commit {
             pairs: &[],
@@ -210,6 +231,54 @@ async fn an_alert_already_in_the_sent_log_is_not_sent_again() {
     let done = run(&store, vec![sink.clone()], 2, 3).await;
     assert_eq!(sink.got().len(), 2);
     assert_eq!((done[0].sent, done[0].repeats), (0, 2));
+}
+
+#[tokio::test]
+async fn alerts_of_one_bar_go_out_as_a_digest_in_order() {
+    let (_dir, store) = store();
+    // Bar times of the queued alerts: a burst of 4 on bar 1, one on bar 2, 2 on bar 3.
+    let times = [1, 1, 1, 1, 2, 3, 3];
+    let alerts: Vec<Routed> = times
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| {
+            let mut a = alert(i as i64);
+            a.time_ms = t;
+            Routed::new(a, vec!["telegram".into()])
+        })
+        .collect();
+    store
+        .commit(&Commit {
+            pairs: &[],
+            alerts: &alerts,
+            position: None,
+        })
+        .unwrap();
+    let mut sink = Scripted::new("telegram", vec![retry("429")], false);
+    sink.digest = Some(3);
+    let (_tx, rx) = watch::channel(true);
+    let cx = DeliveryContext {
+        store: store.clone(),
+        policy: RetryPolicy {
+            max_attempts: 5,
+            initial: Duration::from_millis(1),
+            max: Duration::from_millis(5),
+        },
+        wake: Arc::new(Notify::new()),
+        shutdown: rx,
+        deadline: Duration::from_secs(5),
+    };
+    let done = deliver(sink.clone(), cx).await.unwrap();
+    let ids: Vec<AlertId> = alerts.iter().map(|r| r.alert.id.clone()).collect();
+    assert_eq!(sink.got(), ids, "every alert once, in order");
+    let groups = sink.groups.lock().unwrap().clone();
+    assert_eq!(
+        groups,
+        vec![ids[..4].to_vec()],
+        "one digest for the burst; short runs go singly"
+    );
+    assert_eq!((done.sent, done.retried, done.failed), (7, 1, 0));
+    assert!(store.outbox_depth().unwrap().is_empty());
 }
 
 #[test]

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::model::{AlertId, AlertKind, Interval, Severity, Symbol};
+use crate::notify::escape_html;
 
 fn alert(title: &str, facts: serde_json::Value) -> Alert {
     let symbol: Symbol = "BTCUSDT".parse().unwrap();
@@ -209,4 +210,72 @@ fn scrub_hides_the_password() {
     let p = Secret::new("s3cret".into());
     assert_eq!(scrub("x s3cret y".into(), Some(&p)), "x *** y");
     assert_eq!(scrub("x".into(), None), "x");
+}
+
+fn summary_alert(facts: serde_json::Value) -> Alert {
+    let symbol: Symbol = "MARKET".parse().unwrap();
+    Alert {
+        id: AlertId::new(AlertKind::DailySummary, &symbol, None, "2025-06-11"),
+        kind: AlertKind::DailySummary,
+        symbol,
+        interval: None,
+        time_ms: 1_749_628_800_000,
+        severity: Severity::Info,
+        title: "Daily regime summary 2025-06-11 (UTC)".into(),
+        facts,
+    }
+}
+
+fn raw(message: &Message) -> String {
+    String::from_utf8(message.formatted()).unwrap()
+}
+
+#[test]
+fn a_summary_is_composed_with_its_images_by_content_id() {
+    let report = crate::notify::summary::tests::sample();
+    let alert = summary_alert(serde_json::to_value(&report).unwrap());
+    let raw = raw(&compose(&config(), &alert, None).unwrap());
+    assert!(raw.contains("Message-ID: <daily_summary.MARKET.-.2025-06-11@liqwave>\r\n"));
+    assert!(raw.contains("Subject: [liqwave] Daily regime summary 2025-06-11: 2 setups"));
+    assert!(raw.contains("multipart/alternative") && raw.contains("multipart/related"));
+    for id in ["setup-2", "board"] {
+        assert!(raw.contains(&format!("Content-ID: <{id}>\r\n")), "{id}");
+    }
+    assert_eq!(raw.matches("Content-Type: image/png").count(), 2);
+}
+
+#[tokio::test]
+async fn summary_facts_that_are_no_report_are_a_permanent_error_naming_the_alert() {
+    // No server exists for this config: the error must come before any connection.
+    let mut sink = EmailSink::new(&config(), Some(Secret::new("pw".into()))).unwrap();
+    let alert = summary_alert(serde_json::json!({"day": "2025-06-11", "pairs": 3}));
+    let error = sink.send(&alert).await.unwrap_err();
+    assert!(matches!(error, SinkError::Permanent { .. }), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("daily_summary:MARKET:-:2025-06-11"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_alert_with_a_chart_carries_it_inline() {
+    let a = alert("ETHUSDT Setup A short", serde_json::json!({"rr": 3.4}));
+    let report = crate::notify::summary::tests::sample();
+    let chart = &report.charts[0];
+    let raw = raw(&compose(&config(), &a, Some(chart)).unwrap());
+    assert!(raw.contains("multipart/related"), "{raw}");
+    assert!(raw.contains("Content-ID: <chart>\r\n"));
+    assert!(raw.contains("cid:chart"));
+    // A chart that cannot be drawn is left out; the alert still goes.
+    let empty = ChartSeries {
+        candles: Vec::new(),
+        rsi: Vec::new(),
+        regimes: Vec::new(),
+        ..chart.clone()
+    };
+    let raw = self::raw(&compose(&config(), &a, Some(&empty)).unwrap());
+    assert!(!raw.contains("multipart/related") && !raw.contains("cid:"));
+    assert!(raw.contains("Subject: [liqwave] ETHUSDT Setup A short"));
 }

@@ -63,6 +63,22 @@ fn api_error(error: &ApiError, message: String) -> SinkError {
     }
 }
 
+/// Whether Telegram refused a photo for what it is (its size, its caption, the chat not allowing
+/// media: a "Bad Request") rather than for the chat or the bot: the text alone may still go.
+pub(super) fn photo_refused(error: &RequestError) -> bool {
+    match error {
+        RequestError::Api(ApiError::ChatNotFound) => false,
+        RequestError::Api(ApiError::Unknown(text)) => text.starts_with("Bad Request"),
+        RequestError::Api(api) => api.to_string().starts_with("Bad Request"),
+        _ => false,
+    }
+}
+
+/// `error` with its sources, the token replaced by `***`: for a log line.
+pub(super) fn describe(error: &RequestError, token: &str) -> String {
+    scrub(&chain(error), token)
+}
+
 /// The error and its sources, `: `-joined (reqwest hides the cause of a timeout in its source).
 fn chain(error: &RequestError) -> String {
     let mut text = error.to_string();
@@ -167,6 +183,26 @@ mod tests {
         assert!(
             matches!(retry, SinkError::Retry { after: Some(d), .. } if d == Duration::from_secs(3))
         );
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn a_refused_photo_is_told_from_a_refused_chat() {
+        let api = |e: ApiError| RequestError::Api(e);
+        let table: Vec<(RequestError, bool)> = vec![
+            (api(ApiError::Unknown("Bad Request: not enough rights to send photos to the chat".into())), true),
+            (api(ApiError::Unknown("Bad Request: PHOTO_INVALID_DIMENSIONS".into())), true),
+            (api(ApiError::ImageProcessFailed), true),
+            (api(ApiError::ChatNotFound), false),
+            (api(ApiError::BotBlocked), false),
+            (api(ApiError::InvalidToken), false),
+            (api(ApiError::Unknown("Forbidden: bot was kicked from the group chat".into())), false),
+            (RequestError::RetryAfter(Seconds::from_seconds(3)), false),
+            (RequestError::MigrateToChatId(ChatId(-100)), false),
+        ];
+        for (error, want) in table {
+            assert_eq!(photo_refused(&error), want, "{error:?}");
+        }
     }
 
     #[test]

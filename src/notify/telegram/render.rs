@@ -18,7 +18,7 @@ pub const MAX_MESSAGE_LEN: usize = 4096;
 const MAX_VALUE_CHARS: usize = 1000;
 
 /// `text` escaped, and cut to [`MAX_VALUE_CHARS`] with an ellipsis.
-fn esc(text: &str) -> String {
+pub(super) fn esc(text: &str) -> String {
     match text.char_indices().nth(MAX_VALUE_CHARS) {
         Some((cut, _)) => escape_html(&format!("{}…", &text[..cut])),
         None => escape_html(text),

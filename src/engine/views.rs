@@ -1,0 +1,146 @@
+//! What the engine answers about its state: pair and market views for chat commands, and the
+//! daily summary alert. Reads state only; the engine stays the single owner and answers between
+//! two inputs, so a question never races an update.
+
+use tokio::sync::oneshot;
+
+use super::Engine;
+use crate::model::{
+    Alert, AlertBrief, AlertId, AlertKind, DAY_MS, Severity, Symbol, TimeMs, format_utc,
+};
+use crate::notify::chart::ChartSeries;
+use crate::view::{FeedHealth, MarketView, PairView, SummaryReport, chart_series};
+
+/// Setups whose chart the summary carries.
+const SUMMARY_CHARTS: usize = 3;
+/// Alerts listed by name in the summary; the rest are counted.
+const SUMMARY_ALERTS: usize = 60;
+
+/// A question for the engine; the answer goes back on the channel inside.
+#[derive(Debug)]
+pub enum Query {
+    /// Every pair and the feed health.
+    Market(oneshot::Sender<MarketView>),
+    /// One pair with its chart; `None` for a pair the engine has not seen.
+    Pair(Symbol, oneshot::Sender<Option<PairAnswer>>),
+}
+
+/// A pair's view and its chart (none before its first 4h bar).
+#[derive(Debug, Clone)]
+pub struct PairAnswer {
+    pub view: PairView,
+    pub chart: Option<ChartSeries>,
+}
+
+/// The scheduler's request for the daily summary of `day` (local date in `tz`), at `now`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryRequest {
+    pub day: String,
+    pub tz: String,
+    pub now: TimeMs,
+}
+
+/// The symbol a market-wide alert carries.
+pub const MARKET: &str = "MARKET";
+
+impl Engine {
+    pub(super) fn answer(&self, query: Query) {
+        // A closed channel means the asker gave up waiting; nothing to do.
+        let _gone = match query {
+            Query::Market(reply) => reply.send(self.market_view()).is_err(),
+            Query::Pair(symbol, reply) => reply.send(self.pair_answer(&symbol)).is_err(),
+        };
+    }
+
+    /// Every pair, in symbol order, with the feed health.
+    pub fn market_view(&self) -> MarketView {
+        let mut pairs: Vec<PairView> = self
+            .pairs
+            .values()
+            .map(|p| PairView::of(&p.state, p.rules.gap_open(), &self.rules, &self.params))
+            .collect();
+        pairs.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        let health = FeedHealth {
+            pairs: pairs.len(),
+            pairs_ready: pairs.iter().filter(|p| p.ready).count(),
+            gaps_open: pairs.iter().filter(|p| p.gap_open).count(),
+            events: self.stats.events,
+            source_bars: self.stats.source_bars,
+            gaps: self.stats.gaps,
+            last_event_ms: self.clock,
+        };
+        MarketView { pairs, health }
+    }
+
+    pub fn pair_answer(&self, symbol: &Symbol) -> Option<PairAnswer> {
+        let pair = self.pairs.get(symbol)?;
+        Some(PairAnswer {
+            view: PairView::of(
+                &pair.state,
+                pair.rules.gap_open(),
+                &self.rules,
+                &self.params,
+            ),
+            chart: chart_series(&pair.state, &self.rules, &self.params),
+        })
+    }
+
+    /// The daily summary as an alert: one per local day (its id), routed like any alert.
+    pub fn summary_alert(&self, req: &SummaryRequest) -> Alert {
+        let since = req.now - DAY_MS;
+        let mut recent: Vec<&AlertBrief> = self
+            .pairs
+            .values()
+            .flat_map(|p| p.rules.recent())
+            .filter(|a| a.time_ms > since && a.time_ms <= req.now)
+            .collect();
+        recent.sort_by(|a, b| b.time_ms.cmp(&a.time_ms).then_with(|| a.id.cmp(&b.id)));
+        let (transitions, others): (Vec<&AlertBrief>, Vec<&AlertBrief>) = recent
+            .into_iter()
+            .partition(|a| a.kind == AlertKind::RegimeChange);
+        let market = self.market_view();
+        let charts = market
+            .setups()
+            .into_iter()
+            .filter_map(|p| self.pairs.get(&p.symbol))
+            .filter_map(|p| chart_series(&p.state, &self.rules, &self.params))
+            .take(SUMMARY_CHARTS)
+            .collect();
+        let health = market.health;
+        let report = SummaryReport {
+            day: req.day.clone(),
+            tz: req.tz.clone(),
+            generated_ms: req.now,
+            since_ms: since,
+            market,
+            transitions: transitions.into_iter().cloned().collect(),
+            alerts_total: others.len(),
+            alerts: others.into_iter().take(SUMMARY_ALERTS).cloned().collect(),
+            charts,
+        };
+        let symbol: Symbol = MARKET.parse().expect("a valid symbol");
+        Alert {
+            id: AlertId::new(AlertKind::DailySummary, &symbol, None, &req.day),
+            kind: AlertKind::DailySummary,
+            symbol,
+            interval: None,
+            time_ms: req.now,
+            severity: Severity::Info,
+            title: format!(
+                "Daily regime summary {} ({}): {} pairs, {} ready, {} regime change{}, data to {}",
+                req.day,
+                req.tz,
+                health.pairs,
+                health.pairs_ready,
+                report.transitions.len(),
+                if report.transitions.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                health.last_event_ms.map_or("n/a".to_owned(), format_utc),
+            ),
+            facts: serde_json::to_value(&report).unwrap_or_default(),
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! The bot's answers as Telegram HTML: status, one pair, the setups, the mutes, help, and the
+//! regime board image. Pure: built from the engine's views and what the store said, with `now`
+//! as an argument; every interpolated value is escaped. Never asks the engine or sends.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::commands::{COMMANDS, human_duration};
+use super::render::esc;
+use crate::analytics::regime::Regime;
+use crate::model::{Interval, Side, Symbol, TimeMs, format_utc};
+use crate::notify::chart::{
+    BoardCell, BoardInput, BoardRow, ChartError, MAX_BOARD_ROWS, render_board_png,
+};
+use crate::numbers::{group, price, usd};
+use crate::rules::{Conviction, Mutes};
+use crate::view::{FeedHealth, LevelView, MarketView, PairView};
+
+/// Setups `/setups` lists.
+pub(super) const TOP_SETUPS: usize = 10;
+/// The board's columns, slowest first.
+const BOARD_COLUMNS: [(&str, Interval); 3] = [
+    ("1w", Interval::W1),
+    ("1d", Interval::D1),
+    ("4h", Interval::H4),
+];
+
+/// What `/status` reports besides the engine's health.
+#[derive(Debug, Clone)]
+pub(super) struct StatusFacts<'a> {
+    pub(super) health: &'a FeedHealth,
+    pub(super) now_ms: TimeMs,
+    /// Outbox entries per sink; `None`: the store could not be read.
+    pub(super) outbox: Option<&'a BTreeMap<String, usize>>,
+    pub(super) dead_letters: Option<usize>,
+    pub(super) uptime: Duration,
+}
+
+pub(super) fn help() -> String {
+    let mut lines = vec!["<b>liqwave commands</b>".to_owned()];
+    lines.extend(
+        COMMANDS
+            .iter()
+            .map(|(usage, what)| format!("{} — {}", esc(usage), esc(what))),
+    );
+    lines.join("\n")
+}
+
+pub(super) fn status(s: &StatusFacts<'_>) -> String {
+    let h = s.health;
+    let lag = match h.last_event_ms {
+        Some(t) => format!(
+            "{} (last event {} UTC)",
+            human_duration(s.now_ms - t),
+            format_utc(t)
+        ),
+        None => "no data yet".to_owned(),
+    };
+    let outbox = match s.outbox {
+        None => "unreadable".to_owned(),
+        Some(o) if o.values().all(|n| *n == 0) => "empty".to_owned(),
+        Some(o) => o
+            .iter()
+            .map(|(sink, n)| format!("{} {n}", esc(sink)))
+            .collect::<Vec<_>>()
+            .join(" · "),
+    };
+    let dead = s
+        .dead_letters
+        .map_or("unreadable".to_owned(), |n| n.to_string());
+    let uptime = human_duration(s.uptime.as_millis() as TimeMs);
+    [
+        "<b>liqwave status</b>".to_owned(),
+        format!(
+            "Pairs: <b>{}</b> · ready {} · gaps open {}",
+            h.pairs, h.pairs_ready, h.gaps_open
+        ),
+        format!("Data lag: {lag}"),
+        format!(
+            "Events: {} · source bars {} · gaps {}",
+            group(h.events as f64, 0),
+            group(h.source_bars as f64, 0),
+            h.gaps
+        ),
+        format!("Outbox: {outbox}"),
+        format!("Dead letters: {dead}"),
+        format!("Uptime: {uptime}"),
+    ]
+    .join("\n")
+}
+
+pub(super) fn pair(v: &PairView) -> String {
+    let mut lines = vec![format!(
+        "<b>{}</b> · {}",
+        esc(v.symbol.as_str()),
+        v.price.map_or("no price yet".to_owned(), price)
+    )];
+    for tf in &v.timeframes {
+        lines.push(match tf.rsi {
+            Some(r) => format!(
+                "<code>{}</code> {} · RSI {r:.1}",
+                tf.interval,
+                regime(tf.regime)
+            ),
+            None => format!("<code>{}</code> warming up ({} bars)", tf.interval, tf.bars),
+        });
+    }
+    let b = &v.bias;
+    let higher = b
+        .higher
+        .map_or(String::new(), |h| format!(", higher {}", regime(h)));
+    lines.push(format!(
+        "Bias: <b>{}</b> wave on {}{higher}, {} conviction",
+        regime(b.wave),
+        b.interval,
+        conviction(b.conviction)
+    ));
+    lines.push(format!("Above: {}", level(v.above.as_ref())));
+    lines.push(format!("Below: {}", level(v.below.as_ref())));
+    lines.push(format!(
+        "Funding: {}",
+        v.funding_rate
+            .map_or("no data".to_owned(), |r| format!("{:+.4} %", 100.0 * r))
+    ));
+    lines.push(match &v.setup {
+        Some(s) => {
+            let t2 = s.t2.map_or(String::new(), |t| format!(" · T2 {}", price(t)));
+            let mark = if s.qualifies { " ✅" } else { " (below the minimum)" };
+            let funding = if s.funding_confirms {
+                "funding confirms"
+            } else {
+                "funding does not confirm"
+            };
+            format!(
+                "Setup: <b>{}</b> · entry {} · stop {} · T1 {}{t2} · R:R <b>{:.1}</b>{mark} · {funding}",
+                s.direction.as_str(),
+                price(s.entry),
+                price(s.stop),
+                price(s.t1),
+                s.reward_risk
+            )
+        }
+        None => "Setup: none lining up".to_owned(),
+    });
+    if !v.ready {
+        lines.push("<i>Warming up: the bias timeframe's RSI has not converged yet.</i>".into());
+    }
+    if v.gap_open {
+        lines.push("<i>A gap in the data is open: alerts wait for the back-fill.</i>".into());
+    }
+    if v.above.is_some() || v.below.is_some() {
+        lines.push("<i>Levels are estimates of the heatmap model, not exchange data.</i>".into());
+    }
+    lines.join("\n")
+}
+
+fn level(l: Option<&LevelView>) -> String {
+    let Some(l) = l else {
+        return "no qualifying cluster".to_owned();
+    };
+    let side = match l.side {
+        Side::Long => "long",
+        Side::Short => "short",
+    };
+    format!(
+        "<b>{}</b> {side} liquidations {}–{} · {:.2} % away · ~{} est. · density {:.1}",
+        l.label.as_str(),
+        price(l.near_edge.min(l.far_edge)),
+        price(l.near_edge.max(l.far_edge)),
+        l.distance_pct,
+        usd(l.notional_usd),
+        l.density
+    )
+}
+
+pub(super) fn unknown_pair(symbol: &Symbol) -> String {
+    format!(
+        "No data for <b>{}</b>: the engine has not seen it. Symbols look like BTCUSDT.",
+        esc(symbol.as_str())
+    )
+}
+
+pub(super) fn setups(market: &MarketView) -> String {
+    let ranked = market.setups();
+    if ranked.is_empty() {
+        return "No setups lining up now.".to_owned();
+    }
+    let mut lines = vec![format!(
+        "<b>Setups lining up</b> ({} of {}, best first)",
+        ranked.len().min(TOP_SETUPS),
+        ranked.len()
+    )];
+    for (i, p) in ranked.iter().take(TOP_SETUPS).enumerate() {
+        let Some(s) = p.setup else { continue };
+        let mark = if s.qualifies { " ✅" } else { "" };
+        let funding = if s.funding_confirms {
+            " · funding confirms"
+        } else {
+            ""
+        };
+        lines.push(format!(
+            "{}. <b>{}</b> {} · R:R <b>{:.1}</b>{mark} · entry {} · stop {} · T1 {}{funding}",
+            i + 1,
+            esc(p.symbol.as_str()),
+            s.direction.as_str(),
+            s.reward_risk,
+            price(s.entry),
+            price(s.stop),
+            price(s.t1)
+        ));
+    }
+    lines.push("<i>Details: /pair SYMBOL</i>".to_owned());
+    lines.join("\n")
+}
+
+/// The regime board as a PNG with its caption; `None` when there is no pair to show.
+pub(super) fn board(market: &MarketView) -> Option<Result<(Vec<u8>, String), ChartError>> {
+    let mut pairs: Vec<&PairView> = market.pairs.iter().collect();
+    if pairs.is_empty() {
+        return None;
+    }
+    pairs.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+    let total = pairs.len();
+    pairs.truncate(MAX_BOARD_ROWS);
+    let rows: Vec<BoardRow> = pairs
+        .iter()
+        .map(|p| BoardRow {
+            symbol: p.symbol.to_string(),
+            cells: BOARD_COLUMNS
+                .iter()
+                .map(|(_, i)| match p.timeframe(*i) {
+                    Some(tf) => BoardCell {
+                        rsi: tf.rsi,
+                        regime: tf.regime,
+                    },
+                    None => BoardCell {
+                        rsi: None,
+                        regime: Regime::Range,
+                    },
+                })
+                .collect(),
+        })
+        .collect();
+    let data_to = market
+        .health
+        .last_event_ms
+        .map_or("no data".to_owned(), |t| format!("{} UTC", format_utc(t)));
+    let title = format!("RSI regime board · {data_to}");
+    let footer = format!(
+        "{} of {total} pairs by symbol · regime and RSI of the last closed bar",
+        rows.len()
+    );
+    let columns: Vec<&str> = BOARD_COLUMNS.iter().map(|(c, _)| *c).collect();
+    let input = BoardInput {
+        title: &title,
+        columns: &columns,
+        rows: &rows,
+        footer: &footer,
+    };
+    let mut caption = format!("<b>RSI regime board</b> · {total} pairs · data to {data_to}");
+    if total > rows.len() {
+        caption.push_str(&format!(
+            "\n<i>Showing the first {} of {total} pairs, by symbol.</i>",
+            rows.len()
+        ));
+    }
+    Some(render_board_png(&input).map(|png| (png, caption)))
+}
+
+pub(super) fn mutes(mutes: &Mutes, now_ms: TimeMs) -> String {
+    let mut live: Vec<_> = mutes.iter().filter(|m| m.until > now_ms).collect();
+    if live.is_empty() {
+        return "No mutes in force.".to_owned();
+    }
+    live.sort_by(|a, b| a.symbol.cmp(&b.symbol).then(a.until.cmp(&b.until)));
+    let mut lines = vec![format!("<b>Mutes</b> ({})", live.len())];
+    for m in live {
+        let what = m.kind.map_or("all alerts".to_owned(), |k| esc(k.as_str()));
+        lines.push(format!(
+            "• <b>{}</b> {what} until {} UTC (in {})",
+            esc(m.symbol.as_str()),
+            format_utc(m.until),
+            human_duration(m.until - now_ms)
+        ));
+    }
+    lines.join("\n")
+}
+
+pub(super) fn muted(symbol: &Symbol, for_ms: TimeMs, until: TimeMs, known: bool) -> String {
+    let s = esc(symbol.as_str());
+    let mut text = format!(
+        "🔇 Muted <b>{s}</b> for {}, until {} UTC. /unmute {s} lifts it.",
+        human_duration(for_ms),
+        format_utc(until)
+    );
+    if !known {
+        text.push_str(&format!(
+            "\n<i>No data for {s} yet; the mute applies once it shows up.</i>"
+        ));
+    }
+    text
+}
+
+pub(super) fn unmuted(symbol: &Symbol, had: usize) -> String {
+    let s = esc(symbol.as_str());
+    match had {
+        0 => format!("<b>{s}</b> had no mute."),
+        _ => format!("🔔 Unmuted <b>{s}</b>."),
+    }
+}
+
+fn regime(r: Regime) -> &'static str {
+    r.as_str()
+}
+
+fn conviction(c: Conviction) -> &'static str {
+    match c {
+        Conviction::Strong => "strong",
+        Conviction::Normal => "normal",
+        Conviction::Reduced => "reduced",
+    }
+}

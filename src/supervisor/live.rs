@@ -1,0 +1,180 @@
+//! `liqwave run`: the daemon. Builds every long-lived task from the validated config — the live
+//! source, the engine, a delivery worker per durable sink, the console, the Telegram bot and the
+//! daily-summary clock — spawns them (the supervisor is the only place that does), and shuts them
+//! down in order: sources stop, the engine drains and commits, sinks deliver until the deadline,
+//! the store flushes. A failed critical task ends the process non-zero after the same drain.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::{mpsc, watch};
+
+use super::systemd::{self, SourceHealth};
+use super::{ALERT_CAPACITY, BATCH, console_sink, start_workers, state, summary, watch_signals};
+use crate::config::Config;
+use crate::engine::{Input, Outlet};
+use crate::notify::delivery::now_ms;
+use crate::notify::run_worker;
+use crate::notify::secret::Secret;
+use crate::notify::telegram::{BotContext, run_bot};
+use crate::schedule::SummarySchedule;
+
+/// The market-data source of a run: given the engine's input and the shutdown signal, it feeds
+/// the engine until shutdown; an `Err` is fatal (the daemon drains and exits non-zero). It runs
+/// on the supervisor's own task (it need not be `Send`), beside the spawned ones.
+pub type SourceTask = Pin<Box<dyn Future<Output = anyhow::Result<()>>>>;
+
+/// Until this long after start, a source still warming up does not hold back `READY=1`.
+const WARMUP_DEADLINE: Duration = Duration::from_secs(15 * 60);
+/// Without market data for this long the feed counts as stalled: no watchdog pets.
+const DATA_SILENCE: Duration = Duration::from_secs(120);
+
+/// Runs the daemon until SIGTERM/SIGINT or a fatal error. `source` builds the source task.
+pub async fn run_daemon(
+    config: &Config,
+    reset_state: bool,
+    source: impl FnOnce(mpsc::Sender<Input>, watch::Receiver<bool>, Arc<SourceHealth>) -> SourceTask,
+) -> anyhow::Result<()> {
+    let path = config
+        .store
+        .path
+        .as_deref()
+        .context("liqwave run needs store.path: the outbox and pair state live there")?;
+    let store = state::open_store(path, config.store.cache_bytes, reset_state)?;
+    let (engine, position) = state::restore(config, &store)?;
+
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let signals = tokio::spawn(watch_signals(shutdown_tx.clone()));
+    let (input_tx, input_rx) = mpsc::channel(config.engine.input_capacity.div_ceil(BATCH).max(1));
+    let (alert_tx, alert_rx) = mpsc::channel(ALERT_CAPACITY);
+    let mut workers = Vec::new();
+    let persist = start_workers(config, store.clone(), position, &shutdown, &mut workers)?;
+    let console = console_sink(
+        config,
+        super::ReplayRun {
+            print_alerts: true,
+            ..Default::default()
+        },
+    )?;
+    let console = tokio::spawn(run_worker(console, alert_rx));
+    let outlet = Outlet {
+        console: Some(alert_tx),
+        persist: Some(persist),
+    };
+    let mut engine = tokio::spawn(engine.run_with(input_rx, outlet));
+
+    let mut helpers = Vec::new();
+    if let Some(telegram) = config.sinks.telegram.as_ref().filter(|t| t.commands) {
+        let token = Secret::load(&telegram.token_env, "telegram_token")
+            .context("the Telegram bot needs its token")?;
+        let cx = BotContext {
+            inputs: input_tx.clone(),
+            store: store.clone(),
+            started: tokio::time::Instant::now(),
+            shutdown: shutdown.clone(),
+        };
+        let telegram = telegram.clone();
+        helpers.push((
+            "telegram bot",
+            tokio::spawn(async move {
+                run_bot(&telegram, token, cx)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("the Telegram bot stopped: {e}"))
+            }),
+        ));
+    }
+    if config.summary.enabled {
+        let schedule = SummarySchedule::new(&config.summary);
+        let tz = config.summary.tz.iana_name().unwrap_or("UTC").to_owned();
+        let run = summary::run_summaries(schedule, tz, input_tx.clone(), shutdown.clone(), now_ms);
+        helpers.push((
+            "summary clock",
+            tokio::spawn(async move {
+                run.await;
+                Ok(())
+            }),
+        ));
+    }
+    let health = Arc::new(SourceHealth::default());
+    let mut source = source(input_tx, shutdown.clone(), Arc::clone(&health));
+    let engine_alive = Arc::new(AtomicBool::new(true));
+    let watchdog = {
+        let (health, alive, shutdown) = (
+            Arc::clone(&health),
+            Arc::clone(&engine_alive),
+            shutdown.clone(),
+        );
+        tokio::spawn(async move {
+            let alive = || alive.load(Ordering::Relaxed);
+            systemd::supervise(&health, WARMUP_DEADLINE, DATA_SILENCE, alive, shutdown).await;
+        })
+    };
+
+    // Until a signal, or a task that must not end: the source, the engine.
+    let mut failure: Option<anyhow::Error> = None;
+    let mut engine_done = None;
+    let mut source_done = false;
+    let mut watch_shutdown = shutdown.clone();
+    tokio::select! {
+        _ = watch_shutdown.wait_for(|stop| *stop) => {}
+        result = &mut source => {
+            source_done = true;
+            failure = Some(match result {
+                Ok(()) => anyhow::anyhow!("the market-data source ended unexpectedly"),
+                Err(e) => e.context("the market-data source failed"),
+            });
+        }
+        result = &mut engine => {
+            engine_alive.store(false, Ordering::Relaxed);
+            engine_done = Some(result);
+        }
+    }
+    if let Some(e) = &failure {
+        tracing::error!(error = %format!("{e:#}"), "A critical task failed; draining before exit.");
+    }
+    shutdown_tx.send_replace(true);
+    if !source_done && let Err(e) = source.await {
+        tracing::warn!(error = %format!("{e:#}"), "The source stopped with an error.");
+    }
+    for (name, helper) in helpers {
+        match helper.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(task = name, error = %format!("{e:#}"), "Task ended with an error.")
+            }
+            Err(e) => tracing::error!(task = name, error = %e, "Task panicked."),
+        }
+    }
+    // Every input sender is gone now: the engine drains what it has, commits and returns.
+    let engine_result = match engine_done {
+        Some(result) => result,
+        None => engine.await,
+    };
+    let stored = match engine_result {
+        Ok((_engine, stored)) => stored.context("the engine could not persist its state"),
+        Err(e) => Err(anyhow::Error::new(e).context("the engine task panicked")),
+    };
+    let _delivered = console.await;
+    for (name, worker) in workers {
+        match worker.await {
+            Ok(Ok(done)) => {
+                tracing::info!(sink = %name, sent = done.sent, failed = done.failed, "Sink stopped.")
+            }
+            Ok(Err(e)) => tracing::error!(sink = %name, error = %e, "Sink lost its store."),
+            Err(e) => tracing::error!(sink = %name, error = %e, "Sink task panicked."),
+        }
+    }
+    signals.abort();
+    let _stopped = watchdog.await;
+    store.flush().await.context("flushing the store")?;
+    tracing::info!("Stopped.");
+    match (failure, stored) {
+        (Some(e), _) => Err(e),
+        (None, Err(e)) => Err(e),
+        (None, Ok(())) => Ok(()),
+    }
+}

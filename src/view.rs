@@ -1,0 +1,329 @@
+//! Read-only views of the engine's state for chat commands, charts and the daily summary: per pair
+//! the regimes, the nearest qualifying clusters, funding and the setup lining up; the market board
+//! and its health. Pure: built from state and parameters, time is an argument; never rendered for
+//! a channel here.
+
+use serde::{Deserialize, Serialize};
+
+use crate::analytics::PairState;
+use crate::analytics::clusters::Cluster;
+use crate::analytics::entry::EntryDirection;
+use crate::analytics::heatmap::Heatmap;
+use crate::analytics::regime::Regime;
+use crate::model::{AlertBrief, Interval, Side, Symbol, TimeMs};
+use crate::notify::chart::{ChartSeries, ClusterBand, HeatBand, HeatColumn};
+use crate::numbers::{price, usd};
+use crate::rules::{Bias, ClusterLabel, Crowding, RuleParams, plan};
+
+/// Heat bands on a chart are this many model bins tall (0.5 % at 10 bp bins).
+pub const BAND_BINS: i32 = 5;
+/// A chart shows ±this fraction of price.
+pub const CHART_RANGE: f64 = 0.15;
+
+/// One signal timeframe of a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TimeframeView {
+    pub interval: Interval,
+    pub regime: Regime,
+    pub rsi: Option<f64>,
+    pub bars: u64,
+}
+
+/// A qualifying cluster as a level to watch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LevelView {
+    /// The positions that would be liquidated there (longs sit below price).
+    pub side: Side,
+    pub label: ClusterLabel,
+    pub near_edge: f64,
+    pub far_edge: f64,
+    pub notional_usd: f64,
+    pub density: f64,
+    /// Distance from price to the near edge, in percent of price.
+    pub distance_pct: f64,
+}
+
+/// The trade the pair offers if its 4h trigger fired at the current price.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SetupView {
+    pub direction: EntryDirection,
+    pub entry: f64,
+    pub stop: f64,
+    pub t1: f64,
+    pub t2: Option<f64>,
+    pub reward_risk: f64,
+    /// Reward:risk reaches the configured minimum.
+    pub qualifies: bool,
+    /// Funding shows the other side crowded, which backs the wave.
+    pub funding_confirms: bool,
+}
+
+/// Everything a chat answer or the summary says about one pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairView {
+    pub symbol: Symbol,
+    /// Last mark price, or the last close before any mark.
+    pub price: Option<f64>,
+    /// 4h, 1d, 1w.
+    pub timeframes: Vec<TimeframeView>,
+    pub bias: Bias,
+    pub funding_rate: Option<f64>,
+    pub above: Option<LevelView>,
+    pub below: Option<LevelView>,
+    pub setup: Option<SetupView>,
+    /// The bias timeframe has a regime (at least `min_warmup_bars` closed bars): the pair's
+    /// alerts and setups are judged. `bias.converged` says whether the full warm-up is done.
+    pub ready: bool,
+    /// Alerts wait for a back-fill of missing bars.
+    pub gap_open: bool,
+}
+
+impl PairView {
+    pub fn timeframe(&self, interval: Interval) -> Option<&TimeframeView> {
+        self.timeframes.iter().find(|t| t.interval == interval)
+    }
+
+    /// The nearest qualifying cluster on the fuel side of the wave.
+    pub fn fuel(&self) -> Option<&LevelView> {
+        [&self.above, &self.below]
+            .into_iter()
+            .flatten()
+            .find(|l| l.label == ClusterLabel::Fuel)
+    }
+
+    /// Builds the view of `pair`; `gap_open` comes from its rule state.
+    pub fn of(
+        pair: &PairState,
+        gap_open: bool,
+        p: &RuleParams,
+        signals: &crate::analytics::SignalParams,
+    ) -> PairView {
+        let bias = Bias::of(pair, p.bias_timeframe, signals);
+        let price = pair
+            .heat()
+            .map()
+            .last_price()
+            .or_else(|| pair.trail().bars().last().map(|b| b.candle.close));
+        let timeframes = pair
+            .timeframes()
+            .iter()
+            .map(|tf| TimeframeView {
+                interval: tf.interval(),
+                regime: tf.regime(),
+                rsi: tf.rsi().map(|v| v.rsi),
+                bars: tf.bars(),
+            })
+            .collect();
+        let level = |side: Side| -> Option<LevelView> {
+            let price = price?;
+            let c = pair
+                .heat()
+                .clusters()?
+                .side(side)
+                .clusters
+                .iter()
+                .find(|c| p.clusters.qualifies(c))?;
+            Some(level_view(c, price, bias.label(side)))
+        };
+        let setup = price.and_then(|entry| setup_view(pair, &bias, entry, p));
+        PairView {
+            symbol: pair.symbol().clone(),
+            price,
+            timeframes,
+            bias,
+            funding_rate: pair.funding().map(|f| f.rate),
+            above: level(Side::Short),
+            below: level(Side::Long),
+            setup,
+            ready: bias.regime.is_some(),
+            gap_open,
+        }
+    }
+}
+
+fn level_view(c: &Cluster, price: f64, label: ClusterLabel) -> LevelView {
+    LevelView {
+        side: c.side,
+        label,
+        near_edge: c.near_edge,
+        far_edge: c.far_edge,
+        notional_usd: c.notional_usd,
+        density: c.density,
+        distance_pct: 100.0 * (c.near_edge - price).abs() / price,
+    }
+}
+
+fn setup_view(pair: &PairState, bias: &Bias, entry: f64, p: &RuleParams) -> Option<SetupView> {
+    let direction = match bias.wave {
+        Regime::Bull => EntryDirection::Long,
+        Regime::Bear => EntryDirection::Short,
+        Regime::Range => return None,
+    };
+    let clusters = pair.heat().clusters()?;
+    let swings = pair.timeframe(p.setup.timeframe).swings();
+    let plan = plan(direction, entry, clusters, swings, p).ok()?;
+    let funding_confirms = pair
+        .funding()
+        .is_some_and(|f| Crowding::of(f.rate, &p.funding).confirms(bias.wave));
+    Some(SetupView {
+        direction,
+        entry,
+        stop: plan.stop,
+        t1: plan.target.far_edge,
+        t2: plan.next.map(|c| c.far_edge),
+        reward_risk: plan.reward_risk,
+        qualifies: plan.reward_risk >= p.setup.min_reward_risk,
+        funding_confirms,
+    })
+}
+
+/// How the feeds and the engine are doing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedHealth {
+    pub pairs: usize,
+    pub pairs_ready: usize,
+    /// Pairs whose alerts wait for a back-fill.
+    pub gaps_open: usize,
+    pub events: u64,
+    pub source_bars: u64,
+    pub gaps: u64,
+    /// The newest event time the engine has seen (data time, not the wall clock).
+    pub last_event_ms: Option<TimeMs>,
+}
+
+/// Every pair at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MarketView {
+    pub pairs: Vec<PairView>,
+    pub health: FeedHealth,
+}
+
+impl MarketView {
+    /// Pairs with a trade lining up, best reward:risk first; those reaching the minimum first.
+    pub fn setups(&self) -> Vec<&PairView> {
+        let mut ranked: Vec<&PairView> = self
+            .pairs
+            .iter()
+            .filter(|p| p.ready && p.setup.is_some_and(|s| s.reward_risk > 0.0))
+            .collect();
+        ranked.sort_by(|a, b| {
+            let (sa, sb) = (a.setup.unwrap(), b.setup.unwrap());
+            sb.qualifies
+                .cmp(&sa.qualifies)
+                .then(sb.reward_risk.total_cmp(&sa.reward_risk))
+                .then_with(|| a.symbol.cmp(&b.symbol))
+        });
+        ranked
+    }
+}
+
+/// What the daily summary reports: the board, the last day's transitions and alerts, the top
+/// setups with their charts, and feed health.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryReport {
+    /// The local date it is for, e.g. `2026-11-23`.
+    pub day: String,
+    /// The IANA time zone of the schedule.
+    pub tz: String,
+    pub generated_ms: TimeMs,
+    /// The report covers `[since_ms, generated_ms]`.
+    pub since_ms: TimeMs,
+    pub market: MarketView,
+    /// Regime changes in the window, newest first.
+    pub transitions: Vec<AlertBrief>,
+    /// Every other alert in the window, newest first (capped; `alerts_total` has the count).
+    pub alerts: Vec<AlertBrief>,
+    pub alerts_total: usize,
+    /// Charts of the top setups, best first.
+    pub charts: Vec<ChartSeries>,
+}
+
+/// The map around `price` in bands of [`BAND_BINS`] bins, as one chart column covering
+/// `[time, time + width_ms)`.
+pub fn heat_column(map: &Heatmap, time: TimeMs, width_ms: i64, price: f64) -> HeatColumn {
+    let grid = map.grid();
+    let (lo, hi) = (
+        grid.bin_of(price * (1.0 - CHART_RANGE)),
+        grid.bin_of(price * (1.0 + CHART_RANGE)),
+    );
+    let bands = (lo..=hi)
+        .step_by(BAND_BINS as usize)
+        .map(|start| {
+            let bins = start..start + BAND_BINS;
+            HeatBand {
+                price_low: grid.lower_edge(start),
+                price_high: grid.upper_edge(start + BAND_BINS - 1),
+                long_usd: bins.clone().map(|k| map.mass(Side::Long, k)).sum(),
+                short_usd: bins.map(|k| map.mass(Side::Short, k)).sum(),
+            }
+        })
+        .collect();
+    HeatColumn {
+        time,
+        width_ms,
+        bands,
+    }
+}
+
+/// A cluster as a labelled box on a chart.
+pub fn cluster_band(c: &Cluster, label: Option<ClusterLabel>) -> ClusterBand {
+    let side = match c.side {
+        Side::Long => "longs",
+        Side::Short => "shorts",
+    };
+    let tag = label.map_or(String::new(), |l| format!("{} · ", l.as_str()));
+    ClusterBand {
+        side: c.side,
+        near_edge: c.near_edge,
+        far_edge: c.far_edge,
+        label: format!(
+            "{tag}{side} {}–{} · {} est.",
+            price(c.near_edge),
+            price(c.far_edge),
+            usd(c.notional_usd)
+        ),
+    }
+}
+
+/// The chart of a pair now: its last 4h bars with RSI and regime, the current estimated map
+/// behind them (the model keeps no history of maps), and its qualifying clusters labelled fuel or
+/// magnet. `None` before the first 4h bar.
+pub fn chart_series(
+    pair: &PairState,
+    p: &RuleParams,
+    signals: &crate::analytics::SignalParams,
+) -> Option<ChartSeries> {
+    let trail = pair.trail();
+    let first = trail.bars().next()?;
+    let last = trail.bars().last()?;
+    let map = pair.heat().map();
+    let price = map.last_price().unwrap_or(last.candle.close);
+    let start = first.candle.open_time;
+    let end = last.candle.open_time + Interval::H4.duration_ms();
+    let bias = Bias::of(pair, p.bias_timeframe, signals);
+    let clusters = pair
+        .heat()
+        .clusters()
+        .into_iter()
+        .flat_map(|c| c.iter())
+        .filter(|c| p.clusters.qualifies(c))
+        .map(|c| cluster_band(c, Some(bias.label(c.side))))
+        .collect();
+    let coverage = map
+        .coverage()
+        .map_or("n/a".to_owned(), |c| format!("{c:.2}"));
+    Some(ChartSeries {
+        symbol: pair.symbol().to_string(),
+        interval_label: "4h".to_owned(),
+        candles: trail.bars().map(|b| b.candle).collect(),
+        rsi: trail.bars().map(|b| b.rsi).collect(),
+        regimes: trail.bars().map(|b| b.regime).collect(),
+        heat: vec![heat_column(map, start, end - start, price)],
+        clusters,
+        mark_price: map.last_price(),
+        footer: format!(
+            "estimated liquidation map now · mode {} · coverage {coverage} · not an order book",
+            map.mode().as_str()
+        ),
+    })
+}
