@@ -12,13 +12,16 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use liqwave::config::{EmailSinkConfig, SmtpTls};
+mod support;
+
+use liqwave::config::{EmailSinkConfig, SmtpTls, TelegramSinkConfig};
 use liqwave::engine::{Engine, SummaryRequest};
 use liqwave::model::{Alert, AlertId, AlertKind, Interval, Severity, Symbol, parse_utc};
 use liqwave::notify::chart::board_size;
 use liqwave::notify::delivery::{DeliveryContext, RetryPolicy, deliver};
 use liqwave::notify::email::{EmailSink, build_message, message_id};
 use liqwave::notify::secret::Secret;
+use liqwave::notify::telegram::TelegramSink;
 use liqwave::notify::{Sink, SinkError, install_crypto_provider};
 use liqwave::source::replay::{Dataset, ReplayOptions};
 use liqwave::store::{Commit, Routed, Store};
@@ -732,4 +735,84 @@ async fn poll_until(mut done: impl FnMut() -> bool) {
     while !done() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+#[tokio::test]
+async fn a_blocked_bot_dead_letters_while_email_still_delivers() {
+    use support::fake_bot_api::{FakeBotApi, Reply, TOKEN};
+    let server = TestServer::start();
+    let api = FakeBotApi::start(vec![Reply::Blocked; 3]);
+    let telegram = TelegramSink::new(
+        &TelegramSinkConfig {
+            chat_ids: vec![11],
+            api_url: api.url.clone(),
+            token_env: "LIQWAVE_TEST_TELEGRAM_TOKEN".into(),
+            timeout: BOUND,
+            commands: false,
+        },
+        Secret::new(TOKEN.into()),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), 8 << 20).unwrap();
+    let alerts: Vec<Alert> = (0..3)
+        .map(|i| {
+            let mut a = alert();
+            a.id = AlertId::new(a.kind, &a.symbol, a.interval, i);
+            a.time_ms += i;
+            a
+        })
+        .collect();
+    let routed: Vec<Routed> = alerts
+        .iter()
+        .map(|a| Routed::new(a.clone(), vec!["telegram".into(), "email".into()]))
+        .collect();
+    store
+        .commit(&Commit {
+            pairs: &[],
+            alerts: &routed,
+            position: None,
+        })
+        .unwrap();
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let cx = || DeliveryContext {
+        store: store.clone(),
+        policy: RetryPolicy {
+            max_attempts: 5,
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(50),
+        },
+        wake: Arc::new(Notify::new()),
+        shutdown: shutdown_rx.clone(),
+        deadline: Duration::from_secs(5),
+    };
+    let controller = async {
+        poll_until(|| store.outbox_depth().unwrap().is_empty()).await;
+        shutdown.send_replace(true);
+    };
+    let (bot, mail, ()) = tokio::time::timeout(BOUND, async {
+        tokio::join!(
+            deliver(telegram, cx()),
+            deliver(server.sink(PASSWORD), cx()),
+            controller
+        )
+    })
+    .await
+    .expect("both workers finish");
+    let (bot, mail) = (bot.unwrap(), mail.unwrap());
+    assert_eq!(
+        (bot.sent, bot.failed),
+        (0, 3),
+        "blocked: every alert a dead letter"
+    );
+    assert_eq!((mail.sent, mail.failed), (3, 0), "email is not held up");
+    assert_eq!(server.received().len(), 3);
+    let letters = store.dead_letters().unwrap();
+    assert_eq!(letters.len(), 3);
+    assert!(
+        letters
+            .iter()
+            .all(|d| d.sink == "telegram" && d.error.contains("blocked"))
+    );
+    assert!(letters.iter().all(|d| !d.error.contains(TOKEN)));
 }
