@@ -23,8 +23,9 @@ use crate::engine::Input;
 use crate::model::{Interval, MarketEvent, Symbol, SymbolEvent, TimeMs};
 use crate::supervisor::SourceHealth;
 
-/// Live events waiting per pair while it warms up: 5m bars and liquidations of a few minutes.
-const PENDING_MAX: usize = 2048;
+/// Live events kept per pair while it warms up (5m bars and liquidations): a day of bars, so a
+/// pair whose warm-up failed cannot grow without bound (600 × 288 small events at most).
+const PENDING_MAX: usize = 288;
 /// How long a failed discovery waits before the next try.
 const DISCOVERY_RETRY: Duration = Duration::from_secs(30);
 /// After a 5m close, Binance needs a moment before open interest reflects it.
