@@ -92,15 +92,7 @@ pub async fn replay(
     run: ReplayRun<'_>,
 ) -> anyhow::Result<(ReplaySummary, Engine)> {
     let started = Instant::now();
-    let options = ReplayOptions {
-        source_interval: config.replay.source_interval,
-        filter: SymbolFilter::Lists {
-            include: config.symbols.include.clone(),
-            exclude: config.symbols.exclude.clone(),
-        },
-    };
-    let dataset = Dataset::load(data_dir, &options)
-        .with_context(|| format!("loading recorded data from {}", data_dir.display()))?;
+    let dataset = load_dataset(config, data_dir)?;
     let load_time = started.elapsed();
     let load = dataset.report().clone();
     tracing::info!(
@@ -195,6 +187,19 @@ pub async fn replay(
         run_time,
     };
     Ok((summary, engine))
+}
+
+/// The recorded dataset in `dir`, read as the config says (source interval, symbol lists).
+pub fn load_dataset(config: &Config, dir: &Path) -> anyhow::Result<Dataset> {
+    let options = ReplayOptions {
+        source_interval: config.replay.source_interval,
+        filter: SymbolFilter::Lists {
+            include: config.symbols.include.clone(),
+            exclude: config.symbols.exclude.clone(),
+        },
+    };
+    Dataset::load(dir, &options)
+        .with_context(|| format!("loading recorded data from {}", dir.display()))
 }
 
 fn console_sink(config: &Config, run: ReplayRun<'_>) -> anyhow::Result<ConsoleSink> {

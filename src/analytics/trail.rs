@@ -37,10 +37,6 @@ impl Trail {
     pub fn bars(&self) -> impl ExactSizeIterator<Item = &TrailBar> {
         self.bars.iter()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.bars.is_empty()
-    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@ use crate::config::Config;
 use crate::engine::{Engine, SummaryRequest};
 use crate::model::{Alert, SymbolEvent, TimeMs, format_utc};
 use crate::notify::summary::{self, InlineImage, SummaryEmail};
-use crate::source::replay::{Dataset, ReplayOptions, SymbolFilter};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -63,15 +62,7 @@ pub(super) fn run(args: &Args) -> anyhow::Result<()> {
 
 /// Every recorded event of the config's symbols, in replay order.
 fn load(config: &Config, dir: &Path) -> anyhow::Result<Vec<SymbolEvent>> {
-    let options = ReplayOptions {
-        source_interval: config.replay.source_interval,
-        filter: SymbolFilter::Lists {
-            include: config.symbols.include.clone(),
-            exclude: config.symbols.exclude.clone(),
-        },
-    };
-    let dataset = Dataset::load(dir, &options)
-        .with_context(|| format!("loading recorded data from {}", dir.display()))?;
+    let dataset = crate::supervisor::load_dataset(config, dir)?;
     Ok(dataset.into_events())
 }
 
