@@ -135,9 +135,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The process exit code for an error: 78 for configuration problems, 1 for everything else.
+/// The process exit code for an error: 78 for configuration problems (an invalid file or a
+/// missing secret: restarting cannot help), 1 for everything else.
 pub fn exit_code(error: &anyhow::Error) -> ExitCode {
-    if error.downcast_ref::<ConfigError>().is_some() {
+    let config = |e: &(dyn std::error::Error + 'static)| {
+        e.is::<ConfigError>() || e.is::<crate::notify::secret::MissingSecret>()
+    };
+    if error.chain().any(config) {
         ExitCode::from(EXIT_CONFIG)
     } else {
         ExitCode::FAILURE

@@ -9,6 +9,7 @@ mod locate;
 mod raw;
 mod rules;
 mod sections;
+mod service;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -47,6 +48,28 @@ pub struct Config {
     pub routes: Routes,
     /// `[binance]`: endpoints, the REST weight budget, warm-up lookback and poll intervals.
     pub binance: BinanceConfig,
+    /// `[service]`: health judgement for systemd's watchdog and readiness.
+    pub service: ServiceConfig,
+    /// `[metrics]`: the Prometheus endpoint.
+    pub metrics: MetricsConfig,
+}
+
+/// How the daemon judges its own health (systemd's notify protocol).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceConfig {
+    /// Without market data for this long the feed counts as stalled and the watchdog is not
+    /// petted (default 120 s), so systemd restarts a daemon whose streams died silently.
+    pub watchdog_silence: Duration,
+    /// `READY=1` is sent at the latest this long after start, warm or not (default 900 s).
+    pub warmup_deadline: Duration,
+}
+
+/// The Prometheus text endpoint (`GET /metrics`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// Default 127.0.0.1:9464 (loopback only).
+    pub listen: std::net::SocketAddr,
 }
 
 /// The Binance USDⓈ-M source: where it connects and how hard it may use the REST API.

@@ -30,6 +30,8 @@ pub(super) struct RawConfig {
     /// `[[routes]]`; absent means the default routes, present replaces them.
     pub(super) routes: Option<Vec<RawRoute>>,
     pub(super) binance: RawBinance,
+    pub(super) service: RawService,
+    pub(super) metrics: RawMetrics,
 }
 
 /// `[binance]`: endpoints, the REST weight budget, warm-up lookback and poll intervals.
@@ -45,6 +47,22 @@ pub(super) struct RawBinance {
     pub(super) streams_per_connection: Option<i64>,
     pub(super) discovery_interval_secs: Option<i64>,
     pub(super) open_interest_interval_secs: Option<i64>,
+}
+
+/// `[service]`: the daemon's own health judgement (systemd watchdog, readiness).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawService {
+    pub(super) watchdog_silence_secs: Option<i64>,
+    pub(super) warmup_deadline_secs: Option<i64>,
+}
+
+/// `[metrics]`: the Prometheus endpoint.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawMetrics {
+    pub(super) enabled: Option<bool>,
+    pub(super) listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -387,6 +405,8 @@ pub(super) fn known_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["mutes"] => field_names::<RawMute>(),
         ["routes"] => field_names::<RawRoute>(),
         ["binance"] => field_names::<RawBinance>(),
+        ["service"] => field_names::<RawService>(),
+        ["metrics"] => field_names::<RawMetrics>(),
         _ => return None,
     };
     Some(keys)

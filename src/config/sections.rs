@@ -100,6 +100,8 @@ impl Checker<'_, '_> {
             mutes: self.mutes(raw.mutes),
             routes: self.routes(raw.routes),
             binance: self.binance(raw.binance),
+            service: self.service(raw.service),
+            metrics: self.metrics(raw.metrics),
         }
     }
 

@@ -5,12 +5,13 @@
 //! the store flushes. A failed critical task ends the process non-zero after the same drain.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::FutureExt;
 use tokio::sync::{mpsc, watch};
 
 use super::systemd::{self, SourceHealth};
@@ -27,11 +28,6 @@ use crate::schedule::SummarySchedule;
 /// the engine until shutdown; an `Err` is fatal (the daemon drains and exits non-zero). It runs
 /// on the supervisor's own task (it need not be `Send`), beside the spawned ones.
 pub type SourceTask = Pin<Box<dyn Future<Output = anyhow::Result<()>>>>;
-
-/// Until this long after start, a source still warming up does not hold back `READY=1`.
-const WARMUP_DEADLINE: Duration = Duration::from_secs(15 * 60);
-/// Without market data for this long the feed counts as stalled: no watchdog pets.
-const DATA_SILENCE: Duration = Duration::from_secs(120);
 
 /// Runs the daemon until SIGTERM/SIGINT or a fatal error. `source` builds the source task.
 pub async fn run_daemon(
@@ -100,9 +96,17 @@ pub async fn run_daemon(
         ));
     }
     let health = Arc::new(SourceHealth::default());
-    let mut source = source(input_tx, shutdown.clone(), Arc::clone(&health));
+    // A panicking source must not skip the drain: it becomes an error like any other.
+    let mut source = AssertUnwindSafe(source(input_tx, shutdown.clone(), Arc::clone(&health)))
+        .catch_unwind()
+        .map(|done| {
+            done.unwrap_or_else(|panic| {
+                Err(anyhow::anyhow!("panicked: {}", panic_message(&*panic)))
+            })
+        });
     let engine_alive = Arc::new(AtomicBool::new(true));
     let watchdog = {
+        let service = config.service.clone();
         let (health, alive, shutdown) = (
             Arc::clone(&health),
             Arc::clone(&engine_alive),
@@ -110,7 +114,7 @@ pub async fn run_daemon(
         );
         tokio::spawn(async move {
             let alive = || alive.load(Ordering::Relaxed);
-            systemd::supervise(&health, WARMUP_DEADLINE, DATA_SILENCE, alive, shutdown).await;
+            systemd::supervise(&health, &service, alive, shutdown).await;
         })
     };
 
@@ -177,4 +181,13 @@ pub async fn run_daemon(
         (None, Err(e)) => Err(e),
         (None, Ok(())) => Ok(()),
     }
+}
+
+/// The text of a panic payload (`panic!` with a literal or a formatted message).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message")
 }

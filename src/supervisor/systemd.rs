@@ -6,6 +6,7 @@ use std::os::unix::net::UnixDatagram;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
+use crate::config::ServiceConfig;
 use crate::model::TimeMs;
 use crate::notify::delivery::now_ms;
 
@@ -67,12 +68,11 @@ pub(super) fn watchdog_interval() -> Option<Duration> {
     (usec > 0).then(|| Duration::from_micros(usec))
 }
 
-/// Says READY=1 once `health` is ready (or `warmup_deadline` passed) and pets the watchdog at
+/// Says READY=1 once `health` is ready (or the warm-up deadline passed) and pets the watchdog at
 /// half its interval while `alive()` and the data is healthy. Runs until `shutdown`.
 pub(super) async fn supervise(
     health: &SourceHealth,
-    warmup_deadline: Duration,
-    silence: Duration,
+    service: &ServiceConfig,
     alive: impl Fn() -> bool,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -80,12 +80,15 @@ pub(super) async fn supervise(
     let period = watchdog_interval().map_or(Duration::from_secs(5), |w| w / 2);
     let mut told_ready = false;
     loop {
-        if !told_ready && (health.is_ready() || started.elapsed() >= warmup_deadline) {
+        if !told_ready && (health.is_ready() || started.elapsed() >= service.warmup_deadline) {
             told_ready = true;
             let _sent = notify("READY=1\nSTATUS=Following the market.");
             tracing::info!(warm = health.is_ready(), "Ready.");
         }
-        if watchdog_interval().is_some() && alive() && health.is_healthy(now_ms(), silence) {
+        if watchdog_interval().is_some()
+            && alive()
+            && health.is_healthy(now_ms(), service.watchdog_silence)
+        {
             let _sent = notify("WATCHDOG=1");
         }
         tokio::select! {
