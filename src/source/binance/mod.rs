@@ -2,6 +2,7 @@
 //! Only `model` types and this module's errors leave it; no Binance name may leak outside.
 
 pub mod budget;
+pub mod clock;
 pub mod discovery;
 pub mod live;
 pub mod rest;

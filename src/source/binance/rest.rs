@@ -13,11 +13,12 @@ pub use error::RestError;
 pub use retry::RetryPolicy;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tracing::{debug, error, warn};
 
 use super::budget::{Budget, BudgetParams, Cost, Ticket, Wait, WaitReason};
+use super::clock::Clock;
 use super::wire::parse_api_error;
 use crate::config::BinanceConfig;
 use crate::model::{Symbol, TimeMs};
@@ -35,6 +36,9 @@ pub struct RestOptions {
     /// it fails with [`RestError::Throttled`] or [`RestError::Banned`]. Long enough for a full
     /// five-minute `/futures/data` window.
     pub max_wait: Duration,
+    /// The market clock: budget windows, bans and retry pauses are market time (the wall clock
+    /// for the daemon; tests accelerate it).
+    pub clock: Clock,
 }
 
 impl RestOptions {
@@ -52,6 +56,7 @@ impl RestOptions {
             budget,
             retry: RetryPolicy::DEFAULT,
             max_wait: Duration::from_millis(windows.max(0) as u64),
+            clock: Clock::Wall,
         }
     }
 }
@@ -106,12 +111,14 @@ impl RestClient {
         RestClient::new(RestOptions::from_config(config))
     }
 
-    /// The wall clock in epoch ms: the only clock the REST side reads (this is the edge).
+    /// Market time in epoch ms: the only clock the live source reads (this is the edge).
     pub fn now(&self) -> TimeMs {
-        let since = SystemTime::now().duration_since(UNIX_EPOCH);
-        since.map_or(0, |d| {
-            TimeMs::try_from(d.as_millis()).unwrap_or(TimeMs::MAX)
-        })
+        self.inner.options.clock.now()
+    }
+
+    /// The market clock, for waits measured in market time.
+    pub fn clock(&self) -> Clock {
+        self.inner.options.clock
     }
 
     /// Weight reserved since the client was made, over all clones.
@@ -167,7 +174,7 @@ impl RestClient {
             let backoff_ms = backoff.as_millis() as u64;
             let endpoint = req.endpoint;
             warn!(venue = "binance", endpoint, symbol, attempt, backoff_ms, error = %error, "Retrying REST request.");
-            tokio::time::sleep(backoff).await;
+            tokio::time::sleep(self.clock().wall(backoff)).await;
             last = Some(error);
         };
         Err(error)
@@ -192,7 +199,8 @@ impl RestClient {
             let wait_ms = (wait.until - now).max(1) as u64;
             let endpoint = req.endpoint;
             debug!(venue = "binance", endpoint, wait_ms, reason = ?wait.reason, "Waiting for the REST budget.");
-            tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+            let wall = self.clock().wall(Duration::from_millis(wait_ms));
+            tokio::time::sleep(wall.max(Duration::from_millis(1))).await;
         }
     }
 
