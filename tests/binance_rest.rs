@@ -91,9 +91,8 @@ fn bars(events: &[SymbolEvent], interval: Interval) -> usize {
 #[tokio::test]
 async fn warm_up_of_600_pairs_never_passes_the_weight_budget() {
     let fake = FakeBinanceRest::start(FakeConfig {
-        symbols: 600,
         window_ms: WINDOW_MS,
-        weight_limit: 2400,
+        ..FakeConfig::binance(600)
     });
     let client = client(&fake, WINDOW_MS, Duration::from_secs(10));
     let contracts = discover(&client, &SymbolFilter::default()).await.unwrap();

@@ -16,9 +16,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use liqwave::model::{DAY_MS, Interval, TimeMs};
+use liqwave::source::binance::clock::Clock;
 use serde_json::{Value, json};
 
 #[path = "fake_binance_rest/http.rs"]
@@ -40,6 +41,9 @@ pub(crate) struct FakeConfig {
     pub(crate) window_ms: TimeMs,
     /// Weight per window before a 429 (2400 like Binance).
     pub(crate) weight_limit: u32,
+    /// What time it is for the fake: arrivals, closed bars, windows and bans (the wall clock,
+    /// or an accelerated one shared with the client and the stream fake).
+    pub(crate) clock: Clock,
 }
 
 impl FakeConfig {
@@ -48,6 +52,7 @@ impl FakeConfig {
             symbols,
             window_ms: 60_000,
             weight_limit: 2400,
+            clock: Clock::Wall,
         }
     }
 }
@@ -115,16 +120,11 @@ pub(crate) struct FakeBinanceRest {
     state: Arc<State>,
 }
 
-pub(crate) fn now_ms() -> TimeMs {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    since.as_millis() as TimeMs
-}
-
 impl FakeBinanceRest {
     pub(crate) fn start(config: FakeConfig) -> FakeBinanceRest {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let origin = Interval::W1.bar_open(now_ms());
+        let origin = Interval::W1.bar_open(config.clock.now());
         let listings = (0..config.symbols)
             .map(|i| Listing {
                 name: format!("SYN{i:03}USDT"),
@@ -168,7 +168,7 @@ impl FakeBinanceRest {
         self.state.listings.lock().unwrap().push(Listing {
             name: name.to_owned(),
             status: "TRADING",
-            onboard: now_ms() - 2 * DAY_MS,
+            onboard: self.state.now() - 2 * DAY_MS,
         });
     }
 
@@ -196,6 +196,39 @@ impl FakeBinanceRest {
     pub(crate) fn peak_futures_data(&self) -> u32 {
         let limits = self.state.limits.lock().unwrap();
         limits.futures_data.values().copied().max().unwrap_or(0)
+    }
+
+    /// The fake's market, for a stream fake to play the same bars on the same clock.
+    #[allow(dead_code)] // Only tests/live.rs streams the REST fake's market.
+    pub(crate) fn market(&self) -> MarketView {
+        MarketView(Arc::clone(&self.state))
+    }
+}
+
+/// A handle on the fake's market: its clock, the pairs trading and their bars, exactly as the
+/// REST endpoints answer them.
+#[derive(Debug, Clone)]
+#[allow(dead_code)] // Only tests/live.rs streams the REST fake's market.
+pub(crate) struct MarketView(Arc<State>);
+
+#[allow(dead_code)] // Only tests/live.rs streams the REST fake's market.
+impl MarketView {
+    pub(crate) fn clock(&self) -> Clock {
+        self.0.config.clock
+    }
+
+    /// The contracts trading now, in listing order.
+    pub(crate) fn trading(&self) -> Vec<String> {
+        let listings = self.0.listings();
+        let trading = listings.into_iter().filter(|l| l.status == "TRADING");
+        trading.map(|l| l.name).collect()
+    }
+
+    /// A closed 5m bar as decimal texts (open, high, low, close, volume, quote volume,
+    /// taker-buy quote volume), written as `/fapi/v1/klines` writes them.
+    pub(crate) fn bar(&self, name: &str, open: TimeMs) -> [String; 7] {
+        let walk = market::Walk::new(name, self.0.origin);
+        walk.texts(Interval::M5, open, open + Interval::M5.duration_ms())
     }
 }
 
@@ -242,6 +275,11 @@ impl Answer {
 }
 
 impl State {
+    /// Market time for the fake.
+    pub(crate) fn now(&self) -> TimeMs {
+        self.config.clock.now()
+    }
+
     /// Counts, checks and answers one request arriving at `at`; records it. Returns the answer
     /// and the weight of the window after it.
     fn handle(&self, at: TimeMs, path: &str, query: &HashMap<String, String>) -> (Answer, u32) {

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use super::{Answer, State, now_ms};
+use super::{Answer, State};
 
 /// One connection, requests one after the other until the client closes it.
 pub(super) fn serve(stream: TcpStream, state: &State) {
@@ -22,7 +22,7 @@ pub(super) fn serve(stream: TcpStream, state: &State) {
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             return;
         }
-        let at = now_ms();
+        let at = state.now();
         let target = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
         let mut close = false;
         let mut length = 0;

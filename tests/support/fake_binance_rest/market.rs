@@ -109,21 +109,30 @@ impl Walk {
     /// A klines row: `[open time, "o", "h", "l", "c", "v", close time, "q", trades, "tbv", "tbq", "0"]`.
     pub(crate) fn row(&self, interval: Interval, open: TimeMs, now: TimeMs) -> String {
         let b = self.bar(interval, open, now);
+        let [o, h, l, c, v, q, tbq] = self.texts(interval, open, now);
+        format!(
+            "[{open},\"{o}\",\"{h}\",\"{l}\",\"{c}\",\"{v}\",{},\"{q}\",{},\"{:.3}\",\"{tbq}\",\"0\"]",
+            open + interval.duration_ms() - 1,
+            b.trades,
+            b.volume * b.taker_share,
+        )
+    }
+
+    /// A bar's decimal texts as Binance writes them: open, high, low, close, volume, quote
+    /// volume, taker-buy quote volume (the stream fake writes the same into its klines).
+    pub(crate) fn texts(&self, interval: Interval, open: TimeMs, now: TimeMs) -> [String; 7] {
+        let b = self.bar(interval, open, now);
         let quote = b.volume * (b.open + b.close) / 2.0;
         let p = |x: f64| format!("{x:.*}", self.decimals);
-        format!(
-            "[{open},\"{}\",\"{}\",\"{}\",\"{}\",\"{:.3}\",{},\"{:.4}\",{},\"{:.3}\",\"{:.4}\",\"0\"]",
+        [
             p(b.open),
             p(b.high),
             p(b.low),
             p(b.close),
-            b.volume,
-            open + interval.duration_ms() - 1,
-            quote,
-            b.trades,
-            b.volume * b.taker_share,
-            quote * b.taker_share,
-        )
+            format!("{:.3}", b.volume),
+            format!("{quote:.4}"),
+            format!("{:.4}", quote * b.taker_share),
+        ]
     }
 
     pub(crate) fn price_text(&self, t: TimeMs) -> String {
