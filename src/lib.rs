@@ -34,6 +34,7 @@
 //! - [`supervisor`]: builds and spawns every task (replay, the `run` daemon, systemd notify, the
 //!   summary clock); the only place that spawns.
 //! - [`telemetry`]: logging setup.
+//! - [`metrics`]: the Prometheus registry of `liqwave run` and its `/metrics` endpoint.
 //! - [`numbers`]: prices and USD amounts as people read them.
 //! - [`cli`]: the subcommands.
 //!
@@ -49,6 +50,7 @@ pub mod analytics;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod numbers;

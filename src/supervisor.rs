@@ -23,9 +23,10 @@ pub use systemd::SourceHealth;
 
 use crate::config::Config;
 use crate::engine::{Engine, Input, Outlet, Persist};
+use crate::metrics::Metrics;
 use crate::model::{AlertKind, SymbolEvent};
 use crate::notify::console::ConsoleSink;
-use crate::notify::delivery::{DeliveryContext, RetryPolicy, deliver, now_ms};
+use crate::notify::delivery::{DeliveryContext, RetryPolicy, deliver_metered, now_ms};
 use crate::notify::email::EmailSink;
 use crate::notify::file::FileSink;
 use crate::notify::secret::Secret;
@@ -139,6 +140,7 @@ pub async fn replay(
             position,
             &shutdown,
             &mut workers,
+            &Arc::default(),
         )?),
         None => None,
     };
@@ -225,6 +227,7 @@ fn start_workers(
     position: u64,
     shutdown: &watch::Receiver<bool>,
     workers: &mut Vec<Worker>,
+    metrics: &Arc<Metrics>,
 ) -> anyhow::Result<Persist> {
     let retention = config.delivery.sent_log_retention.as_millis() as i64;
     let pruned = store.prune_sent(now_ms() - retention)?;
@@ -236,6 +239,7 @@ fn start_workers(
         store: &store,
         shutdown,
         workers,
+        metrics,
         sinks: Vec::new(),
     };
     if let Some(file) = &config.sinks.file {
@@ -275,6 +279,7 @@ struct Launch<'a> {
     store: &'a Store,
     shutdown: &'a watch::Receiver<bool>,
     workers: &'a mut Vec<Worker>,
+    metrics: &'a Arc<Metrics>,
     sinks: Vec<(String, Arc<Notify>)>,
 }
 
@@ -290,8 +295,9 @@ impl Launch<'_> {
             deadline: self.config.delivery.shutdown_deadline,
         };
         tracing::info!(sink = %name, "Delivery worker started.");
-        self.workers
-            .push((name.clone(), tokio::spawn(deliver(sink, context))));
+        let meter = self.metrics.sink(&name);
+        let worker = tokio::spawn(deliver_metered(sink, context, meter));
+        self.workers.push((name.clone(), worker));
         self.sinks.push((name, wake));
     }
 }

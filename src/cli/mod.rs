@@ -11,7 +11,6 @@ use clap::{Parser, Subcommand};
 use crate::config::{self, Config, ConfigError};
 use crate::model::Interval;
 use crate::source::binance::live::run_live;
-use crate::source::binance::ws::Counters;
 use crate::supervisor::{self, ReplaySummary};
 use crate::telemetry;
 
@@ -206,10 +205,9 @@ fn run_cmd(config_path: &Path, reset_state: bool) -> anyhow::Result<()> {
     runtime.block_on(supervisor::run_daemon(
         &config,
         reset_state,
-        move |inputs, shutdown, health| {
+        move |inputs, shutdown, health, metrics| {
             Box::pin(async move {
-                let counters = std::sync::Arc::new(Counters::default());
-                run_live(&source_config, inputs, shutdown, counters, health)
+                run_live(&source_config, inputs, shutdown, metrics, health)
                     .await
                     .context("the Binance source cannot start")
             })

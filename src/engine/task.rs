@@ -3,10 +3,12 @@
 //! transaction, then wakes the sink workers. It never spawns and never sends to a channel itself.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::{Notify, mpsc};
 
 use super::{Engine, Input};
+use crate::metrics::Metrics;
 use crate::model::Alert;
 use crate::model::AlertKind;
 use crate::rules::Routes;
@@ -46,12 +48,24 @@ impl Engine {
     /// the store error that stopped it early, if any: without its store the engine cannot keep
     /// its promise that no alert is lost, so it stops.
     pub async fn run_with(
+        self,
+        inputs: mpsc::Receiver<Input>,
+        outlet: Outlet,
+    ) -> (Engine, Result<(), StoreError>) {
+        self.run_metered(inputs, outlet, Arc::default()).await
+    }
+
+    /// [`Engine::run_with`], counting alerts, pairs and the time each input takes in `metrics`.
+    /// The task is an edge: it reads the monotonic clock, the engine itself never does.
+    pub async fn run_metered(
         mut self,
         mut inputs: mpsc::Receiver<Input>,
         mut outlet: Outlet,
+        metrics: Arc<Metrics>,
     ) -> (Engine, Result<(), StoreError>) {
         let mut out = Vec::new();
         while let Some(input) = inputs.recv().await {
+            let started = Instant::now();
             let mut processed = 0;
             match input {
                 Input::Market(events) => {
@@ -91,6 +105,11 @@ impl Engine {
             {
                 tracing::error!(error = %e, "Could not persist the engine's state; the engine stops.");
                 return (self, Err(e));
+            }
+            metrics.engine_step(started.elapsed().as_secs_f64());
+            metrics.set_engine_pairs(self.pairs.len());
+            for alert in &out {
+                metrics.alert(alert.kind);
             }
             if let Some(console) = &outlet.console {
                 for alert in out.drain(..) {

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::{Delivered, Sink, SinkError};
 use crate::config::DeliveryConfig;
+use crate::metrics::SinkMeter;
 use crate::model::{Alert, AlertKind, TimeMs};
 use crate::store::{OutboxEntry, OutboxKey, Store, StoreError};
 
@@ -77,9 +78,15 @@ pub struct DeliveryContext {
 
 /// Runs until shutdown (see [`DeliveryContext::shutdown`]). A store failure ends it with the
 /// error: without its outbox a worker can do nothing safely.
-pub async fn deliver<S: Sink>(
+pub async fn deliver<S: Sink>(sink: S, cx: DeliveryContext) -> Result<Delivered, StoreError> {
+    deliver_metered(sink, cx, Arc::default()).await
+}
+
+/// [`deliver`], counting deliveries and failed sends in `meter`.
+pub async fn deliver_metered<S: Sink>(
     mut sink: S,
     mut cx: DeliveryContext,
+    meter: Arc<SinkMeter>,
 ) -> Result<Delivered, StoreError> {
     let mut done = Delivered::default();
     let mut stop_at: Option<Instant> = None;
@@ -135,8 +142,10 @@ pub async fn deliver<S: Sink>(
                     // Durable before the next send: a kill repeats at most the message in flight.
                     cx.store.flush().await?;
                     done.sent += group.len() as u64;
+                    meter.delivered(group.len() as u64);
                 }
                 Err(error) => {
+                    meter.error();
                     if failed(&sink, &cx, group, error, &mut done)? {
                         break;
                     }

@@ -5,6 +5,7 @@
 //! the store flushes. A failed critical task ends the process non-zero after the same drain.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,12 +13,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use futures_util::FutureExt;
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use super::systemd::{self, SourceHealth};
 use super::{ALERT_CAPACITY, BATCH, console_sink, start_workers, state, summary, watch_signals};
 use crate::config::Config;
 use crate::engine::{Input, Outlet};
+use crate::metrics::{Metrics, server};
 use crate::notify::delivery::now_ms;
 use crate::notify::run_worker;
 use crate::notify::secret::Secret;
@@ -29,18 +32,32 @@ use crate::schedule::SummarySchedule;
 /// on the supervisor's own task (it need not be `Send`), beside the spawned ones.
 pub type SourceTask = Pin<Box<dyn Future<Output = anyhow::Result<()>>>>;
 
-/// Runs the daemon until SIGTERM/SIGINT or a fatal error. `source` builds the source task.
+/// Runs the daemon until SIGTERM/SIGINT or a fatal error. `source` builds the source task; it
+/// registers what it counts with the metrics it is given.
 pub async fn run_daemon(
     config: &Config,
     reset_state: bool,
-    source: impl FnOnce(mpsc::Sender<Input>, watch::Receiver<bool>, Arc<SourceHealth>) -> SourceTask,
+    source: impl FnOnce(
+        mpsc::Sender<Input>,
+        watch::Receiver<bool>,
+        Arc<SourceHealth>,
+        Arc<Metrics>,
+    ) -> SourceTask,
 ) -> anyhow::Result<()> {
     let path = config
         .store
         .path
         .as_deref()
         .context("liqwave run needs store.path: the outbox and pair state live there")?;
+    // Bound before anything starts: a busy or foreign address fails the start, naming the key.
+    let listener = if config.metrics.enabled {
+        Some(bind_metrics(config.metrics.listen).await?)
+    } else {
+        None
+    };
     let store = state::open_store(path, config.store.cache_bytes, reset_state)?;
+    let metrics = Arc::new(Metrics::default());
+    metrics.watch_store(store.clone());
     let (engine, position) = state::restore(config, &store)?;
 
     let (shutdown_tx, shutdown) = watch::channel(false);
@@ -48,7 +65,14 @@ pub async fn run_daemon(
     let (input_tx, input_rx) = mpsc::channel(config.engine.input_capacity.div_ceil(BATCH).max(1));
     let (alert_tx, alert_rx) = mpsc::channel(ALERT_CAPACITY);
     let mut workers = Vec::new();
-    let persist = start_workers(config, store.clone(), position, &shutdown, &mut workers)?;
+    let persist = start_workers(
+        config,
+        store.clone(),
+        position,
+        &shutdown,
+        &mut workers,
+        &metrics,
+    )?;
     let console = console_sink(
         config,
         super::ReplayRun {
@@ -61,7 +85,14 @@ pub async fn run_daemon(
         console: Some(alert_tx),
         persist: Some(persist),
     };
-    let mut engine = tokio::spawn(engine.run_with(input_rx, outlet));
+    let mut engine = tokio::spawn(engine.run_metered(input_rx, outlet, Arc::clone(&metrics)));
+    let metrics_server = listener.map(|listener| {
+        tokio::spawn(server::serve(
+            listener,
+            Arc::clone(&metrics),
+            shutdown.clone(),
+        ))
+    });
 
     let mut helpers = Vec::new();
     if let Some(telegram) = config.sinks.telegram.as_ref().filter(|t| t.commands) {
@@ -97,13 +128,15 @@ pub async fn run_daemon(
     }
     let health = Arc::new(SourceHealth::default());
     // A panicking source must not skip the drain: it becomes an error like any other.
-    let mut source = AssertUnwindSafe(source(input_tx, shutdown.clone(), Arc::clone(&health)))
-        .catch_unwind()
-        .map(|done| {
-            done.unwrap_or_else(|panic| {
-                Err(anyhow::anyhow!("panicked: {}", panic_message(&*panic)))
-            })
-        });
+    let source = source(
+        input_tx,
+        shutdown.clone(),
+        Arc::clone(&health),
+        Arc::clone(&metrics),
+    );
+    let mut source = AssertUnwindSafe(source).catch_unwind().map(|done| {
+        done.unwrap_or_else(|panic| Err(anyhow::anyhow!("panicked: {}", panic_message(&*panic))))
+    });
     let engine_alive = Arc::new(AtomicBool::new(true));
     let watchdog = {
         let service = config.service.clone();
@@ -174,6 +207,9 @@ pub async fn run_daemon(
     }
     signals.abort();
     let _stopped = watchdog.await;
+    if let Some(server) = metrics_server {
+        let _stopped = server.await;
+    }
     store.flush().await.context("flushing the store")?;
     tracing::info!("Stopped.");
     match (failure, stored) {
@@ -181,6 +217,15 @@ pub async fn run_daemon(
         (None, Err(e)) => Err(e),
         (None, Ok(())) => Ok(()),
     }
+}
+
+/// The metrics endpoint's listener on `addr` (`metrics.listen`).
+async fn bind_metrics(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| {
+        format!(
+            "metrics.listen = {addr}: cannot listen there (in use, or not an address of this host)"
+        )
+    })
 }
 
 /// The text of a panic payload (`panic!` with a literal or a formatted message).

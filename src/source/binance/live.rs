@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -20,6 +21,7 @@ use super::wire::Contract;
 use super::ws::{BarVerdict, Counters, GapTracker, StreamEvent, WsConfig, run_streams};
 use crate::config::Config;
 use crate::engine::Input;
+use crate::metrics::Metrics;
 use crate::model::{Interval, MarketEvent, Symbol, SymbolEvent, TimeMs};
 use crate::supervisor::SourceHealth;
 
@@ -33,14 +35,18 @@ const OI_DELAY_MS: TimeMs = 5_000;
 
 /// Follows every selected pair until `shutdown`. Errors only when the very first discovery is
 /// impossible (a bad base URL); connection failures are retried inside.
+/// The streams' counters and the REST client are registered with `metrics`.
 pub async fn run_live(
     config: &Config,
     inputs: mpsc::Sender<Input>,
     shutdown: watch::Receiver<bool>,
-    counters: Arc<Counters>,
+    metrics: Arc<Metrics>,
     health: Arc<SourceHealth>,
 ) -> Result<(), RestError> {
     let client = RestClient::from_config(&config.binance)?;
+    let counters = Arc::new(Counters::default());
+    metrics.watch_feeds(Arc::clone(&counters));
+    metrics.watch_rest(client.clone());
     let Some(contracts) = first_discovery(&client, config, shutdown.clone()).await else {
         return Ok(());
     };
@@ -52,7 +58,13 @@ pub async fn run_live(
         &config.binance.ws_url,
         config.binance.streams_per_connection,
     );
-    let streams = run_streams(ws, counters, symbols_rx, stream_tx, shutdown.clone());
+    let streams = run_streams(
+        ws,
+        Arc::clone(&counters),
+        symbols_rx,
+        stream_tx,
+        shutdown.clone(),
+    );
     let mut live = Live {
         config,
         client: &client,
@@ -64,6 +76,7 @@ pub async fn run_live(
         pending: HashMap::new(),
         bars: GapTracker::default(),
         health,
+        counters,
     };
     tokio::join!(streams, live.drive(stream_rx, shutdown));
     Ok(())
@@ -105,6 +118,8 @@ struct Live<'a> {
     bars: GapTracker,
     /// Told when the first warm-up is done and whenever data arrives (systemd's watchdog).
     health: Arc<SourceHealth>,
+    /// The streams' counters; the back-filled bars are counted here too.
+    counters: Arc<Counters>,
 }
 
 impl Live<'_> {
@@ -256,6 +271,9 @@ impl Live<'_> {
         let mut events = vec![gap];
         match backfill(self.client, symbol, from, to).await {
             Ok(bars) => {
+                self.counters
+                    .bars_backfilled
+                    .fetch_add(bars.len() as u64, Ordering::Relaxed);
                 info!(
                     venue = "binance",
                     symbol = symbol.as_str(),

@@ -86,6 +86,8 @@ pub struct Counters {
     pub duplicates: AtomicU64,
     /// Holes found in a pair's series of closed bars.
     pub gaps: AtomicU64,
+    /// Bars fetched from REST to fill those holes.
+    pub bars_backfilled: AtomicU64,
     /// Connection attempts, successful or not.
     pub attempts: AtomicU64,
     /// Links that came back after being lost.
@@ -130,7 +132,7 @@ impl Counters {
     }
 
     /// The clock a connection updates on every message, registered until [`Counters::retire`].
-    pub(super) fn register(&self, slot: SlotId) -> Arc<AtomicI64> {
+    pub(crate) fn register(&self, slot: SlotId) -> Arc<AtomicI64> {
         let mut slots = self.last_message.lock().unwrap_or_else(|e| e.into_inner());
         slots.entry(slot).or_default().clone()
     }
