@@ -64,12 +64,15 @@ pub async fn run_daemon(
     let signals = tokio::spawn(watch_signals(shutdown_tx.clone()));
     let (input_tx, input_rx) = mpsc::channel(config.engine.input_capacity.div_ceil(BATCH).max(1));
     let (alert_tx, alert_rx) = mpsc::channel(ALERT_CAPACITY);
+    // The sinks' shutdown comes after the engine's drain: a worker that heard of it earlier
+    // could find its outbox empty and stop before the engine's last alerts arrive.
+    let (drained_tx, drained) = watch::channel(false);
     let mut workers = Vec::new();
     let persist = start_workers(
         config,
         store.clone(),
         position,
-        &shutdown,
+        &drained,
         &mut workers,
         &metrics,
     )?;
@@ -157,6 +160,8 @@ pub async fn run_daemon(
     let mut source_done = false;
     let mut watch_shutdown = shutdown.clone();
     tokio::select! {
+        // The signal first: a source that returns because of it has not failed.
+        biased;
         _ = watch_shutdown.wait_for(|stop| *stop) => {}
         result = &mut source => {
             source_done = true;
@@ -195,6 +200,7 @@ pub async fn run_daemon(
         Ok((_engine, stored)) => stored.context("the engine could not persist its state"),
         Err(e) => Err(anyhow::Error::new(e).context("the engine task panicked")),
     };
+    drained_tx.send_replace(true);
     let _delivered = console.await;
     for (name, worker) in workers {
         match worker.await {
