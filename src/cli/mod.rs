@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config, ConfigError};
 use crate::model::Interval;
-use crate::source::binance::live::run_live;
+use crate::source::binance::live::{LiveOptions, run_live};
 use crate::supervisor::{self, ReplaySummary};
 use crate::telemetry;
 
@@ -205,9 +205,10 @@ fn run_cmd(config_path: &Path, reset_state: bool) -> anyhow::Result<()> {
     runtime.block_on(supervisor::run_daemon(
         &config,
         reset_state,
-        move |inputs, shutdown, health, metrics| {
+        move |inputs, shutdown, health, metrics, resume| {
             Box::pin(async move {
-                run_live(&source_config, inputs, shutdown, metrics, health)
+                let options = LiveOptions::new(&source_config.binance, resume);
+                run_live(&source_config, inputs, shutdown, metrics, health, options)
                     .await
                     .context("the Binance source cannot start")
             })

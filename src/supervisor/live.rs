@@ -26,6 +26,7 @@ use crate::notify::run_worker;
 use crate::notify::secret::Secret;
 use crate::notify::telegram::{BotContext, run_bot};
 use crate::schedule::SummarySchedule;
+use crate::source::binance::live::Resume;
 
 /// The market-data source of a run: given the engine's input and the shutdown signal, it feeds
 /// the engine until shutdown; an `Err` is fatal (the daemon drains and exits non-zero). It runs
@@ -33,7 +34,8 @@ use crate::schedule::SummarySchedule;
 pub type SourceTask = Pin<Box<dyn Future<Output = anyhow::Result<()>>>>;
 
 /// Runs the daemon until SIGTERM/SIGINT or a fatal error. `source` builds the source task; it
-/// registers what it counts with the metrics it is given.
+/// registers what it counts with the metrics it is given, and gets the last 5m bar of every pair
+/// the restored engine knows (so that recent pairs need no warm-up).
 pub async fn run_daemon(
     config: &Config,
     reset_state: bool,
@@ -42,6 +44,7 @@ pub async fn run_daemon(
         watch::Receiver<bool>,
         Arc<SourceHealth>,
         Arc<Metrics>,
+        Resume,
     ) -> SourceTask,
 ) -> anyhow::Result<()> {
     let path = config
@@ -59,6 +62,7 @@ pub async fn run_daemon(
     let metrics = Arc::new(Metrics::default());
     metrics.watch_store(store.clone());
     let (engine, position) = state::restore(config, &store)?;
+    let resume = state::resume_points(&engine);
 
     let (shutdown_tx, shutdown) = watch::channel(false);
     let signals = tokio::spawn(watch_signals(shutdown_tx.clone()));
@@ -136,6 +140,7 @@ pub async fn run_daemon(
         shutdown.clone(),
         Arc::clone(&health),
         Arc::clone(&metrics),
+        resume,
     );
     let mut source = AssertUnwindSafe(source).catch_unwind().map(|done| {
         done.unwrap_or_else(|panic| Err(anyhow::anyhow!("panicked: {}", panic_message(&*panic))))

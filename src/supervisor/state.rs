@@ -1,6 +1,7 @@
 //! Opening the store for a run and restoring the engine from it: `--reset-state` moves a database
 //! aside (never deletes it), a corrupt or locked one fails with what to do, and the engine
-//! continues from the last committed event with its mutes.
+//! continues from the last committed event with its mutes and tells the live source how far
+//! each pair's series goes.
 
 use std::path::Path;
 
@@ -8,7 +9,9 @@ use anyhow::Context;
 
 use crate::config::Config;
 use crate::engine::Engine;
+use crate::model::Interval;
 use crate::notify::delivery::now_ms;
+use crate::source::binance::live::Resume;
 use crate::store::Store;
 
 /// Opens the store at `path`; with `reset` an existing database is first moved aside.
@@ -43,4 +46,14 @@ pub(super) fn restore(config: &Config, store: &Store) -> anyhow::Result<(Engine,
         tracing::info!(pairs, position, "Restored pair state from the store.");
     }
     Ok((engine, position))
+}
+
+/// The open time of the last 5m bar of every pair the engine holds: a live source continues
+/// those series (back-filling the hole since) instead of warming them up again.
+pub(super) fn resume_points(engine: &Engine) -> Resume {
+    let step = Interval::M5.duration_ms();
+    (engine.pairs().into_iter())
+        .filter_map(|p| Some((p.symbol().clone(), p.last_source_open()?)))
+        .filter(|(_, open)| open % step == 0)
+        .collect()
 }

@@ -1,10 +1,13 @@
 //! The live Binance source: discovery, warm-up, the market streams, gap back-fill, the 5-minute
-//! open-interest poll and the hourly re-discovery, fed to the engine in order. Owns the order per
-//! pair — no live event before the pair's warm-up, a hole back-filled (after a `Gap`) before the
-//! bar that revealed it, never a bar twice — and must never spawn: everything runs inside the one
-//! future the supervisor spawns.
+//! open-interest poll and the hourly re-discovery, fed to the engine in order (the order per pair
+//! is [`lanes`]'s). Owns what runs when — warm-ups, back-fills and polls side by side with the
+//! streams, each bounded — and must never spawn: everything runs inside the one future the
+//! supervisor spawns. Time is market time from the REST client's [`Clock`].
 
-use std::collections::{HashMap, HashSet};
+mod jobs;
+mod lanes;
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -14,24 +17,50 @@ use futures_util::stream::FuturesUnordered;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
+use super::clock::{Clock, wall_ms};
 use super::discovery::{diff, discover};
-use super::rest::{RestClient, RestError};
-use super::warmup::{PairWarmup, Progress, WarmupPlan, backfill, poll_open_interest, warm_all};
+use super::rest::{RestClient, RestError, RestOptions};
+use super::warmup::{CONCURRENCY, PairWarmup, WarmupPlan};
 use super::wire::Contract;
-use super::ws::{BarVerdict, Counters, GapTracker, StreamEvent, WsConfig, run_streams};
-use crate::config::Config;
+use super::ws::{Counters, StreamEvent, WsConfig, run_streams};
+use crate::config::{BinanceConfig, Config};
 use crate::engine::Input;
 use crate::metrics::Metrics;
-use crate::model::{Interval, MarketEvent, Symbol, SymbolEvent, TimeMs};
+use crate::model::{Interval, Symbol, TimeMs};
 use crate::supervisor::SourceHealth;
+use jobs::{OI_DELAY_MS, fill, next_poll, poll, warm};
+use lanes::{Hole, Lanes, Out};
 
-/// Live events kept per pair while it warms up (5m bars and liquidations): a day of bars, so a
-/// pair whose warm-up failed cannot grow without bound (600 × 288 small events at most).
-const PENDING_MAX: usize = 288;
-/// How long a failed discovery waits before the next try.
+/// How a failed discovery waits before the next try (market time).
 const DISCOVERY_RETRY: Duration = Duration::from_secs(30);
-/// After a 5m close, Binance needs a moment before open interest reflects it.
-const OI_DELAY_MS: TimeMs = 5_000;
+/// A select arm that is off still needs a timer.
+const IDLE: Duration = Duration::from_secs(3600);
+
+/// Pairs the restored engine knows, with the open time of their last 5m bar.
+pub type Resume = HashMap<Symbol, TimeMs>;
+
+/// What the live source needs beyond the config.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// The market clock: always [`Clock::Wall`] for the daemon; tests accelerate it.
+    pub clock: Clock,
+    /// The streams' endpoint and timings (Binance's for the daemon; tests shorten them).
+    pub ws: WsConfig,
+    /// Pairs whose last 5m bar is within the warm-up lookback skip their warm-up: their first
+    /// live bar reveals the hole since, which is back-filled (a `Gap` and the bars).
+    pub resume: Resume,
+}
+
+impl LiveOptions {
+    /// The daemon's options: the wall clock and Binance's stream timings.
+    pub fn new(config: &BinanceConfig, resume: Resume) -> LiveOptions {
+        LiveOptions {
+            clock: Clock::Wall,
+            ws: WsConfig::new(&config.ws_url, config.streams_per_connection),
+            resume,
+        }
+    }
+}
 
 /// Follows every selected pair until `shutdown`. Errors only when the very first discovery is
 /// impossible (a bad base URL); connection failures are retried inside.
@@ -42,24 +71,43 @@ pub async fn run_live(
     shutdown: watch::Receiver<bool>,
     metrics: Arc<Metrics>,
     health: Arc<SourceHealth>,
+    options: LiveOptions,
 ) -> Result<(), RestError> {
-    let client = RestClient::from_config(&config.binance)?;
+    let rest = RestOptions {
+        clock: options.clock,
+        ..RestOptions::from_config(&config.binance)
+    };
+    let client = RestClient::new(rest)?;
     let counters = Arc::new(Counters::default());
     metrics.watch_feeds(Arc::clone(&counters));
     metrics.watch_rest(client.clone());
     let Some(contracts) = first_discovery(&client, config, shutdown.clone()).await else {
         return Ok(());
     };
+    let plan = WarmupPlan::from_config(config);
+    let oi_every = config.binance.open_interest_interval.as_millis() as TimeMs;
+    let mut lanes = Lanes::new(oi_every);
+    let lookback = plan.heat_bars() as TimeMs * Interval::M5.duration_ms();
+    let now = client.now();
+    let mut cold = Vec::new();
+    for c in &contracts {
+        match options.resume.get(&c.symbol) {
+            Some(&last) if last % Interval::M5.duration_ms() == 0 && now - last <= lookback => {
+                lanes.resume(&c.symbol, last);
+            }
+            _ => {
+                lanes.follow(&c.symbol);
+                cold.push(c.clone());
+            }
+        }
+    }
     let symbols: Vec<Symbol> = contracts.iter().map(|c| c.symbol.clone()).collect();
-    info!(venue = "binance", pairs = symbols.len(), "Following pairs.");
+    let (pairs, resumed) = (symbols.len(), symbols.len() - cold.len());
+    info!(venue = "binance", pairs, resumed, "Following pairs.");
     let (symbols_tx, symbols_rx) = watch::channel(symbols);
     let (stream_tx, stream_rx) = mpsc::channel(1024);
-    let ws = WsConfig::new(
-        &config.binance.ws_url,
-        config.binance.streams_per_connection,
-    );
     let streams = run_streams(
-        ws,
+        options.ws,
         Arc::clone(&counters),
         symbols_rx,
         stream_tx,
@@ -68,17 +116,17 @@ pub async fn run_live(
     let mut live = Live {
         config,
         client: &client,
-        plan: WarmupPlan::from_config(config),
+        counters,
+        plan,
         inputs,
         contracts,
         symbols: symbols_tx,
-        warm: HashSet::new(),
-        pending: HashMap::new(),
-        bars: GapTracker::default(),
+        lanes,
+        holes: VecDeque::new(),
+        retry: BTreeSet::new(),
         health,
-        counters,
     };
-    tokio::join!(streams, live.drive(stream_rx, shutdown));
+    tokio::join!(streams, live.drive(cold, stream_rx, shutdown));
     Ok(())
 }
 
@@ -97,7 +145,7 @@ async fn first_discovery(
             }
         }
         tokio::select! {
-            () = tokio::time::sleep(DISCOVERY_RETRY) => {}
+            () = tokio::time::sleep(client.clock().wall(DISCOVERY_RETRY)) => {}
             _ = shutdown.wait_for(|s| *s) => return None,
         }
     }
@@ -106,199 +154,165 @@ async fn first_discovery(
 struct Live<'a> {
     config: &'a Config,
     client: &'a RestClient,
-    plan: WarmupPlan,
-    inputs: mpsc::Sender<Input>,
-    contracts: Vec<Contract>,
-    symbols: watch::Sender<Vec<Symbol>>,
-    /// Pairs whose warm-up reached the engine: their live events flow.
-    warm: HashSet<Symbol>,
-    /// Live events of pairs still warming, in arrival order.
-    pending: HashMap<Symbol, Vec<SymbolEvent>>,
-    /// The last 5m bar that went to the engine per pair (warm-up or live).
-    bars: GapTracker,
-    /// Told when the first warm-up is done and whenever data arrives (systemd's watchdog).
-    health: Arc<SourceHealth>,
     /// The streams' counters; the back-filled bars are counted here too.
     counters: Arc<Counters>,
+    plan: WarmupPlan,
+    /// The engine's input. A full channel makes the source wait; a closed one ends it.
+    inputs: mpsc::Sender<Input>,
+    contracts: Vec<Contract>,
+    /// The pairs the streams follow.
+    symbols: watch::Sender<Vec<Symbol>>,
+    lanes: Lanes,
+    /// Holes waiting for one of the [`CONCURRENCY`] back-fill slots, in the order found.
+    holes: VecDeque<Hole>,
+    /// Pairs whose warm-up failed: warmed again at the next re-discovery.
+    retry: BTreeSet<Symbol>,
+    /// Told when the first warm-up is done and whenever data arrives (systemd's watchdog).
+    health: Arc<SourceHealth>,
 }
 
 impl Live<'_> {
     async fn drive(
         &mut self,
+        cold: Vec<Contract>,
         mut streams: mpsc::Receiver<StreamEvent>,
         mut shutdown: watch::Receiver<bool>,
     ) {
+        let (client, clock) = (self.client, self.client.clock());
         let (warm_tx, mut warm_rx) = mpsc::channel::<Input>(4);
         let mut warmups = FuturesUnordered::new();
-        warmups.push(warm(
-            self.client,
-            self.plan,
-            self.contracts.clone(),
-            warm_tx.clone(),
-        ));
-        let mut next_oi = next_poll(
-            self.client.now(),
-            self.config.binance.open_interest_interval,
-        );
-        let mut discovery = tokio::time::interval(self.config.binance.discovery_interval);
+        warmups.push(warm(client, self.plan, cold, warm_tx.clone()));
+        let mut fills = FuturesUnordered::new();
+        let mut polls = FuturesUnordered::new();
+        let every = self.config.binance.open_interest_interval;
+        let mut next_oi = next_poll(client.now(), every);
+        let mut discovery =
+            tokio::time::interval(clock.wall(self.config.binance.discovery_interval));
         discovery.tick().await;
         loop {
-            let oi_in = Duration::from_millis((next_oi - self.client.now()).max(0) as u64);
+            while fills.len() < CONCURRENCY
+                && let Some(hole) = self.holes.pop_front()
+            {
+                fills.push(fill(client, hole));
+            }
+            let hold = self.lanes.deadline();
+            let mut out = Out::default();
             tokio::select! {
                 _ = shutdown.wait_for(|s| *s) => return,
-                Some(input) = warm_rx.recv() => if !self.warmed(input).await { return },
-                Some(_done) = warmups.next() => self.health.set_ready(),
+                Some(input) = warm_rx.recv() => self.warmed(input, &mut out),
+                Some(outcomes) = warmups.next() => {
+                    // Its last pairs' events are in the channel: they go first.
+                    while let Ok(input) = warm_rx.try_recv() {
+                        self.warmed(input, &mut out);
+                    }
+                    self.warm_done(&outcomes, &mut out);
+                }
                 event = streams.recv() => match event {
-                    Some(event) => if !self.on_stream(event).await { return },
+                    Some(event) => self.on_stream(event, &mut out),
                     None => return,
                 },
-                () = tokio::time::sleep(oi_in) => {
+                Some((hole, bars)) = fills.next() => {
+                    let filled = bars.len() as u64;
+                    self.counters.bars_backfilled.fetch_add(filled, Ordering::Relaxed);
+                    self.lanes.filled(&hole, bars, client.now(), &mut out);
+                }
+                Some((close, events)) = polls.next() => {
+                    self.lanes.polled(close, events, client.now(), &mut out);
+                }
+                () = tokio::time::sleep(clock.until(next_oi)) => {
                     let close = next_oi - OI_DELAY_MS;
-                    next_oi = next_poll(self.client.now(), self.config.binance.open_interest_interval);
-                    if !self.poll_oi(close).await { return }
+                    next_oi = next_poll(client.now(), every);
+                    polls.push(poll(client, self.lanes.warm(), close));
+                }
+                () = tokio::time::sleep(hold.map_or(IDLE, |t| clock.until(t))), if hold.is_some() => {
+                    self.lanes.expire(client.now(), &mut out);
                 }
                 _ = discovery.tick() => {
-                    if let Some(added) = self.rediscover().await {
-                        warmups.push(warm(self.client, self.plan, added, warm_tx.clone()));
+                    if let Some(contracts) = self.rediscover().await {
+                        warmups.push(warm(client, self.plan, contracts, warm_tx.clone()));
                     }
                 }
             }
+            if !self.send(out).await {
+                return;
+            }
         }
+    }
+
+    /// Hands `out` on: its events to the engine, its holes to the back-fill queue. False when
+    /// the engine is gone.
+    async fn send(&mut self, out: Out) -> bool {
+        self.holes.extend(out.holes);
+        out.events.is_empty() || self.inputs.send(Input::Market(out.events)).await.is_ok()
     }
 
     /// A pair's warm-up events: to the engine, then the live events it gathered meanwhile.
-    async fn warmed(&mut self, input: Input) -> bool {
+    fn warmed(&mut self, input: Input, out: &mut Out) {
         let Input::Market(events) = input else {
-            return self.inputs.send(input).await.is_ok();
+            return;
         };
-        let Some(symbol) = events.first().map(|e| e.symbol.clone()) else {
-            return true;
-        };
-        for e in &events {
-            if let MarketEvent::Candle {
-                interval: Interval::M5,
-                candle,
-            } = &e.event
-            {
-                self.bars.admit(&e.symbol, Interval::M5, candle.open_time);
-            }
+        if let Some(symbol) = events.first().map(|e| e.symbol.clone()) {
+            self.lanes.warmed(&symbol, events, self.client.now(), out);
         }
-        if self.inputs.send(Input::Market(events)).await.is_err() {
-            return false;
-        }
-        self.warm.insert(symbol.clone());
-        let pending = self.pending.remove(&symbol).unwrap_or_default();
-        self.forward(pending).await
     }
 
-    async fn on_stream(&mut self, event: StreamEvent) -> bool {
-        self.health.data_received(self.client.now());
+    /// A warm-up round ended: the source is ready, and pairs that failed are tried again at the
+    /// next re-discovery rather than left cold until a restart.
+    fn warm_done(&mut self, outcomes: &[PairWarmup], out: &mut Out) {
+        self.health.set_ready();
+        for o in outcomes {
+            if !self.lanes.is_warming(&o.symbol) {
+                continue;
+            }
+            if o.is_ready() {
+                // Ready without an event (a pair listed this minute): nothing to wait for.
+                self.lanes
+                    .warmed(&o.symbol, Vec::new(), self.client.now(), out);
+            } else {
+                self.retry.insert(o.symbol.clone());
+            }
+        }
+        if !self.retry.is_empty() {
+            let (cold, retry_in_s) = (
+                self.retry.len(),
+                self.config.binance.discovery_interval.as_secs(),
+            );
+            warn!(
+                venue = "binance",
+                cold, retry_in_s, "Pairs stay cold until their warm-up is retried."
+            );
+        }
+    }
+
+    fn on_stream(&mut self, event: StreamEvent, out: &mut Out) {
+        self.health.data_received(wall_ms());
         match event {
-            StreamEvent::Events(events) => self.forward(events).await,
-            // Holes show up in our own tracker when the pair's next bar arrives, warm-up included.
-            StreamEvent::Gap { .. } => true,
+            StreamEvent::Events(events) => {
+                let now = self.client.now();
+                for e in events {
+                    self.lanes.push(e, now, out);
+                }
+            }
+            // The lanes find every hole themselves when the pair's next bar arrives, against
+            // the warm-up's bars too, which the streams never see.
+            StreamEvent::Gap { .. } => {}
             StreamEvent::Reconnected {
                 symbols,
                 down_since,
             } => {
+                let pairs = symbols.len();
                 info!(
                     venue = "binance",
-                    pairs = symbols.len(),
+                    pairs,
                     down_since,
                     "Streams back after an outage; missed bars will be back-filled."
                 );
-                true
             }
         }
     }
 
-    /// Live events of warmed pairs go on in order; a closed bar after a hole first brings a `Gap`
-    /// and the back-filled bars. Pairs still warming keep theirs for later.
-    async fn forward(&mut self, events: Vec<SymbolEvent>) -> bool {
-        let mut batch = Vec::with_capacity(events.len());
-        for e in events {
-            if !self.warm.contains(&e.symbol) {
-                self.hold(e);
-                continue;
-            }
-            if let MarketEvent::Candle {
-                interval: Interval::M5,
-                candle,
-            } = &e.event
-            {
-                match self.bars.admit(&e.symbol, Interval::M5, candle.open_time) {
-                    BarVerdict::Duplicate => continue,
-                    BarVerdict::Gap { from, to } => {
-                        if !batch.is_empty()
-                            && self
-                                .inputs
-                                .send(Input::Market(std::mem::take(&mut batch)))
-                                .await
-                                .is_err()
-                        {
-                            return false;
-                        }
-                        if !self.fill(&e.symbol, from, to).await {
-                            return false;
-                        }
-                    }
-                    BarVerdict::First | BarVerdict::InOrder => {}
-                }
-            }
-            batch.push(e);
-        }
-        batch.is_empty() || self.inputs.send(Input::Market(batch)).await.is_ok()
-    }
-
-    /// Keeps a live event of a warming pair: bars and liquidations; marks are dropped (the
-    /// warm-up's last bar already sets the price, and there are thousands of them a minute).
-    fn hold(&mut self, e: SymbolEvent) {
-        if matches!(e.event, MarketEvent::Mark(_)) {
-            return;
-        }
-        let queue = self.pending.entry(e.symbol.clone()).or_default();
-        if queue.len() < PENDING_MAX {
-            queue.push(e);
-        }
-    }
-
-    /// The engine learns of the hole, then gets the missing bars from REST.
-    async fn fill(&mut self, symbol: &Symbol, from: TimeMs, to: TimeMs) -> bool {
-        let gap = SymbolEvent {
-            symbol: symbol.clone(),
-            event: MarketEvent::Gap { from, to },
-        };
-        let mut events = vec![gap];
-        match backfill(self.client, symbol, from, to).await {
-            Ok(bars) => {
-                self.counters
-                    .bars_backfilled
-                    .fetch_add(bars.len() as u64, Ordering::Relaxed);
-                info!(
-                    venue = "binance",
-                    symbol = symbol.as_str(),
-                    bars = bars.len(),
-                    from,
-                    to,
-                    "Back-filled missed bars."
-                );
-                events.extend(bars);
-            }
-            Err(e) => {
-                error!(venue = "binance", symbol = symbol.as_str(), from, to, error = %e, "Back-fill failed; the series keeps a hole.")
-            }
-        }
-        self.inputs.send(Input::Market(events)).await.is_ok()
-    }
-
-    async fn poll_oi(&mut self, close: TimeMs) -> bool {
-        let mut symbols: Vec<Symbol> = self.warm.iter().cloned().collect();
-        symbols.sort();
-        let events = poll_open_interest(self.client, &symbols, close).await;
-        events.is_empty() || self.inputs.send(Input::Market(events)).await.is_ok()
-    }
-
-    /// A new look at the universe: stops following what left, returns what joined.
+    /// A new look at the universe: stops following what left; returns what joined and what
+    /// waits for a retried warm-up.
     async fn rediscover(&mut self) -> Option<Vec<Contract>> {
         let contracts = match discover(self.client, &self.config.symbols).await {
             Ok(c) => c,
@@ -308,68 +322,29 @@ impl Live<'_> {
             }
         };
         let change = diff(&self.contracts, &contracts);
-        if change.is_empty() {
-            return None;
+        if !change.is_empty() {
+            let (added, removed) = (change.added.len(), change.removed.len());
+            info!(venue = "binance", added, removed, "The universe changed.");
         }
-        info!(
-            venue = "binance",
-            added = change.added.len(),
-            removed = change.removed.len(),
-            "The universe changed."
+        for symbol in &change.removed {
+            self.lanes.forget(symbol);
+            self.retry.remove(symbol);
+        }
+        for c in &change.added {
+            self.lanes.follow(&c.symbol);
+        }
+        let retry = std::mem::take(&mut self.retry);
+        let mut warm = change.added;
+        warm.extend(
+            (contracts.iter())
+                .filter(|c| retry.contains(&c.symbol) && self.lanes.is_warming(&c.symbol))
+                .cloned(),
         );
-        let removed: HashSet<&Symbol> = change.removed.iter().collect();
-        self.warm.retain(|s| !removed.contains(s));
-        self.pending.retain(|s, _| !removed.contains(s));
-        self.bars.retain(|s| !removed.contains(s));
-        self.contracts = contracts;
-        self.symbols
-            .send_replace(self.contracts.iter().map(|c| c.symbol.clone()).collect());
-        (!change.added.is_empty()).then_some(change.added)
-    }
-}
-
-/// Warms `contracts`, handing their events to `tx` (and so to [`Live::warmed`]).
-async fn warm(
-    client: &RestClient,
-    plan: WarmupPlan,
-    contracts: Vec<Contract>,
-    tx: mpsc::Sender<Input>,
-) -> Vec<PairWarmup> {
-    let outcomes = warm_all(client, &contracts, &plan, tx, Progress::DEFAULT).await;
-    let ready = outcomes.iter().filter(|o| o.is_ready()).count();
-    info!(
-        venue = "binance",
-        ready,
-        total = outcomes.len(),
-        "Warm-up finished."
-    );
-    outcomes
-}
-
-/// The next open-interest poll: a few seconds after the next multiple of `every` (5 minutes:
-/// right after each 5m close).
-fn next_poll(now: TimeMs, every: Duration) -> TimeMs {
-    let every = (every.as_millis() as TimeMs).max(1);
-    (now / every + 1) * every + OI_DELAY_MS
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn open_interest_is_polled_just_after_each_close() {
-        let five = Duration::from_secs(300);
-        // (now, next poll)
-        #[rustfmt::skip]
-        let cases = [
-            (0, 305_000),
-            (299_999, 305_000),
-            (300_000, 605_000),
-            (1_000_000, 1_205_000),
-        ];
-        for (now, want) in cases {
-            assert_eq!(next_poll(now, five), want, "now {now}");
+        if !change.removed.is_empty() || !warm.is_empty() {
+            self.contracts = contracts;
+            self.symbols
+                .send_replace(self.contracts.iter().map(|c| c.symbol.clone()).collect());
         }
+        (!warm.is_empty()).then_some(warm)
     }
 }
