@@ -100,6 +100,41 @@ fn scores_every_print_against_the_model_and_the_baselines() {
     }
 }
 
+/// The same prints recorded by `liqwave run` into its store instead of the dataset score the
+/// same: `--store` is where the daemon's `!forceOrder@arr` recording meets `validate-model`.
+#[test]
+fn prints_recorded_in_a_store_score_like_the_datasets() {
+    let dir = tempfile::tempdir().unwrap();
+    build_dataset(dir.path());
+    let from_dataset = validate_model(dir.path(), &["--json"]);
+    let prints = dir.path().join("liquidations/prints.jsonl");
+    let text = std::fs::read_to_string(&prints).unwrap();
+    std::fs::remove_file(&prints).unwrap();
+    let db = dir.path().join("db");
+    {
+        // Dropping the store flushes it.
+        let store = liqwave::store::Store::open(&db, 16 << 20).unwrap();
+        let symbol = "HYPEUSDT".parse().unwrap();
+        for line in text.lines() {
+            let o: serde_json::Value = serde_json::from_str(line).unwrap();
+            let number = |k: &str| o[k].as_str().unwrap().parse::<f64>().unwrap();
+            let liq = liqwave::model::Liquidation {
+                time: o["T"].as_i64().unwrap(),
+                side: liqwave::model::Side::Long,
+                price: number("ap"),
+                quantity: number("z"),
+            };
+            store.record_liquidation(&symbol, &liq).unwrap();
+        }
+    }
+    let store = db.to_str().unwrap();
+    let from_store = validate_model(dir.path(), &["--json", "--store", store]);
+    assert_eq!(
+        String::from_utf8_lossy(&from_store),
+        String::from_utf8_lossy(&from_dataset)
+    );
+}
+
 /// The shared `!forceOrder@arr` recording of 2024-08-17 (a RARE cascade: real prints, real
 /// times, real sizes) paired with a synthetic price path: three seeded random-walk days that end
 /// at the first print, then bars whose ranges cover the prints. No real klines overlap any

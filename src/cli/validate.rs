@@ -1,9 +1,11 @@
 //! `liqwave validate-model`: replays each pair, freezes the map at every 5-minute step (no
-//! look-ahead), and scores the realized liquidations of the dataset against it and against the
-//! baselines. Owns the freezing and the presentation; the statistics are `analytics::validation`.
+//! look-ahead), and scores the realized liquidations of the dataset (and those `liqwave run`
+//! recorded in its store, with `--store`) against it and against the baselines. Owns the
+//! freezing and the presentation; the statistics are `analytics::validation`.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::path::PathBuf;
 
 use anyhow::Context;
 
@@ -13,8 +15,9 @@ use crate::analytics::PairState;
 use crate::analytics::validation::{
     Band, Frame, PathBar, Realized, ValidationParams, ValidationReport, evaluate, render_table,
 };
-use crate::model::{HOUR_MS, MarketEvent, Side, Symbol, SymbolEvent};
+use crate::model::{HOUR_MS, Liquidation, MarketEvent, Side, Symbol, SymbolEvent};
 use crate::source::replay::{Dataset, ReplayOptions, SymbolFilter};
+use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -32,6 +35,10 @@ pub struct Args {
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
+    /// Also score the liquidations `liqwave run` recorded in this store (its `store.path`, or
+    /// a copy while the daemon runs: a running daemon holds the store's lock).
+    #[arg(long)]
+    store: Option<PathBuf>,
 }
 
 pub(super) fn run(args: &Args) -> anyhow::Result<()> {
@@ -64,9 +71,20 @@ pub(super) fn run(args: &Args) -> anyhow::Result<()> {
         window_frac: config.heatmap.clusters.window_max,
         ..ValidationParams::default()
     };
+    let store = match &args.store {
+        Some(path) => Some(
+            Store::open(path, config.store.cache_bytes).with_context(|| {
+                format!("opening the recorded liquidations in {}", path.display())
+            })?,
+        ),
+        None => None,
+    };
     let mut reports = BTreeMap::new();
     for (symbol, events) in by_symbol(dataset.into_events()) {
-        let realized = realized(&events);
+        let mut realized = realized(&events);
+        if let Some(store) = &store {
+            realized.extend(recorded(store, &symbol, &events)?);
+        }
         if realized.is_empty() {
             continue;
         }
@@ -107,6 +125,28 @@ fn realized(events: &[SymbolEvent]) -> Vec<Realized> {
             _ => None,
         })
         .collect()
+}
+
+/// The prints the daemon recorded for `symbol` that the dataset does not already hold, scored
+/// like the dataset's.
+fn recorded(
+    store: &Store,
+    symbol: &Symbol,
+    events: &[SymbolEvent],
+) -> anyhow::Result<Vec<Realized>> {
+    let known: Vec<&Liquidation> = (events.iter())
+        .filter_map(|e| match &e.event {
+            MarketEvent::Liquidation(l) => Some(l),
+            _ => None,
+        })
+        .collect();
+    let stored = store
+        .liquidations(symbol)
+        .with_context(|| format!("reading the recorded liquidations of {symbol}"))?;
+    Ok((stored.iter())
+        .filter(|l| !known.contains(l))
+        .map(|l| Realized::from_liquidation(l, l.price))
+        .collect())
 }
 
 /// What price traded: every source bar's range, stamped at its close.

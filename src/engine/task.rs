@@ -1,6 +1,7 @@
 //! The engine task: consumes inputs in order, hands alerts to the console channel and — with a
-//! store — commits the changed pair state, the routed alerts and the replay position in one
-//! transaction, then wakes the sink workers. It never spawns and never sends to a channel itself.
+//! store — records the realized liquidations it sees, commits the changed pair state, the routed
+//! alerts and the replay position in one transaction, then wakes the sink workers. It never
+//! spawns and never sends to a channel itself.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,6 +12,7 @@ use super::{Engine, Input};
 use crate::metrics::Metrics;
 use crate::model::Alert;
 use crate::model::AlertKind;
+use crate::model::{MarketEvent, SymbolEvent};
 use crate::rules::Routes;
 use crate::store::{Commit, Routed, Store, StoreError};
 use crate::view::chart_series;
@@ -73,6 +75,11 @@ impl Engine {
                         self.handle(ev, &mut out);
                     }
                     processed = events.len() as u64;
+                    if let Some(p) = &outlet.persist
+                        && let Err(e) = record_liquidations(&p.store, &events)
+                    {
+                        return (self, Err(e));
+                    }
                 }
                 Input::Mute(mute) => {
                     if let Some(p) = &outlet.persist
@@ -172,6 +179,17 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Keeps the realized liquidations of a batch for `validate-model --store` (DESIGN.md §4.5).
+/// Outside the commit's transaction: a crash between the two records a print twice, at worst.
+fn record_liquidations(store: &Store, events: &[SymbolEvent]) -> Result<(), StoreError> {
+    for e in events {
+        if let MarketEvent::Liquidation(l) = &e.event {
+            store.record_liquidation(&e.symbol, l)?;
+        }
+    }
+    Ok(())
 }
 
 /// Cluster and setup alerts carry a chart to the sinks that draw one.
