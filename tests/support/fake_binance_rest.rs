@@ -112,6 +112,8 @@ pub(crate) struct State {
     sample: Value,
     faults: Mutex<VecDeque<(Option<&'static str>, Fault)>>,
     hits: Mutex<Vec<Hit>>,
+    /// Per path: requests being answered now, and the most at once.
+    in_flight: Mutex<HashMap<String, (u32, u32)>>,
     limits: Mutex<Limits>,
 }
 
@@ -144,6 +146,7 @@ impl FakeBinanceRest {
             sample,
             faults: Mutex::default(),
             hits: Mutex::default(),
+            in_flight: Mutex::default(),
             limits: Mutex::default(),
         });
         let shared = Arc::clone(&state);
@@ -196,6 +199,13 @@ impl FakeBinanceRest {
     pub(crate) fn peak_futures_data(&self) -> u32 {
         let limits = self.state.limits.lock().unwrap();
         limits.futures_data.values().copied().max().unwrap_or(0)
+    }
+
+    /// The most requests to `path` the fake was answering at once (a slow answer included).
+    #[allow(dead_code)] // Only tests/live.rs measures concurrency.
+    pub(crate) fn peak_in_flight(&self, path: &str) -> u32 {
+        let in_flight = self.state.in_flight.lock().unwrap();
+        in_flight.get(path).map_or(0, |(_, peak)| *peak)
     }
 
     /// The fake's market, for a stream fake to play the same bars on the same clock.
@@ -275,6 +285,14 @@ impl Answer {
 }
 
 impl State {
+    /// A request to `path` starts (`+1`) or ends (`-1`) being answered.
+    fn in_flight(&self, path: &str, step: i32) {
+        let mut in_flight = self.in_flight.lock().unwrap();
+        let (now, peak) = in_flight.entry(path.to_owned()).or_default();
+        *now = now.saturating_add_signed(step);
+        *peak = (*peak).max(*now);
+    }
+
     /// Market time for the fake.
     pub(crate) fn now(&self) -> TimeMs {
         self.config.clock.now()

@@ -47,11 +47,14 @@ pub(super) fn serve(stream: TcpStream, state: &State) {
             return;
         }
         let (path, query) = split_target(&target);
+        state.in_flight(&path, 1);
         let (answer, used) = state.handle(at, &path, &query);
         if let Some(delay) = answer.delay {
             std::thread::sleep(delay);
         }
-        if write_answer(&mut writer, &answer, used).is_err() || close {
+        let written = write_answer(&mut writer, &answer, used);
+        state.in_flight(&path, -1);
+        if written.is_err() || close {
             return;
         }
     }
