@@ -1,8 +1,8 @@
 //! The live Binance source: discovery, warm-up, the market streams, gap back-fill, the 5-minute
-//! open-interest poll and the hourly re-discovery, fed to the engine in order (the order per pair
-//! is [`lanes`]'s). Owns what runs when — warm-ups, back-fills and polls side by side with the
-//! streams, each bounded — and must never spawn: everything runs inside the one future the
-//! supervisor spawns. Time is market time from the REST client's [`Clock`].
+//! open-interest poll and the hourly re-discovery, fed to the engine in order (the order per
+//! pair is the `lanes` module's). Owns what runs when — warm-ups, back-fills and polls side by
+//! side with the streams, each bounded — and must never spawn: everything runs inside the one
+//! future the supervisor spawns. Time is market time from the REST client's [`Clock`].
 
 mod jobs;
 mod lanes;
