@@ -4,8 +4,9 @@
 //! updates (`"x":false`) and one final frame per bar, the all-market mark-price array and
 //! forceOrder, SUBSCRIBE/UNSUBSCRIBE answered `{"result":null,"id":N}`, server pings, and faults
 //! on a schedule: drops, stalls, garbage, truncated, unknown-stream and bad-value frames. Market
-//! time is accelerated (a 5m bar per `bar_every` of wall time). Every bar the exchange closes is
-//! recorded (what REST would answer) with what was sent per symbol.
+//! time is accelerated (a 5m bar per `bar_every` of wall time), or a [`Tape`]'s (another fake's
+//! market and clock). Every bar the exchange closes is recorded (what REST would answer) with
+//! what was sent per symbol.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -22,6 +23,10 @@ use tokio::time::{Instant, MissedTickBehavior, interval, sleep};
 use tokio_tungstenite::accept_hdr_async;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+
+#[path = "fake_binance_ws/tape.rs"]
+mod tape;
+pub use tape::Tape;
 
 /// The open time of the first bar: 2026-01-01 00:00 UTC.
 pub const START: i64 = 1_767_225_600_000;
@@ -57,6 +62,12 @@ pub struct FakeConfig {
     /// Faults applied at a bar, before its final frames, in order.
     pub faults: Vec<(u32, Fault)>,
     pub seed: u64,
+    /// Wall time between two mark-price arrays, each timed at its step's market time; `None`:
+    /// one array per bar, after its close.
+    pub mark_every: Option<Duration>,
+    /// Another market to stream instead of `symbols` and the fake's own bars, on its clock
+    /// (`bar_every` then plays no part).
+    pub tape: Option<Arc<dyn Tape>>,
 }
 
 impl FakeConfig {
@@ -69,6 +80,8 @@ impl FakeConfig {
             ping_every: Duration::from_millis(100),
             faults: Vec::new(),
             seed: 7,
+            mark_every: None,
+            tape: None,
         }
     }
 }
@@ -104,6 +117,9 @@ pub struct Record {
     /// Faults applied (a fault finds no live connection now and then: not counted).
     pub faults: BTreeMap<Fault, u64>,
     pub bars_closed: u32,
+    /// When each final kline frame and mark-price array was written, by stream and time (a
+    /// kline's open time, a mark array's event time): where latency measurements start.
+    pub sent_at: BTreeMap<(String, i64), Instant>,
 }
 
 /// What the clock sends every connection task.
@@ -113,6 +129,8 @@ enum Push {
         stream: String,
         text: String,
         final_of: Option<String>,
+        /// A kline's open time, another frame's event time.
+        time: i64,
     },
     Fault {
         connection: u64,
@@ -139,7 +157,10 @@ impl FakeBinance {
         let mut tasks = JoinSet::new();
         let ping_every = config.ping_every;
         tasks.spawn(accept(listener, tx.clone(), record.clone(), ping_every));
-        tasks.spawn(clock(config, tx, record.clone(), start.clone()));
+        match config.tape.clone() {
+            Some(t) => tasks.spawn(tape::run(t, config, tx, record.clone(), start.clone())),
+            None => tasks.spawn(clock(config, tx, record.clone(), start.clone())),
+        };
         FakeBinance {
             addr,
             record,
@@ -238,15 +259,21 @@ async fn serve(
                     Err(broadcast::error::RecvError::Closed) => break,
                 };
                 match &*push {
-                    Push::Frame { stream, text, final_of } => {
+                    Push::Frame { stream, text, final_of, time } => {
                         if !routed || !streams.contains(stream) {
                             continue;
                         }
+                        let sending = Instant::now();
                         if ws.send(Message::text(text.as_str())).await.is_err() {
                             break;
                         }
-                        if let Some(symbol) = final_of {
-                            *record.lock().unwrap().sent_final.entry(symbol.clone()).or_default() += 1;
+                        let marks = stream.starts_with("!markPrice");
+                        if final_of.is_some() || marks {
+                            let mut r = record.lock().unwrap();
+                            if let Some(symbol) = final_of {
+                                *r.sent_final.entry(symbol.clone()).or_default() += 1;
+                            }
+                            r.sent_at.insert((stream.clone(), *time), sending);
                         }
                     }
                     Push::Fault { connection, fault } if *connection == id => {
@@ -347,7 +374,10 @@ fn bar(index: usize, k: u32) -> [String; 7] {
 }
 
 fn kline_frame(symbol: &str, k: u32, v: &[String; 7], closed: bool) -> String {
-    let open = START + i64::from(k) * BAR_MS;
+    kline_frame_at(symbol, START + i64::from(k) * BAR_MS, v, closed)
+}
+
+fn kline_frame_at(symbol: &str, open: i64, v: &[String; 7], closed: bool) -> String {
     format!(
         concat!(
             r#"{{"stream":"{lower}@kline_5m","data":{{"e":"kline","E":{event},"s":"{s}","k":{{"#,
@@ -399,7 +429,9 @@ async fn clock(
         // Err only while no connection listens: nobody to tell.
         let _listeners = tx.send(Arc::new(p)).unwrap_or(0);
     };
+    let mut next_mark = Instant::now();
     for k in 0..config.bars {
+        let open = START + i64::from(k) * BAR_MS;
         let bars: Vec<[String; 7]> = (0..config.symbols.len()).map(|i| bar(i, k)).collect();
         for s in 0..steps {
             step.tick().await;
@@ -426,21 +458,37 @@ async fn clock(
                     stream: format!("{}@kline_5m", symbol.to_ascii_lowercase()),
                     text: kline_frame(symbol, k, v, closed),
                     final_of: closed.then(|| symbol.clone()),
+                    time: open,
+                });
+            }
+            if let Some(every) = config.mark_every
+                && Instant::now() >= next_mark
+            {
+                next_mark += every;
+                let time = open + BAR_MS * i64::from(s + 1) / i64::from(steps) - 1;
+                push(Push::Frame {
+                    stream: "!markPrice@arr@1s".to_owned(),
+                    text: mark_frame(&config.symbols, &bars, time),
+                    final_of: None,
+                    time,
                 });
             }
         }
-        let open = START + i64::from(k) * BAR_MS;
-        push(Push::Frame {
-            stream: "!markPrice@arr@1s".to_owned(),
-            text: mark_frame(&config.symbols, &bars, open + BAR_MS - 1),
-            final_of: None,
-        });
+        if config.mark_every.is_none() {
+            push(Push::Frame {
+                stream: "!markPrice@arr@1s".to_owned(),
+                text: mark_frame(&config.symbols, &bars, open + BAR_MS - 1),
+                final_of: None,
+                time: open + BAR_MS - 1,
+            });
+        }
         let i = k as usize % config.symbols.len().max(1);
         if let Some(symbol) = config.symbols.get(i) {
             push(Push::Frame {
                 stream: "!forceOrder@arr".to_owned(),
                 text: force_frame(symbol, &bars[i][3], open + 1000 + i as i64),
                 final_of: None,
+                time: open + 1000 + i as i64,
             });
         }
     }
