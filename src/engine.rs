@@ -73,6 +73,8 @@ pub struct Engine {
     clock: Option<TimeMs>,
     /// Reused buffers: the hot path allocates nothing per event.
     out: PairOutput,
+    /// Persist soft changes (quiet marks, liquidations) only with a pair's next hard change.
+    defer_soft: bool,
 }
 
 /// A pair's state with its heatmap kernel, which is derived from the config and the pair's
@@ -82,8 +84,20 @@ struct Pair {
     state: PairState,
     rules: PairRules,
     kernel: Kernel,
-    /// Touched since the last [`Engine::take_changed`]: the next commit persists it.
-    changed: bool,
+    /// What happened to it since the last [`Engine::take_changed`].
+    changed: Change,
+}
+
+/// How much a pair changed since it was last persisted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+enum Change {
+    #[default]
+    Clean,
+    /// Only mark ticks or liquidations that raised nothing: with deferred marks (live) it waits
+    /// for the pair's next bar or the drain.
+    Soft,
+    /// Anything else: the next commit persists it.
+    Hard,
 }
 
 /// What a warm restart needs of one pair: its analytic state and its rule state (arms,
@@ -108,6 +122,7 @@ impl Engine {
             stats: EngineStats::default(),
             clock: None,
             out: PairOutput::default(),
+            defer_soft: false,
         }
     }
 
@@ -130,11 +145,10 @@ impl Engine {
                     state,
                     rules: PairRules::default(),
                     kernel,
-                    changed: false,
+                    changed: Change::Clean,
                 })
             }
         };
-        pair.changed = true;
         match ev.event {
             MarketEvent::Candle { .. } => self.stats.source_bars += 1,
             MarketEvent::Gap { .. } => self.stats.gaps += 1,
@@ -156,6 +170,10 @@ impl Engine {
             .after_event(&pair.state, &ev.event, &self.out.signals, &rctx, tally, out);
         self.stats.heat_steps += u64::from(self.out.heat_steps);
         self.stats.signal_bars += self.out.signals.len() as u64;
+        let quiet = out.len() == before
+            && matches!(ev.event, MarketEvent::Mark(_) | MarketEvent::Liquidation(_));
+        let change = if quiet { Change::Soft } else { Change::Hard };
+        pair.changed = pair.changed.max(change);
         if out.len() > before {
             let raised = out.split_off(before);
             for alert in raised {
@@ -208,21 +226,49 @@ impl Engine {
                 state,
                 rules,
                 kernel,
-                changed: false,
+                changed: Change::Clean,
             };
             engine.pairs.insert(pair.state.symbol().clone(), pair);
         }
         engine
     }
 
-    /// Snapshots of the pairs changed since the last call, in symbol order.
+    /// Live: a mark tick or a liquidation that raised no alert no longer makes its pair's snapshot
+    /// due; the pair is persisted with its next bar (every 5 minutes) or at the drain. Every mark
+    /// array touches every pair each second, and a snapshot is tens of KB: without this the store
+    /// would rewrite every pair every second. A crash loses at most those quiet ticks, which the
+    /// next bar's high and low cover. Replays keep persisting everything, so their position stays
+    /// exact.
+    pub fn defer_quiet_ticks(&mut self) {
+        self.defer_soft = true;
+    }
+
+    /// Snapshots of the pairs due since the last call, in symbol order.
     pub fn take_changed(&mut self) -> Vec<PairSnapshot> {
-        let mut changed: Vec<&mut Pair> = self.pairs.values_mut().filter(|p| p.changed).collect();
+        let due = if self.defer_soft {
+            Change::Hard
+        } else {
+            Change::Soft
+        };
+        self.take_from(due)
+    }
+
+    /// Snapshots of every pair changed at all since the last call: the drain's last commit.
+    pub fn take_all_changed(&mut self) -> Vec<PairSnapshot> {
+        self.take_from(Change::Soft)
+    }
+
+    fn take_from(&mut self, due: Change) -> Vec<PairSnapshot> {
+        let mut changed: Vec<&mut Pair> = self
+            .pairs
+            .values_mut()
+            .filter(|p| p.changed >= due)
+            .collect();
         changed.sort_by(|a, b| a.state.symbol().cmp(b.state.symbol()));
         changed
             .into_iter()
             .map(|p| {
-                p.changed = false;
+                p.changed = Change::Clean;
                 PairSnapshot {
                     state: p.state.clone(),
                     rules: p.rules.clone(),

@@ -128,7 +128,26 @@ impl Engine {
             }
             out.clear();
         }
-        (self, Ok(()))
+        let drained = match &outlet.persist {
+            Some(p) => self.persist_quiet(p),
+            None => Ok(()),
+        };
+        (self, drained)
+    }
+
+    /// The drain's last commit: pairs whose quiet ticks were deferred (see
+    /// [`Engine::defer_quiet_ticks`]).
+    fn persist_quiet(&mut self, p: &Persist) -> Result<(), StoreError> {
+        let pairs = self.take_all_changed();
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(pairs = pairs.len(), "Persisted the pairs' last ticks.");
+        p.store.commit(&Commit {
+            pairs: &pairs,
+            alerts: &[],
+            position: Some(p.position),
+        })
     }
 
     /// One transaction for one input: the pairs it changed, its alerts for every durable sink

@@ -61,7 +61,8 @@ pub async fn run_daemon(
     let store = state::open_store(path, config.store.cache_bytes, reset_state)?;
     let metrics = Arc::new(Metrics::default());
     metrics.watch_store(store.clone());
-    let (engine, position) = state::restore(config, &store)?;
+    let (mut engine, position) = state::restore(config, &store)?;
+    engine.defer_quiet_ticks();
     let resume = state::resume_points(&engine);
 
     let (shutdown_tx, shutdown) = watch::channel(false);

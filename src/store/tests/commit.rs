@@ -127,3 +127,51 @@ async fn flush_is_a_send_future_and_clones_share_the_data() {
     send(clone.flush()).await.unwrap();
     assert_eq!(clone.outbox_depth().unwrap()["console"], 1);
 }
+
+#[test]
+fn quiet_ticks_wait_for_the_pairs_next_bar_when_deferred() {
+    use crate::model::{MarkTick, MarketEvent};
+    let (config, events) = demo();
+    // A mark tick just after the last bar, a hair above its close: the price the pair has.
+    let (last, candle) = events
+        .iter()
+        .rev()
+        .find_map(|e| match &e.event {
+            MarketEvent::Candle { candle, .. } => Some((e, candle)),
+            _ => None,
+        })
+        .expect("the demo has bars");
+    let (close, price) = (last.event.known_at(), candle.close * 1.000_001);
+    let tick = SymbolEvent {
+        symbol: last.symbol.clone(),
+        event: MarketEvent::Mark(MarkTick {
+            time: close + 1_000,
+            price,
+            funding_rate: None,
+        }),
+    };
+    // (deferred, snapshots due after the quiet tick, snapshots the drain still owes)
+    for (defer, due, owed) in [(false, 1, 0), (true, 0, 1)] {
+        let mut engine = Engine::new(&config);
+        if defer {
+            engine.defer_quiet_ticks();
+        }
+        let mut alerts = Vec::new();
+        for ev in &events {
+            engine.handle(ev, &mut alerts);
+        }
+        engine.take_changed();
+        let raised = alerts.len();
+        engine.handle(&tick, &mut alerts);
+        assert_eq!(alerts.len(), raised, "the tick is quiet");
+        let taken = engine.take_changed();
+        assert_eq!(taken.len(), due, "deferred {defer}");
+        let drained = engine.take_all_changed();
+        assert_eq!(drained.len(), owed, "deferred {defer}");
+        let persisted = taken.iter().chain(&drained).map(|p| p.state.symbol());
+        assert!(
+            persisted.eq([&tick.symbol]),
+            "deferred {defer}: only the ticked pair"
+        );
+    }
+}
