@@ -205,6 +205,10 @@ async fn a_warm_restart_only_backfills_the_hole() {
             .count();
         assert_eq!(klines, 1, "{name}: the back-fill only");
         assert!(!s.contains(&Seen::Signal), "{name}: no warm-up");
+        assert!(
+            matches!(s.first(), Some(Seen::Gap { .. })),
+            "{name}: the hole is filled at start, before any live event: {s:?}"
+        );
         let Some(Seen::Gap { from, .. }) = s.iter().find(|e| matches!(e, Seen::Gap { .. })) else {
             panic!("{name}: no gap in {s:?}");
         };

@@ -90,10 +90,11 @@ pub async fn run_live(
     let lookback = plan.heat_bars() as TimeMs * Interval::M5.duration_ms();
     let now = client.now();
     let mut cold = Vec::new();
+    let mut restart = Out::default();
     for c in &contracts {
         match options.resume.get(&c.symbol) {
             Some(&last) if last % Interval::M5.duration_ms() == 0 && now - last <= lookback => {
-                lanes.resume(&c.symbol, last);
+                lanes.resume(&c.symbol, last, now, &mut restart);
             }
             _ => {
                 lanes.follow(&c.symbol);
@@ -122,7 +123,7 @@ pub async fn run_live(
         contracts,
         symbols: symbols_tx,
         lanes,
-        holes: VecDeque::new(),
+        holes: restart.holes.into(),
         retry: BTreeSet::new(),
         health,
     };

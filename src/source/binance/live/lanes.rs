@@ -19,6 +19,10 @@ pub(super) const PENDING_MAX: usize = 288;
 pub(super) const OI_HOLD_MS: TimeMs = 60_000;
 
 const M5: TimeMs = 300_000;
+/// At a warm restart, bars are back-filled up to the last one that closed at least this long
+/// ago: REST may not serve a bar that closed a moment ago in its final form. The bar after comes
+/// live, or, if its frame was missed, shows up as a hole when the next one arrives.
+const SETTLE_MS: TimeMs = 30_000;
 
 /// Bars missing from a pair's series, open times `from..=to`: to back-fill over REST.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,17 +89,33 @@ impl Lanes {
         });
     }
 
-    /// Follows a pair the engine already knows up to the 5m bar opening at `last_open`: its live
-    /// events flow at once, and its first live bar reveals the hole since (a `Gap` and a fill).
-    pub(super) fn resume(&mut self, symbol: &Symbol, last_open: TimeMs) {
+    /// Follows a pair the engine already knows up to the 5m bar opening at `last_open` (a warm
+    /// restart). The bars closed since (and settled) are asked for at once: the pair's live
+    /// events wait behind that back-fill, so nothing acts on the stale state meanwhile.
+    pub(super) fn resume(
+        &mut self,
+        symbol: &Symbol,
+        last_open: TimeMs,
+        now: TimeMs,
+        out: &mut Out,
+    ) {
         self.bars.admit(symbol, Interval::M5, last_open);
-        self.lanes.insert(
-            symbol.clone(),
-            Lane {
-                wait: None,
-                queue: VecDeque::new(),
-            },
-        );
+        let mut lane = Lane {
+            wait: None,
+            queue: VecDeque::new(),
+        };
+        let settled = (now - SETTLE_MS).div_euclid(M5) * M5 - M5;
+        if settled > last_open {
+            self.bars.admit(symbol, Interval::M5, settled);
+            lane.wait = Some(Wait::Fill);
+            let (from, to) = (last_open + M5, settled);
+            out.holes.push(Hole {
+                symbol: symbol.clone(),
+                from,
+                to,
+            });
+        }
+        self.lanes.insert(symbol.clone(), lane);
     }
 
     /// Stops following a pair and forgets its series, so that it starts afresh if it returns.

@@ -33,6 +33,11 @@ const CASES: &[(&str, &str)] = &[
     // Copies and old bars are dropped; a forgotten pair is no longer followed.
     ("resume AA@5; now 100; bar AA@5; bar AA@0", ""),
     ("resume AA@0; forget AA; bar AA@5", ""),
+    // A warm restart asks at once for what closed (and settled) since; live events wait for it.
+    ("now 31; resume AA@0; mark AA@31; fill AA",
+     "hole:AA@5..25 AA:gap@5..25 AA:5m@5 AA:5m@10 AA:5m@15 AA:5m@20 AA:5m@25 AA:mark@31"),
+    // A bar closed under 30 s ago is left to the stream.
+    ("now 30; resume AA@20; bar AA@25; poll 30 AA", "AA:oi@30 AA:5m@25"),
 ];
 
 #[test]
@@ -46,7 +51,7 @@ fn lanes_order_each_pair() {
 fn a_held_bar_sets_the_deadline() {
     let mut lanes = Lanes::new(5 * MIN);
     let mut out = Out::default();
-    lanes.resume(&sym("AA"), 0);
+    lanes.resume(&sym("AA"), 0, 0, &mut out);
     assert_eq!(lanes.deadline(), None);
     lanes.push(bar("AA", 5), 10 * MIN, &mut out);
     assert_eq!(lanes.deadline(), Some(10 * MIN + OI_HOLD_MS));
@@ -65,7 +70,7 @@ fn run(script: &str) -> String {
             ["follow", s] => lanes.follow(&sym(s)),
             ["resume", at] => {
                 let (s, t) = at.split_once('@').unwrap();
-                lanes.resume(&sym(s), minutes(t));
+                lanes.resume(&sym(s), minutes(t), now, &mut out);
             }
             ["warm", s, last] => {
                 let events = vec![bar(s, last.parse().unwrap())];
