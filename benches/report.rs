@@ -131,9 +131,8 @@ const NOTES: [&str; 5] = [
      round trips on a real link hide mostly behind the budget's waits.",
     "Warm restart: the cold start held back each pair's last hour, so the restart opens that \
      store, restores 600 pairs and back-fills 12 bars each, 4 requests in flight as `run_live`'s \
-     back-fill does. In `run_live`'s resume path (in progress) a restored pair's hole is found \
-     when its first live bar arrives, i.e. at the next 5m close, up to 5 min after the start, \
-     before this back-fill begins.",
+     back-fill does; `run_live`'s resume path asks for the same holes as soon as discovery has \
+     answered (tests/live.rs checks it does so before any live event of the pair).
     "Live: the stream fake plays the REST fake's market (prices and bars continue the warmed \
      pairs) on a clock 10× fast, on its own thread; the client is `run_streams` feeding the \
      engine on this thread (not `run_live`: its warm-up and OI polls are the rows above). \
