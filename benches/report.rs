@@ -4,6 +4,8 @@
 //! (throughput, cost per step), `report/live.rs` (ingest at 10× rate), `report/memory.rs` (per
 //! pair, RSS), `report/warmup.rs` (cold start, warm restart); `report/sys.rs` reads /proc.
 
+#[path = "../tests/support/coherent.rs"]
+mod coherent;
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/support/fake_binance_rest.rs"]
 mod fake_binance_rest;
@@ -132,7 +134,7 @@ const NOTES: [&str; 5] = [
     "Warm restart: the cold start held back each pair's last hour, so the restart opens that \
      store, restores 600 pairs and back-fills 12 bars each, 4 requests in flight as `run_live`'s \
      back-fill does; `run_live`'s resume path asks for the same holes as soon as discovery has \
-     answered (tests/live.rs checks it does so before any live event of the pair).
+     answered (tests/live.rs checks it does so before any live event of the pair).",
     "Live: the stream fake plays the REST fake's market (prices and bars continue the warmed \
      pairs) on a clock 10× fast, on its own thread; the client is `run_streams` feeding the \
      engine on this thread (not `run_live`: its warm-up and OI polls are the rows above). \

@@ -6,6 +6,8 @@
 //! dropped; a failed warm-up is retried; a warm restart only back-fills its hole. Every wait is
 //! bounded; nothing asserts on timing.
 
+#[path = "support/coherent.rs"]
+mod coherent;
 #[path = "live/exchange.rs"]
 mod exchange;
 #[path = "support/fake_binance_rest.rs"]

@@ -22,8 +22,9 @@ use liqwave::source::binance::ws::{
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::fake_binance_rest::{self as rest, FakeBinanceRest, MarketView};
-use crate::fake_binance_ws::{FakeBinance, FakeConfig, Tape};
+use crate::coherent::Coherent;
+use crate::fake_binance_rest::{self as rest, FakeBinanceRest};
+use crate::fake_binance_ws::{FakeBinance, FakeConfig};
 use crate::sys::{process_cpu, task_cpu, thread_cpu, thread_id};
 use crate::warmup::Persister;
 use crate::{Row, Verdict, runtime};
@@ -59,28 +60,6 @@ struct FakeThread {
     opened: oneshot::Receiver<Instant>,
     stop: oneshot::Sender<()>,
     handle: JoinHandle<FakeSide>,
-}
-
-/// The REST fake's market as the stream fake's tape.
-#[derive(Debug)]
-struct Coherent(MarketView);
-
-impl Tape for Coherent {
-    fn now(&self) -> i64 {
-        self.0.clock().now()
-    }
-
-    fn until(&self, t: i64) -> Duration {
-        self.0.clock().until(t)
-    }
-
-    fn symbols(&self) -> Vec<String> {
-        self.0.trading()
-    }
-
-    fn bar(&self, symbol: &str, open: i64) -> [String; 7] {
-        self.0.bar(symbol, open)
-    }
 }
 
 /// Starts the stream fake on its thread, playing `pairs` pairs of the REST fake's market from

@@ -20,8 +20,9 @@ use liqwave::supervisor::SourceHealth;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep};
 
-use crate::fake_binance_rest::{self as rest, FakeBinanceRest, MarketView};
-use crate::fake_binance_ws::{self as ws, FakeBinance, Tape};
+use crate::coherent::Coherent;
+use crate::fake_binance_rest::{self as rest, FakeBinanceRest};
+use crate::fake_binance_ws::{self as ws, FakeBinance};
 
 /// Market milliseconds per wall millisecond: a 5m bar every 250 ms, an hourly re-discovery
 /// every 3 s.
@@ -29,28 +30,6 @@ pub(crate) const SPEED: u32 = 1200;
 pub(crate) const M5: TimeMs = 300_000;
 /// The bound on every wait of a test.
 pub(crate) const BOUND: Duration = Duration::from_secs(25);
-
-/// The REST fake's market as the stream fake's tape.
-#[derive(Debug)]
-struct Coherent(MarketView);
-
-impl Tape for Coherent {
-    fn now(&self) -> i64 {
-        self.0.clock().now()
-    }
-
-    fn until(&self, t: i64) -> Duration {
-        self.0.clock().until(t)
-    }
-
-    fn symbols(&self) -> Vec<String> {
-        self.0.trading()
-    }
-
-    fn bar(&self, symbol: &str, open: i64) -> [String; 7] {
-        self.0.bar(symbol, open)
-    }
-}
 
 /// Both fakes on one clock, and the config pointing at them.
 pub(crate) struct Exchange {
