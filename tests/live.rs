@@ -134,7 +134,7 @@ async fn faults_lose_no_bar_and_listings_come_and_go() {
 /// The new pair's first warm-up meets five 503s in a row (the client's attempts) and fails; the
 /// next re-discovery warms it again.
 #[tokio::test]
-async fn a_failed_warm_up_is_retried_at_the_next_rediscovery() {
+async fn a_failed_warm_up_is_retried() {
     let ex = Exchange::start(3, 60, Vec::new()).await;
     ex.ws.open_market();
     let (tapped, _engine) = run(&ex, Resume::new(), None, async |tapped: Tapped| {
@@ -170,6 +170,17 @@ async fn a_failed_warm_up_is_retried_at_the_next_rediscovery() {
         [503, 503, 503, 503, 503, 200],
         "{statuses:?}"
     );
+    // Retried on its own timer (5 market minutes), not at the hourly re-discovery.
+    let new_klines = |h: &&fake_binance_rest::Hit| {
+        h.path == "/fapi/v1/klines" && h.symbol.as_deref() == Some(NEW)
+    };
+    let failed = hits.iter().position(|h| new_klines(&h) && h.status == 503);
+    let warmed = hits.iter().position(|h| new_klines(&h) && h.status == 200);
+    let (failed, warmed) = (failed.unwrap(), warmed.unwrap());
+    let discoveries = (hits[failed..warmed].iter())
+        .filter(|h| h.path == "/fapi/v1/exchangeInfo")
+        .count();
+    assert_eq!(discoveries, 0, "retried before the next re-discovery");
     let seen = tapped.lock().unwrap();
     let got = check(NEW, &seen[&sym(NEW)], &ex.truth(NEW));
     assert_eq!((got.missing, got.duplicate, got.silent_holes), (0, 0, 0));

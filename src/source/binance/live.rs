@@ -33,6 +33,8 @@ use lanes::{Hole, Lanes, Out};
 
 /// How a failed discovery waits before the next try (market time).
 const DISCOVERY_RETRY: Duration = Duration::from_secs(30);
+/// How long pairs whose warm-up failed wait before it is tried again (market time).
+const WARMUP_RETRY: Duration = Duration::from_secs(300);
 /// A select arm that is off still needs a timer.
 const IDLE: Duration = Duration::from_secs(3600);
 
@@ -46,8 +48,8 @@ pub struct LiveOptions {
     pub clock: Clock,
     /// The streams' endpoint and timings (Binance's for the daemon; tests shorten them).
     pub ws: WsConfig,
-    /// Pairs whose last 5m bar is within the warm-up lookback skip their warm-up: their first
-    /// live bar reveals the hole since, which is back-filled (a `Gap` and the bars).
+    /// Pairs whose last 5m bar is within the warm-up lookback skip their warm-up: the hole since
+    /// is back-filled at start (a `Gap` and the bars) before their live events flow.
     pub resume: Resume,
 }
 
@@ -125,6 +127,7 @@ pub async fn run_live(
         lanes,
         holes: restart.holes.into(),
         retry: BTreeSet::new(),
+        retry_at: None,
         health,
     };
     tokio::join!(streams, live.drive(cold, stream_rx, shutdown));
@@ -166,8 +169,9 @@ struct Live<'a> {
     lanes: Lanes,
     /// Holes waiting for one of the [`CONCURRENCY`] back-fill slots, in the order found.
     holes: VecDeque<Hole>,
-    /// Pairs whose warm-up failed: warmed again at the next re-discovery.
+    /// Pairs whose warm-up failed: warmed again at `retry_at` (or a re-discovery before it).
     retry: BTreeSet<Symbol>,
+    retry_at: Option<TimeMs>,
     /// Told when the first warm-up is done and whenever data arrives (systemd's watchdog).
     health: Arc<SourceHealth>,
 }
@@ -228,6 +232,13 @@ impl Live<'_> {
                 () = tokio::time::sleep(hold.map_or(IDLE, |t| clock.until(t))), if hold.is_some() => {
                     self.lanes.expire(client.now(), &mut out);
                 }
+                () = tokio::time::sleep(self.retry_at.map_or(IDLE, |t| clock.until(t))), if self.retry_at.is_some() => {
+                    self.retry_at = None;
+                    let contracts = self.take_retry();
+                    if !contracts.is_empty() {
+                        warmups.push(warm(client, self.plan, contracts, warm_tx.clone()));
+                    }
+                }
                 _ = discovery.tick() => {
                     if let Some(contracts) = self.rediscover().await {
                         warmups.push(warm(client, self.plan, contracts, warm_tx.clone()));
@@ -257,8 +268,8 @@ impl Live<'_> {
         }
     }
 
-    /// A warm-up round ended: the source is ready, and pairs that failed are tried again at the
-    /// next re-discovery rather than left cold until a restart.
+    /// A warm-up round ended: the source is ready, and pairs that failed are tried again after
+    /// [`WARMUP_RETRY`] rather than left cold until a restart.
     fn warm_done(&mut self, outcomes: &[PairWarmup], out: &mut Out) {
         self.health.set_ready();
         for o in outcomes {
@@ -274,10 +285,8 @@ impl Live<'_> {
             }
         }
         if !self.retry.is_empty() {
-            let (cold, retry_in_s) = (
-                self.retry.len(),
-                self.config.binance.discovery_interval.as_secs(),
-            );
+            self.retry_at = Some(self.client.now() + WARMUP_RETRY.as_millis() as TimeMs);
+            let (cold, retry_in_s) = (self.retry.len(), WARMUP_RETRY.as_secs());
             warn!(
                 venue = "binance",
                 cold, retry_in_s, "Pairs stay cold until their warm-up is retried."
@@ -310,6 +319,15 @@ impl Live<'_> {
                 );
             }
         }
+    }
+
+    /// The pairs whose warm-up is due again, still followed and cold.
+    fn take_retry(&mut self) -> Vec<Contract> {
+        let retry = std::mem::take(&mut self.retry);
+        (self.contracts.iter())
+            .filter(|c| retry.contains(&c.symbol) && self.lanes.is_warming(&c.symbol))
+            .cloned()
+            .collect()
     }
 
     /// A new look at the universe: stops following what left; returns what joined and what
