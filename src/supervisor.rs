@@ -17,7 +17,7 @@ use anyhow::Context;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use live::{SourceTask, run_daemon};
+pub use live::{SourceContext, SourceTask, run_daemon};
 pub use state::open_store;
 pub use systemd::SourceHealth;
 

@@ -247,8 +247,8 @@ async fn a_panicking_source_ends_the_run_with_an_error_after_the_drain() {
     // Whatever else the supervisor hands a source (shutdown, health, metrics…) goes unused.
     // Unconstrained: no cooperative yield between the sends, so the engine has not started on
     // the backlog when the source panics.
-    let daemon = run_daemon(&config, false, move |inputs, _, _, _, _| {
-        Box::pin(tokio::task::unconstrained(source(inputs))) as SourceTask
+    let daemon = run_daemon(&config, false, move |cx| {
+        Box::pin(tokio::task::unconstrained(source(cx.inputs))) as SourceTask
     });
     let run = tokio::time::timeout(BOUND, daemon);
     let error = run

@@ -202,18 +202,22 @@ fn run_cmd(config_path: &Path, reset_state: bool) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     let source_config = config.clone();
-    runtime.block_on(supervisor::run_daemon(
-        &config,
-        reset_state,
-        move |inputs, shutdown, health, metrics, resume| {
-            Box::pin(async move {
-                let options = LiveOptions::new(&source_config.binance, resume);
-                run_live(&source_config, inputs, shutdown, metrics, health, options)
-                    .await
-                    .context("the Binance source cannot start")
-            })
-        },
-    ))
+    runtime.block_on(supervisor::run_daemon(&config, reset_state, move |cx| {
+        Box::pin(async move {
+            let options = LiveOptions::new(&source_config.binance, cx.resume);
+            let (inputs, shutdown) = (cx.inputs, cx.shutdown);
+            run_live(
+                &source_config,
+                inputs,
+                shutdown,
+                cx.metrics,
+                cx.health,
+                options,
+            )
+            .await
+            .context("the Binance source cannot start")
+        })
+    }))
 }
 
 fn replay_cmd(

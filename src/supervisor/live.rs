@@ -33,19 +33,26 @@ use crate::source::binance::live::Resume;
 /// on the supervisor's own task (it need not be `Send`), beside the spawned ones.
 pub type SourceTask = Pin<Box<dyn Future<Output = anyhow::Result<()>>>>;
 
-/// Runs the daemon until SIGTERM/SIGINT or a fatal error. `source` builds the source task; it
-/// registers what it counts with the metrics it is given, and gets the last 5m bar of every pair
-/// the restored engine knows (so that recent pairs need no warm-up).
+/// What the supervisor hands the source it builds.
+#[derive(Debug)]
+pub struct SourceContext {
+    /// The engine's input: a full channel makes the source wait, a closed one ends it.
+    pub inputs: mpsc::Sender<Input>,
+    /// Turns true on SIGTERM/SIGINT or when another critical task failed.
+    pub shutdown: watch::Receiver<bool>,
+    /// Where the source says it is warm and data arrives (systemd's watchdog reads it).
+    pub health: Arc<SourceHealth>,
+    /// Where the source registers what it counts.
+    pub metrics: Arc<Metrics>,
+    /// The last 5m bar of every pair the restored engine knows: recent pairs need no warm-up.
+    pub resume: Resume,
+}
+
+/// Runs the daemon until SIGTERM/SIGINT or a fatal error. `source` builds the source task.
 pub async fn run_daemon(
     config: &Config,
     reset_state: bool,
-    source: impl FnOnce(
-        mpsc::Sender<Input>,
-        watch::Receiver<bool>,
-        Arc<SourceHealth>,
-        Arc<Metrics>,
-        Resume,
-    ) -> SourceTask,
+    source: impl FnOnce(SourceContext) -> SourceTask,
 ) -> anyhow::Result<()> {
     let path = config
         .store
@@ -136,13 +143,13 @@ pub async fn run_daemon(
     }
     let health = Arc::new(SourceHealth::default());
     // A panicking source must not skip the drain: it becomes an error like any other.
-    let source = source(
-        input_tx,
-        shutdown.clone(),
-        Arc::clone(&health),
-        Arc::clone(&metrics),
+    let source = source(SourceContext {
+        inputs: input_tx,
+        shutdown: shutdown.clone(),
+        health: Arc::clone(&health),
+        metrics: Arc::clone(&metrics),
         resume,
-    );
+    });
     let mut source = AssertUnwindSafe(source).catch_unwind().map(|done| {
         done.unwrap_or_else(|panic| Err(anyhow::anyhow!("panicked: {}", panic_message(&*panic))))
     });
