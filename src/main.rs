@@ -1,5 +1,6 @@
 //! The `liqwave` binary: parses the command line, runs the subcommand, maps errors to exit codes
-//! (78 for an invalid config, 1 for any other failure). Everything else lives in the library.
+//! (78 for an invalid config or a missing secret, 1 for any other failure). Everything else lives
+//! in the library.
 
 use std::process::ExitCode;
 
