@@ -14,13 +14,16 @@ mod fake_binance_rest;
 mod fake_binance_ws;
 #[path = "daemon/harness.rs"]
 mod harness;
+#[path = "support/smtp.rs"]
+#[allow(dead_code)] // The TLS server and its rules serve tests/email.rs.
+mod smtp;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use harness::{
     Daemon, Notifications, PAIR, Scrape, Setup, dead_port, documented_series, file_ids,
-    metrics_addr, smtp_server, until,
+    metrics_addr, until,
 };
 use liqwave::engine::{Input, SummaryRequest};
 use liqwave::model::AlertId;
@@ -28,6 +31,7 @@ use liqwave::notify::delivery::now_ms;
 use liqwave::notify::email::message_id;
 use liqwave::store::Store;
 use liqwave::supervisor::{SourceTask, run_daemon};
+use smtp::TestServer;
 use tokio::sync::mpsc;
 
 /// The bound on every wait for the daemon (a warm-up on a loaded machine included).
@@ -140,7 +144,8 @@ async fn sigterm_mid_run_drains_within_the_deadline_and_the_next_start_delivers_
 
     // Second run, SMTP up: the waiting alert goes out once; the summary the new run raises for
     // the same day is a repeat for both sinks.
-    let (port, inbox) = smtp_server();
+    let smtp = TestServer::plain();
+    let (port, inbox) = (smtp.port, smtp.inbox);
     setup.smtp_port = Some(port);
     setup.write(dir.path());
     let mails = || {

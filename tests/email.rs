@@ -9,9 +9,12 @@
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+#[path = "support/smtp.rs"]
+#[allow(dead_code)] // The plain server serves tests/daemon.rs.
+mod smtp;
 mod support;
 
 use liqwave::config::{EmailSinkConfig, SmtpTls, TelegramSinkConfig};
@@ -22,138 +25,16 @@ use liqwave::notify::delivery::{DeliveryContext, RetryPolicy, deliver};
 use liqwave::notify::email::{EmailSink, build_message, message_id};
 use liqwave::notify::secret::Secret;
 use liqwave::notify::telegram::TelegramSink;
-use liqwave::notify::{Sink, SinkError, install_crypto_provider};
+use liqwave::notify::{Sink, SinkError};
 use liqwave::source::replay::{Dataset, ReplayOptions};
 use liqwave::store::{Commit, Routed, Store};
-use mailin_embedded::{AuthMechanism, Handler, Response, SslConfig, response};
+use smtp::{Cert, PASSWORD, TestServer, USER};
 use tokio::sync::{Notify, watch};
 
-const USER: &str = "liqwave";
-const PASSWORD: &str = "correct-horse-battery-staple";
 /// Bound on any one delivery in these tests (the sink's own SMTP timeout is shorter).
 const BOUND: Duration = Duration::from_secs(20);
 
-type Inbox = Arc<Mutex<Vec<Vec<u8>>>>;
-
-/// Checks AUTH PLAIN, refuses one recipient, and keeps every message's raw bytes.
-#[derive(Clone)]
-struct Capture {
-    inbox: Inbox,
-    current: Vec<u8>,
-}
-
-impl Handler for Capture {
-    fn rcpt(&mut self, to: &str) -> Response {
-        if to.contains("nobody@") {
-            response::NO_MAILBOX
-        } else {
-            response::OK
-        }
-    }
-
-    fn data_start(
-        &mut self,
-        _domain: &str,
-        _from: &str,
-        _is8bit: bool,
-        _to: &[String],
-    ) -> Response {
-        self.current.clear();
-        response::OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.current.extend_from_slice(buf);
-        Ok(())
-    }
-
-    fn data_end(&mut self) -> Response {
-        let message = std::mem::take(&mut self.current);
-        self.inbox.lock().unwrap().push(message);
-        response::OK
-    }
-
-    fn auth_plain(&mut self, _authz: &str, user: &str, password: &str) -> Response {
-        if user == USER && password == PASSWORD {
-            response::AUTH_OK
-        } else {
-            response::INVALID_CREDENTIALS
-        }
-    }
-}
-
-/// A self-signed certificate for `localhost` and its key, both PEM.
-struct Cert {
-    pem: String,
-    key: String,
-}
-
-impl Cert {
-    fn new() -> Cert {
-        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-        Cert {
-            pem: certified.cert.pem(),
-            key: certified.signing_key.serialize_pem(),
-        }
-    }
-}
-
-struct TestServer {
-    port: u16,
-    inbox: Inbox,
-    cert_pem: String,
-}
-
 impl TestServer {
-    /// A server with STARTTLS and AUTH PLAIN on a fresh port of 127.0.0.1.
-    fn start() -> TestServer {
-        TestServer::start_on(TcpListener::bind("127.0.0.1:0").unwrap())
-    }
-
-    fn start_on(listener: TcpListener) -> TestServer {
-        TestServer::start_with(listener, &Cert::new())
-    }
-
-    /// A server on `listener` with `cert`, made before it so a client can already trust it.
-    fn start_with(listener: TcpListener, cert: &Cert) -> TestServer {
-        install_crypto_provider();
-        let port = listener.local_addr().unwrap().port();
-        let cert_pem = cert.pem.clone();
-        let dir = tempfile::tempdir().unwrap();
-        let cert_path = dir.path().join("cert.pem");
-        let key_path = dir.path().join("key.pem");
-        std::fs::write(&cert_path, &cert_pem).unwrap();
-        std::fs::write(&key_path, &cert.key).unwrap();
-
-        let inbox = Inbox::default();
-        let mut server = mailin_embedded::Server::new(Capture {
-            inbox: inbox.clone(),
-            current: Vec::new(),
-        });
-        server
-            .with_name("localhost")
-            .with_ssl(SslConfig::SelfSigned {
-                cert_path: cert_path.to_str().unwrap().to_owned(),
-                key_path: key_path.to_str().unwrap().to_owned(),
-            })
-            .unwrap()
-            .with_auth(AuthMechanism::Plain)
-            .with_num_threads(2)
-            .with_tcp_listener(listener);
-        // The certificate and key are read by with_ssl; the directory may go now.
-        drop(dir);
-        std::thread::spawn(move || {
-            if let Err(error) = server.serve() {
-                panic!("the test SMTP server stopped: {error}");
-            }
-        });
-        TestServer {
-            port,
-            inbox,
-            cert_pem,
-        }
-    }
-
     fn config(&self) -> EmailSinkConfig {
         config(self.port)
     }
@@ -164,10 +45,6 @@ impl TestServer {
             .unwrap()
             .with_tls_root(self.cert_pem.as_bytes())
             .unwrap()
-    }
-
-    fn received(&self) -> Vec<Vec<u8>> {
-        self.inbox.lock().unwrap().clone()
     }
 }
 

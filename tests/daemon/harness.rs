@@ -12,8 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use mailin_embedded::{Handler, Response, response};
-
 /// How often a wait looks again.
 const POLL: Duration = Duration::from_millis(25);
 
@@ -263,56 +261,6 @@ impl Drop for Notifications {
             let _joined = thread.join();
         }
     }
-}
-
-/// Raw messages an SMTP server received.
-pub(crate) type Inbox = Arc<Mutex<Vec<Vec<u8>>>>;
-
-/// Accepts every message and keeps its raw bytes.
-#[derive(Clone)]
-struct Capture {
-    inbox: Inbox,
-    current: Vec<u8>,
-}
-
-impl Handler for Capture {
-    fn data_start(&mut self, _domain: &str, _from: &str, _8bit: bool, _to: &[String]) -> Response {
-        self.current.clear();
-        response::OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.current.extend_from_slice(buf);
-        Ok(())
-    }
-
-    fn data_end(&mut self) -> Response {
-        let message = std::mem::take(&mut self.current);
-        self.inbox.lock().unwrap().push(message);
-        response::OK
-    }
-}
-
-/// A plain SMTP server (mailin-embedded: no TLS, no AUTH) on a fresh port of 127.0.0.1. Its
-/// `serve()` never returns: the thread dies with the test process.
-pub(crate) fn smtp_server() -> (u16, Inbox) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let inbox = Inbox::default();
-    let mut server = mailin_embedded::Server::new(Capture {
-        inbox: Arc::clone(&inbox),
-        current: Vec::new(),
-    });
-    server
-        .with_name("localhost")
-        .with_num_threads(2)
-        .with_tcp_listener(listener);
-    std::thread::spawn(move || {
-        if let Err(error) = server.serve() {
-            panic!("the test SMTP server stopped: {error}");
-        }
-    });
-    (port, inbox)
 }
 
 /// The alert ids in the JSONL file sink's file, in order.
