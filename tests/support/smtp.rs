@@ -106,21 +106,14 @@ impl TestServer {
         std::fs::write(&cert_path, &cert_pem).unwrap();
         std::fs::write(&key_path, &cert.key).unwrap();
 
-        let inbox = Inbox::default();
-        let mut server = mailin_embedded::Server::new(Capture {
-            inbox: Arc::clone(&inbox),
-            current: Vec::new(),
-        });
+        let (inbox, mut server) = capture(listener);
         server
-            .with_name("localhost")
             .with_ssl(SslConfig::SelfSigned {
                 cert_path: cert_path.to_str().unwrap().to_owned(),
                 key_path: key_path.to_str().unwrap().to_owned(),
             })
             .unwrap()
-            .with_auth(AuthMechanism::Plain)
-            .with_num_threads(2)
-            .with_tcp_listener(listener);
+            .with_auth(AuthMechanism::Plain);
         // The certificate and key are read by with_ssl; the directory may go now.
         drop(dir);
         serve(server);
@@ -135,15 +128,7 @@ impl TestServer {
     pub(crate) fn plain() -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let inbox = Inbox::default();
-        let mut server = mailin_embedded::Server::new(Capture {
-            inbox: Arc::clone(&inbox),
-            current: Vec::new(),
-        });
-        server
-            .with_name("localhost")
-            .with_num_threads(2)
-            .with_tcp_listener(listener);
+        let (inbox, server) = capture(listener);
         serve(server);
         TestServer {
             port,
@@ -155,6 +140,20 @@ impl TestServer {
     pub(crate) fn received(&self) -> Vec<Vec<u8>> {
         self.inbox.lock().unwrap().clone()
     }
+}
+
+/// A server for `localhost` on `listener` that captures into a new inbox; not serving yet.
+fn capture(listener: TcpListener) -> (Inbox, mailin_embedded::Server<Capture>) {
+    let inbox = Inbox::default();
+    let mut server = mailin_embedded::Server::new(Capture {
+        inbox: Arc::clone(&inbox),
+        current: Vec::new(),
+    });
+    server
+        .with_name("localhost")
+        .with_num_threads(2)
+        .with_tcp_listener(listener);
+    (inbox, server)
 }
 
 /// Runs `server` on its own thread until the process ends.
