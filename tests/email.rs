@@ -540,13 +540,7 @@ async fn after_an_smtp_outage_the_durable_worker_delivers_the_summary_once() {
     let store = Store::open(&dir.path().join("db"), 8 << 20).unwrap();
     let alert = summary_alert().clone();
     let routed = [Routed::new(alert.clone(), vec!["email".to_owned()])];
-    store
-        .commit(&Commit {
-            pairs: &[],
-            alerts: &routed,
-            position: None,
-        })
-        .unwrap();
+    store.commit(&Commit::alerts(&routed)).unwrap();
     let sink = EmailSink::new(&config(port), Some(Secret::new(PASSWORD.to_owned())))
         .unwrap()
         .with_tls_root(cert.pem.as_bytes())
@@ -644,13 +638,7 @@ async fn a_blocked_bot_dead_letters_while_email_still_delivers() {
         .iter()
         .map(|a| Routed::new(a.clone(), vec!["telegram".into(), "email".into()]))
         .collect();
-    store
-        .commit(&Commit {
-            pairs: &[],
-            alerts: &routed,
-            position: None,
-        })
-        .unwrap();
+    store.commit(&Commit::alerts(&routed)).unwrap();
     let (shutdown, shutdown_rx) = watch::channel(false);
     let cx = || DeliveryContext {
         store: store.clone(),

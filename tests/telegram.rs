@@ -534,13 +534,7 @@ async fn deliver_all(sink: TelegramSink, alerts: Vec<Alert>) -> (Delivered, Stor
         .into_iter()
         .map(|a| Routed::new(a, vec!["telegram".into()]))
         .collect();
-    store
-        .commit(&Commit {
-            pairs: &[],
-            alerts: &routed,
-            position: None,
-        })
-        .unwrap();
+    store.commit(&Commit::alerts(&routed)).unwrap();
     let (stop, shutdown) = watch::channel(false);
     let cx = DeliveryContext {
         store: store.clone(),

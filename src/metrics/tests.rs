@@ -191,11 +191,7 @@ fn check(actions: &str, now: TimeMs, series: &str) -> String {
                 let alerts: Vec<Routed> = (0..n.parse().unwrap())
                     .map(|i| Routed::new(alert(i), vec![(*sink).to_owned()]))
                     .collect();
-                let commit = Commit {
-                    pairs: &[],
-                    alerts: &alerts,
-                    position: None,
-                };
+                let commit = Commit::alerts(&alerts);
                 store.commit(&commit).unwrap();
             }
             _ => panic!("unknown action {action:?}"),

@@ -107,6 +107,17 @@ pub struct Commit<'a> {
     pub position: Option<u64>,
 }
 
+impl<'a> Commit<'a> {
+    /// Alerts into the outbox without a state change or a new position.
+    pub fn alerts(alerts: &'a [Routed]) -> Commit<'a> {
+        Commit {
+            pairs: &[],
+            alerts,
+            position: None,
+        }
+    }
+}
+
 /// An alert on its way into the outbox: the sinks it goes to and, for alerts that show one, the
 /// chart's data as it was when the alert fired.
 #[derive(Debug, Clone, PartialEq)]

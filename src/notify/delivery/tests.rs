@@ -110,13 +110,7 @@ async fn run(store: &Store, sinks: Vec<Scripted>, n: i64, max_attempts: u32) -> 
     let alerts: Vec<Routed> = (0..n)
         .map(|i| Routed::new(alert(i), names.clone()))
         .collect();
-    store
-        .commit(&Commit {
-            pairs: &[],
-            alerts: &alerts,
-            position: None,
-        })
-        .unwrap();
+    store.commit(&Commit::alerts(&alerts)).unwrap();
     let (tx, rx) = watch::channel(true);
     let policy = RetryPolicy {
         max_attempts,
@@ -247,13 +241,7 @@ async fn alerts_of_one_bar_go_out_as_a_digest_in_order() {
             Routed::new(a, vec!["telegram".into()])
         })
         .collect();
-    store
-        .commit(&Commit {
-            pairs: &[],
-            alerts: &alerts,
-            position: None,
-        })
-        .unwrap();
+    store.commit(&Commit::alerts(&alerts)).unwrap();
     let mut sink = Scripted::new("telegram", vec![retry("429")], false);
     sink.digest = Some(3);
     let (_tx, rx) = watch::channel(true);
