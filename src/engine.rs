@@ -181,7 +181,7 @@ impl Engine {
                     self.stats.muted += 1;
                     continue;
                 }
-                *self.stats.alerts.entry(alert.kind).or_default() += 1;
+                *self.stats.alerts.entry(alert.kind()).or_default() += 1;
                 pair.rules.remember(&alert);
                 out.push(alert);
             }

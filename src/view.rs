@@ -10,7 +10,7 @@ use crate::analytics::clusters::Cluster;
 use crate::analytics::entry::EntryDirection;
 use crate::analytics::heatmap::Heatmap;
 use crate::analytics::regime::Regime;
-use crate::model::{AlertBrief, Interval, Side, Symbol, TimeMs};
+use crate::model::{AlertBrief, Facts, Interval, Side, SummaryFacts, Symbol, TimeMs};
 use crate::notify::chart::{ChartSeries, ClusterBand, HeatBand, HeatColumn};
 use crate::numbers::{price, usd};
 use crate::rules::{Bias, ClusterLabel, Crowding, RuleParams, plan};
@@ -236,6 +236,20 @@ pub struct SummaryReport {
     pub alerts_total: usize,
     /// Charts of the top setups, best first.
     pub charts: Vec<ChartSeries>,
+}
+
+impl SummaryReport {
+    /// The report as the facts of a `daily_summary` alert: its JSON, since `model` cannot name
+    /// a view. [`SummaryReport::from_facts`] is the inverse.
+    pub fn to_facts(&self) -> Result<Facts, serde_json::Error> {
+        let json = serde_json::to_value(self)?;
+        Ok(Facts::DailySummary(SummaryFacts::from_json(json)))
+    }
+
+    /// The report a `daily_summary` alert carries; an error when its facts are not one.
+    pub fn from_facts(facts: &SummaryFacts) -> Result<SummaryReport, serde_json::Error> {
+        SummaryReport::deserialize(facts.json())
+    }
 }
 
 /// The map around `price` in bands of [`BAND_BINS`] bins, as one chart column covering

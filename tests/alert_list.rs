@@ -9,7 +9,7 @@ use std::path::Path;
 use liqwave::config::{self, Config};
 use liqwave::engine::{Engine, PairSnapshot, SummaryRequest};
 use liqwave::model::{
-    Alert, AlertKind, DAY_MS, Interval, MINUTE_MS, MarketEvent, Symbol, SymbolEvent, TimeMs,
+    Alert, AlertKind, DAY_MS, Facts, Interval, MINUTE_MS, MarketEvent, Symbol, SymbolEvent, TimeMs,
     format_utc,
 };
 use liqwave::source::replay::{Dataset, ReplayOptions};
@@ -60,7 +60,7 @@ fn split_replay_equals_one_run() {
         whole.handle(ev, &mut want);
         if want[before..].iter().any(|a| {
             matches!(
-                a.kind.as_str(),
+                a.kind().as_str(),
                 "cluster_edge" | "setup_entry" | "divergence_exit"
             )
         }) {
@@ -206,11 +206,11 @@ fn telegram_html_of_each_kind() {
     let mut seen = std::collections::BTreeSet::new();
     let rendered: Vec<String> = alerts
         .iter()
-        .filter(|a| seen.insert(a.kind))
+        .filter(|a| seen.insert(a.kind()))
         .map(|a| {
             format!(
                 "── {} ──\n{}",
-                a.kind,
+                a.kind(),
                 liqwave::notify::telegram::render_html(a)
             )
         })
@@ -306,16 +306,19 @@ fn the_summary_lists_the_last_day_and_survives_a_restart() {
         tz: "UTC".into(),
         now,
     };
-    let alert = engine.summary_alert(&req);
+    let alert = engine.summary_alert(&req).expect("the report encodes");
     assert_eq!(alert.id.as_str(), "daily_summary:MARKET:-:2021-07-22");
-    let report: SummaryReport = serde_json::from_value(alert.facts.clone()).expect("a report");
+    let Facts::DailySummary(facts) = &alert.facts else {
+        panic!("{alert:?}")
+    };
+    let report = SummaryReport::from_facts(facts).expect("a report");
     let in_window: Vec<&Alert> = alerts
         .iter()
         .filter(|a| a.time_ms > now - DAY_MS && a.time_ms <= now)
         .collect();
     let transitions = in_window
         .iter()
-        .filter(|a| a.kind == AlertKind::RegimeChange)
+        .filter(|a| a.kind() == AlertKind::RegimeChange)
         .count();
     assert_eq!(report.transitions.len(), transitions);
     assert_eq!(report.alerts_total, in_window.len() - transitions);
@@ -323,8 +326,11 @@ fn the_summary_lists_the_last_day_and_survives_a_restart() {
     assert!(report.charts.len() <= 3);
 
     let restored = Engine::restore(&config, engine.snapshot());
-    let again = restored.summary_alert(&req);
-    let again: SummaryReport = serde_json::from_value(again.facts).unwrap();
+    let again = restored.summary_alert(&req).unwrap();
+    let Facts::DailySummary(facts) = &again.facts else {
+        panic!("{again:?}")
+    };
+    let again = SummaryReport::from_facts(facts).unwrap();
     assert_eq!(again.transitions, report.transitions);
     assert_eq!(again.alerts, report.alerts);
 }

@@ -19,7 +19,10 @@ mod support;
 
 use liqwave::config::{EmailSinkConfig, SmtpTls, TelegramSinkConfig};
 use liqwave::engine::{Engine, SummaryRequest};
-use liqwave::model::{Alert, AlertId, AlertKind, Interval, Severity, Symbol, parse_utc};
+use liqwave::model::{
+    Alert, AlertId, BarFacts, Facts, Interval, Regime, RegimeChangeFacts, Severity, Symbol,
+    parse_utc,
+};
 use liqwave::notify::chart::board_size;
 use liqwave::notify::delivery::{DeliveryContext, RetryPolicy, deliver};
 use liqwave::notify::email::{EmailSink, build_message, message_id};
@@ -66,21 +69,26 @@ fn config(port: u16) -> EmailSinkConfig {
 
 fn alert() -> Alert {
     let symbol: Symbol = "BTCUSDT".parse().unwrap();
-    Alert {
-        id: AlertId::new(
-            AlertKind::RegimeChange,
-            &symbol,
-            Some(Interval::D1),
-            1_741_564_800_000_i64,
-        ),
-        kind: AlertKind::RegimeChange,
+    let facts = RegimeChangeFacts {
+        from: Regime::Bull,
+        to: Regime::Bear,
+        bar: BarFacts {
+            rsi: 38.5,
+            close: 80_000.5,
+            bar_open_ms: 1_741_478_400_000,
+            bars: 300,
+            converged: true,
+        },
+    };
+    Alert::new(
         symbol,
-        interval: Some(Interval::D1),
-        time_ms: 1_741_564_800_000,
-        severity: Severity::Warning,
-        title: "BTCUSDT 1d regime bull -> bear & <check>".to_owned(),
-        facts: serde_json::json!({"rsi": 38.5, "regime": "bear", "note": "a<b & \"c\""}),
-    }
+        Some(Interval::D1),
+        1_741_564_800_000_i64,
+        1_741_564_800_000,
+        Severity::Warning,
+        "BTCUSDT 1d regime bull -> bear & <check>".to_owned(),
+        Facts::RegimeChange(facts),
+    )
 }
 
 async fn send(sink: &mut EmailSink, alert: &Alert) -> Result<(), SinkError> {
@@ -280,7 +288,10 @@ async fn an_alert_arrives_over_starttls_with_auth() {
         html.contains("BTCUSDT 1d regime bull -&gt; bear &amp; &lt;check&gt;"),
         "{html}"
     );
-    assert!(html.contains("a&lt;b &amp; &quot;c&quot;"), "{html}");
+    assert!(
+        html.contains("<tr><th align=\"left\">to</th><td>bear</td></tr>"),
+        "{html}"
+    );
     assert!(html.contains(alert.id.as_str()), "{html}");
 }
 
@@ -439,11 +450,13 @@ fn summary_alert() -> &'static Alert {
         for ev in events.iter().filter(|e| e.event.known_at() <= now) {
             engine.handle(ev, &mut alerts);
         }
-        engine.summary_alert(&SummaryRequest {
-            day: "2025-03-26".to_owned(),
-            tz: "UTC".to_owned(),
-            now,
-        })
+        engine
+            .summary_alert(&SummaryRequest {
+                day: "2025-03-26".to_owned(),
+                tz: "UTC".to_owned(),
+                now,
+            })
+            .expect("the report encodes")
     })
 }
 
@@ -629,7 +642,7 @@ async fn a_blocked_bot_dead_letters_while_email_still_delivers() {
     let alerts: Vec<Alert> = (0..3)
         .map(|i| {
             let mut a = alert();
-            a.id = AlertId::new(a.kind, &a.symbol, a.interval, i);
+            a.id = AlertId::new(a.kind(), &a.symbol, a.interval, i);
             a.time_ms += i;
             a
         })

@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use liqwave::analytics::regime::Regime;
 use liqwave::config::TelegramSinkConfig;
-use liqwave::model::{Alert, AlertId, AlertKind, Candle, HOUR_MS, Interval, Severity, Symbol};
+use liqwave::model::{
+    Alert, AlertId, AlertKind, Candle, ClusterLabel, Facts, HOUR_MS, Interval, Severity,
+    SummaryFacts, Symbol,
+};
 use liqwave::notify::chart::ChartSeries;
 use liqwave::notify::delivery::{DeliveryContext, RetryPolicy, deliver};
 use liqwave::notify::secret::Secret;
@@ -19,6 +22,7 @@ use liqwave::notify::telegram::{MAX_CAPTION_LEN, TelegramSink};
 use liqwave::notify::{Delivered, Sink, SinkError};
 use liqwave::store::{Commit, Routed, Store};
 use serde_json::{Value, json};
+use support::alerts;
 use support::fake_bot_api::{BOUND, FakeBotApi, Photo, Reply, TOKEN};
 use tokio::sync::{Notify, watch};
 
@@ -35,26 +39,22 @@ fn sink(api: &str, chats: &[i64], timeout: Duration) -> TelegramSink {
         .with_pacing(Duration::ZERO, Duration::ZERO)
 }
 
+/// The demo's first cluster edge, moved to ETHUSDT as a converged fuel edge.
 fn edge_alert() -> Alert {
     let symbol: Symbol = "ETHUSDT".parse().unwrap();
-    Alert {
-        id: AlertId::new(AlertKind::ClusterEdge, &symbol, None, "short@7640:484110"),
-        kind: AlertKind::ClusterEdge,
-        symbol,
-        interval: None,
-        time_ms: 1_742_796_600_000,
-        severity: Severity::Warning,
-        title: "ETHUSDT reached short-liquidation cluster 2,059.4–2,111.5 (fuel & <co>)".into(),
-        facts: json!({
-            "label": "fuel", "price": 2066.79, "low": 2049.59, "high": 2076.55,
-            "cluster": {"side": "short", "near_edge": 2059.43, "far_edge": 2111.54,
-                        "notional_usd": 106_384_474.6, "density": 3.885, "share": 0.29},
-            "bias": {"wave": "bull", "timeframe": "4h", "regime": "bull", "conviction": "normal"},
-            "funding": {"rate": -0.0000129, "crowded": "shorts", "confirms": true},
-            "model": {"estimate": true, "mode": "volume_proxy", "coverage": null},
-            "converged": true,
-        }),
+    let mut facts = alerts::demo(AlertKind::ClusterEdge).facts;
+    if let Facts::ClusterEdge(f) = &mut facts {
+        (f.label, f.converged) = (ClusterLabel::Fuel, true);
     }
+    Alert::new(
+        symbol,
+        None,
+        "short@7640:484110",
+        1_742_796_600_000,
+        Severity::Warning,
+        "ETHUSDT reached short-liquidation cluster 2,059.4–2,111.5 (fuel & <co>)".into(),
+        facts,
+    )
 }
 
 /// A daily summary with 300 facts: about 15 000 characters of HTML.
@@ -68,21 +68,15 @@ fn long_alert() -> Alert {
             )
         })
         .collect();
-    Alert {
-        id: AlertId::new(
-            AlertKind::DailySummary,
-            &symbol,
-            None,
-            1_742_860_800_000_i64,
-        ),
-        kind: AlertKind::DailySummary,
+    Alert::new(
         symbol,
-        interval: None,
-        time_ms: 1_742_860_800_000,
-        severity: Severity::Info,
-        title: "Daily summary".into(),
-        facts: Value::Object(facts),
-    }
+        None,
+        1_742_860_800_000_i64,
+        1_742_860_800_000,
+        Severity::Info,
+        "Daily summary".into(),
+        Facts::DailySummary(SummaryFacts::from_json(Value::Object(facts))),
+    )
 }
 
 async fn send(sink: &mut TelegramSink, alert: &Alert) -> Result<(), SinkError> {
@@ -513,16 +507,18 @@ async fn send_chart(
 /// An alert of the 4h bar closing at `time_ms`, number `i`.
 fn bar_alert(kind: AlertKind, symbol: &str, i: usize, time_ms: i64) -> Alert {
     let symbol: Symbol = symbol.parse().unwrap();
-    Alert {
-        id: AlertId::new(kind, &symbol, Some(Interval::H4), format!("{time_ms}:{i}")),
-        kind,
-        symbol: symbol.clone(),
-        interval: Some(Interval::H4),
+    let title = format!("{symbol} 4h alert number {i} <{}>", kind.as_str());
+    let facts = alerts::demo(kind).facts;
+    let (trigger, interval) = (format!("{time_ms}:{i}"), Some(Interval::H4));
+    Alert::new(
+        symbol,
+        interval,
+        trigger,
         time_ms,
-        severity: Severity::Warning,
-        title: format!("{symbol} 4h alert number {i} <{}>", kind.as_str()),
-        facts: json!({}),
-    }
+        Severity::Warning,
+        title,
+        facts,
+    )
 }
 
 /// Commits `alerts` for the telegram sink and runs the real delivery worker until the outbox is

@@ -7,22 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::EntryParams;
 use super::regime::{Regime, ge, gt, le, lt};
 
-/// Direction of a fired entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryDirection {
-    Long,
-    Short,
-}
-
-impl EntryDirection {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            EntryDirection::Long => "long",
-            EntryDirection::Short => "short",
-        }
-    }
-}
+pub use crate::model::EntryDirection;
 
 /// Arm / fire / lock state. One set of flags serves both sides: a regime change clears them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,37 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::PivotParams;
 use super::regime::{gt, lt};
 
-/// The four divergence patterns, named by the direction they point to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DivergenceKind {
-    /// Price lower low, RSI higher low: a down-move losing force.
-    RegularBull,
-    /// Price higher high, RSI lower high: an up-move losing force.
-    RegularBear,
-    /// Price higher low, RSI lower low: Cardwell's positive reversal, an in-trend buy.
-    HiddenBull,
-    /// Price lower high, RSI higher high: Cardwell's negative reversal, an in-trend sell.
-    HiddenBear,
-}
-
-impl DivergenceKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            DivergenceKind::RegularBull => "regular_bull",
-            DivergenceKind::RegularBear => "regular_bear",
-            DivergenceKind::HiddenBull => "hidden_bull",
-            DivergenceKind::HiddenBear => "hidden_bear",
-        }
-    }
-
-    pub const fn is_regular(self) -> bool {
-        matches!(
-            self,
-            DivergenceKind::RegularBull | DivergenceKind::RegularBear
-        )
-    }
-}
+pub use crate::model::DivergenceKind;
 
 /// One bar of the window: its index in the series, RSI and price extremes.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

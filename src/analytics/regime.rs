@@ -1,23 +1,10 @@
 //! The Cardwell RSI regime (spec v1, rsi-oracle.md §5.3) and RSI comparisons with tolerance.
 //! Pure: a function of the previous regime and one RSI value; never sees prices or time.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
 use super::{EPS, RegimeThresholds};
 
-/// Which wave an RSI series is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Regime {
-    /// RSI lives in 40–80 above 50: up-trend.
-    Bull,
-    /// RSI lives in 20–60 below 50: down-trend.
-    Bear,
-    /// Neither: a range, or no RSI yet.
-    Range,
-}
+// The type is part of the alert vocabulary (`model`); the Cardwell rule that moves it is here.
+pub use crate::model::Regime;
 
 impl Regime {
     /// The regime after a closed bar with RSI `x`. Any print at or beyond an enter level resets the
@@ -35,20 +22,6 @@ impl Regime {
         } else {
             self
         }
-    }
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Regime::Bull => "bull",
-            Regime::Bear => "bear",
-            Regime::Range => "range",
-        }
-    }
-}
-
-impl fmt::Display for Regime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -12,24 +12,7 @@ use super::rsi::{Rsi, RsiValue};
 use super::swings::SwingTracker;
 use crate::model::{Candle, Interval, TimeMs};
 
-/// The 50-line cross on a bar (TradingView `ta.crossover` / `ta.crossunder` of RSI and 50).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Cross50 {
-    Up,
-    Down,
-}
-
-impl Cross50 {
-    /// `1`, `-1` or `0`, as in the oracle files.
-    pub fn as_i8(cross: Option<Cross50>) -> i8 {
-        match cross {
-            Some(Cross50::Up) => 1,
-            Some(Cross50::Down) => -1,
-            None => 0,
-        }
-    }
-}
+pub use crate::model::Cross50;
 
 /// What one closed bar produced on its timeframe.
 #[derive(Debug, Clone, Copy, PartialEq)]

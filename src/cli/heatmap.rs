@@ -16,7 +16,7 @@ use crate::analytics::heatmap::Kernel;
 use crate::analytics::regime::Regime;
 use crate::analytics::{PairContext, PairOutput, PairState};
 use crate::config::Config;
-use crate::model::{Candle, Interval, Side, Symbol, SymbolEvent, TimeMs, format_utc};
+use crate::model::{Candle, ClusterFacts, Interval, Side, Symbol, SymbolEvent, TimeMs, format_utc};
 use crate::notify::chart::{ChartInput, ClusterBand, HeatColumn, render_png};
 use crate::numbers::usd;
 use crate::source::replay::{Dataset, ReplayOptions, SymbolFilter};
@@ -125,7 +125,7 @@ fn side_name(side: Side) -> &'static str {
 pub(super) fn report_json(state: &PairState) -> serde_json::Value {
     let heat = state.heat();
     let map = heat.map();
-    let clusters: Vec<serde_json::Value> = heat
+    let clusters: Vec<ClusterFacts> = heat
         .clusters()
         .into_iter()
         .flat_map(|c| c.iter())

@@ -44,7 +44,9 @@ pub(super) fn run(args: &Args) -> anyhow::Result<()> {
         engine.handle(ev, &mut alerts);
         alerts.clear();
     }
-    let alert = engine.summary_alert(&request);
+    let alert = engine
+        .summary_alert(&request)
+        .context("encoding the summary report")?;
     let email = summary::render_alert(&alert)?;
     let written = write(&args.out, &alert, &email)?;
     println!(

@@ -100,12 +100,19 @@ impl Engine {
                     tracing::info!(%symbol, lifted, "Unmuted.");
                 }
                 Input::Query(query) => self.answer(query),
-                Input::Summary(req) => {
-                    let alert = self.summary_alert(&req);
-                    tracing::info!(alert = %alert.id, "Daily summary raised.");
-                    *self.stats.alerts.entry(alert.kind).or_default() += 1;
-                    out.push(alert);
-                }
+                Input::Summary(req) => match self.summary_alert(&req) {
+                    Ok(alert) => {
+                        tracing::info!(alert = %alert.id, "Daily summary raised.");
+                        *self.stats.alerts.entry(alert.kind()).or_default() += 1;
+                        out.push(alert);
+                    }
+                    // A report that does not encode is a bug; the engine goes on without it.
+                    Err(e) => tracing::error!(
+                        day = %req.day,
+                        error = %e,
+                        "Could not encode the daily summary; none goes out for this day."
+                    ),
+                },
             }
             if let Some(p) = &mut outlet.persist
                 && let Err(e) = self.persist(p, processed, &out)
@@ -116,7 +123,7 @@ impl Engine {
             metrics.engine_step(started.elapsed().as_secs_f64());
             metrics.set_engine_pairs(self.pairs.len());
             for alert in &out {
-                metrics.alert(alert.kind);
+                metrics.alert(alert.kind());
             }
             if let Some(console) = &outlet.console {
                 for alert in out.drain(..) {
@@ -214,7 +221,7 @@ fn record_liquidations(store: &Store, events: &[SymbolEvent]) -> Result<(), Stor
 /// Cluster and setup alerts carry a chart to the sinks that draw one.
 fn shows_chart(routed: &Routed) -> bool {
     let kind = matches!(
-        routed.alert.kind,
+        routed.alert.kind(),
         AlertKind::ClusterApproach
             | AlertKind::ClusterEdge
             | AlertKind::ClusterSwept

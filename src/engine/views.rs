@@ -5,9 +5,7 @@
 use tokio::sync::oneshot;
 
 use super::Engine;
-use crate::model::{
-    Alert, AlertBrief, AlertId, AlertKind, DAY_MS, Severity, Symbol, TimeMs, format_utc,
-};
+use crate::model::{Alert, AlertBrief, AlertKind, DAY_MS, Severity, Symbol, TimeMs, format_utc};
 use crate::notify::chart::ChartSeries;
 use crate::view::{FeedHealth, MarketView, PairView, SummaryReport, chart_series};
 
@@ -85,8 +83,9 @@ impl Engine {
         })
     }
 
-    /// The daily summary as an alert: one per local day (its id), routed like any alert.
-    pub fn summary_alert(&self, req: &SummaryRequest) -> Alert {
+    /// The daily summary as an alert: one per local day (its id), routed like any alert. An
+    /// error only if the report cannot be encoded as JSON (a bug, not a market condition).
+    pub fn summary_alert(&self, req: &SummaryRequest) -> Result<Alert, serde_json::Error> {
         let since = req.now - DAY_MS;
         let mut recent: Vec<&AlertBrief> = self
             .pairs
@@ -119,28 +118,25 @@ impl Engine {
             charts,
         };
         let symbol: Symbol = MARKET.parse().expect("a valid symbol");
-        Alert {
-            id: AlertId::new(AlertKind::DailySummary, &symbol, None, &req.day),
-            kind: AlertKind::DailySummary,
+        let changes = report.transitions.len();
+        let title = format!(
+            "Daily regime summary {} ({}): {} pairs, {} ready, {changes} regime change{}, data to {}",
+            req.day,
+            req.tz,
+            health.pairs,
+            health.pairs_ready,
+            if changes == 1 { "" } else { "s" },
+            health.last_event_ms.map_or("n/a".to_owned(), format_utc),
+        );
+        let facts = report.to_facts()?;
+        Ok(Alert::new(
             symbol,
-            interval: None,
-            time_ms: req.now,
-            severity: Severity::Info,
-            title: format!(
-                "Daily regime summary {} ({}): {} pairs, {} ready, {} regime change{}, data to {}",
-                req.day,
-                req.tz,
-                health.pairs,
-                health.pairs_ready,
-                report.transitions.len(),
-                if report.transitions.len() == 1 {
-                    ""
-                } else {
-                    "s"
-                },
-                health.last_event_ms.map_or("n/a".to_owned(), format_utc),
-            ),
-            facts: serde_json::to_value(&report).unwrap_or_default(),
-        }
+            None,
+            &req.day,
+            req.now,
+            Severity::Info,
+            title,
+            facts,
+        ))
     }
 }

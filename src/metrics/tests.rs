@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -12,7 +11,7 @@ use tokio::sync::watch;
 use super::server::{Limits, serve_with};
 use super::text::{Exposition, Histogram, Value, escape_label};
 use super::*;
-use crate::model::{Alert, AlertId, Severity, Symbol};
+use crate::model::{Alert, Severity, Symbol, demo_alert};
 use crate::store::{Commit, Routed};
 
 #[test]
@@ -208,17 +207,16 @@ fn check(actions: &str, now: TimeMs, series: &str) -> String {
 
 fn alert(i: i64) -> Alert {
     let symbol: Symbol = "BTCUSDT".parse().unwrap();
-    let kind = AlertKind::RegimeChange;
-    Alert {
-        id: AlertId::new(kind, &symbol, None, i),
-        kind,
+    let facts = demo_alert(AlertKind::RegimeChange).facts;
+    Alert::new(
         symbol,
-        interval: None,
-        time_ms: i,
-        severity: Severity::Info,
-        title: format!("alert {i}"),
-        facts: json!({}),
-    }
+        None,
+        i,
+        i,
+        Severity::Info,
+        format!("alert {i}"),
+        facts,
+    )
 }
 
 #[test]

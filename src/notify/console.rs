@@ -61,7 +61,7 @@ pub fn text_line(alert: &Alert) -> String {
     format!(
         "{}  {:<16}  {:<10} {:<3}  {}",
         format_utc(alert.time_ms),
-        alert.kind.as_str(),
+        alert.kind().as_str(),
         alert.symbol.as_str(),
         alert.interval.map_or("-", |i| i.as_str()),
         alert.title

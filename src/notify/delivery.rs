@@ -242,7 +242,7 @@ fn digest_run<S: Sink>(sink: &S, queue: &[(OutboxKey, OutboxEntry)], now: TimeMs
     };
     let head = &queue[0].1.alert;
     let digestible = |e: &OutboxEntry| {
-        e.alert.kind != AlertKind::DailySummary
+        e.alert.kind() != AlertKind::DailySummary
             && e.alert.time_ms == head.time_ms
             && e.next_attempt_ms <= now
     };

@@ -199,7 +199,7 @@ pub fn compose(
     let permanent = |e: EmailError| SinkError::Permanent {
         message: format!("alert {}: {e}", alert.id),
     };
-    if alert.kind == AlertKind::DailySummary {
+    if alert.kind() == AlertKind::DailySummary {
         let email = summary::render_alert(alert).map_err(|e| SinkError::Permanent {
             message: e.to_string(),
         })?;

@@ -17,9 +17,7 @@ mod layout;
 mod market;
 mod sections;
 
-use serde::Deserialize as _;
-
-use crate::model::{Alert, AlertId, AlertKind};
+use crate::model::{Alert, AlertId, AlertKind, Facts};
 use crate::view::SummaryReport;
 
 pub use self::board::{BOARD_PAGE_ROWS, MAX_BOARD_IMAGES};
@@ -73,13 +71,13 @@ pub enum SummaryError {
 
 /// The report a `daily_summary` alert carries in its facts.
 pub fn report_of(alert: &Alert) -> Result<SummaryReport, SummaryError> {
-    if alert.kind != AlertKind::DailySummary {
+    let Facts::DailySummary(facts) = &alert.facts else {
         return Err(SummaryError::NotASummary {
             id: alert.id.clone(),
-            kind: alert.kind,
+            kind: alert.kind(),
         });
-    }
-    SummaryReport::deserialize(&alert.facts).map_err(|reason| SummaryError::Facts {
+    };
+    SummaryReport::from_facts(facts).map_err(|reason| SummaryError::Facts {
         id: alert.id.clone(),
         reason,
     })

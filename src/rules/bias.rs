@@ -3,26 +3,14 @@
 //! or the clock.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use super::params::FundingParams;
-use super::routing::ClusterLabel;
 use crate::analytics::regime::Regime;
 use crate::analytics::timeframe::TimeframeState;
 use crate::analytics::{PairState, SignalParams};
-use crate::model::{Funding, Interval, Side};
-
-/// How far the weekly regime backs the daily one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Conviction {
-    /// 1w is in the same wave.
-    Strong,
-    /// 1w is in a range, or not warmed up.
-    Normal,
-    /// 1w is in the opposite wave.
-    Reduced,
-}
+use crate::model::{BiasFacts, Funding, FundingFacts, Interval, Side};
+// The words live in `model` (alert facts carry them); what they mean for a pair is decided here.
+pub use crate::model::{ClusterLabel, Conviction, Crowding};
 
 /// Which wave a pair is in, for the rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,26 +89,15 @@ impl Bias {
         self.wave != Regime::Range && self.conviction != Conviction::Reduced
     }
 
-    pub fn facts(&self) -> Value {
-        json!({
-            "wave": self.wave,
-            "timeframe": self.interval,
-            "regime": self.regime,
-            "higher_regime": self.higher,
-            "conviction": self.conviction,
-        })
+    pub fn facts(&self) -> BiasFacts {
+        BiasFacts {
+            wave: self.wave,
+            timeframe: self.interval,
+            regime: self.regime,
+            higher_regime: self.higher,
+            conviction: self.conviction,
+        }
     }
-}
-
-/// Which side of the map the funding rate says is loaded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Crowding {
-    /// Longs pay above the baseline: long liquidations below price are loaded.
-    Longs,
-    /// Shorts pay: short liquidations above price are loaded.
-    Shorts,
-    Neutral,
 }
 
 impl Crowding {
@@ -144,23 +121,20 @@ impl Crowding {
 }
 
 /// The funding facts every heatmap and setup alert carries; `confirms` is false without data.
-pub fn funding_facts(funding: Option<Funding>, wave: Regime, p: &FundingParams) -> Value {
-    match funding {
-        Some(f) => {
-            let crowding = Crowding::of(f.rate, p);
-            json!({
-                "rate": f.rate,
-                "time_ms": f.time,
-                "crowded": crowding,
-                "confirms": crowding.confirms(wave),
-            })
-        }
-        None => json!({ "rate": null, "crowded": null, "confirms": false }),
+pub fn funding_facts(funding: Option<Funding>, wave: Regime, p: &FundingParams) -> FundingFacts {
+    let crowded = funding.map(|f| Crowding::of(f.rate, p));
+    FundingFacts {
+        rate: funding.map(|f| f.rate),
+        time_ms: funding.map(|f| f.time),
+        crowded,
+        confirms: crowded.is_some_and(|c| c.confirms(wave)),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::rules::RuleParams;
 
@@ -183,6 +157,32 @@ mod tests {
             let b = Bias::from_regimes(d1, w1);
             let got = (b.wave, b.conviction, b.is_clear(), b.fuel_side());
             assert_eq!(got, (wave, conviction, clear, fuel), "1d {d1:?}, 1w {w1:?}");
+        }
+    }
+
+    /// Without a print there is no `time_ms` key at all, as alerts have always been written.
+    #[test]
+    fn funding_facts_keep_their_json_shape() {
+        let p = RuleParams::DEFAULT.funding;
+        let print = Funding {
+            time: 7,
+            rate: -0.0002,
+        };
+        // (funding, JSON of the facts)
+        let cases = [
+            (
+                None,
+                json!({"rate": null, "crowded": null, "confirms": false}),
+            ),
+            (
+                Some(print),
+                json!({"rate": -0.0002, "time_ms": 7, "crowded": "shorts", "confirms": true}),
+            ),
+        ];
+        for (funding, want) in cases {
+            let facts = funding_facts(funding, Regime::Bull, &p);
+            assert_eq!(serde_json::to_value(facts).unwrap(), want, "{funding:?}");
+            assert_eq!(serde_json::from_value::<FundingFacts>(want).unwrap(), facts);
         }
     }
 

@@ -3,13 +3,15 @@
 //! clusters known before it in, alerts out; it never looks at a cluster computed after the price
 //! it judges, and never reads the clock.
 
-use serde_json::{Value, json};
-
 use super::bias::{Bias, funding_facts};
 use super::params::{ClusterRuleParams, RuleParams};
 use super::touch::{Level, Touches};
 use crate::analytics::clusters::{Cluster, Clusters};
-use crate::model::{Alert, AlertId, AlertKind, Funding, Severity, Side, Symbol, TimeMs};
+use crate::analytics::heatmap::Mode;
+use crate::model::{
+    Alert, AlertKind, ClusterLabel, Facts, Funding, HeatmapMode, LevelFacts, ModelFacts, Severity,
+    Side, Symbol, TimeMs,
+};
 use crate::numbers::{price, usd};
 
 /// Where price went between two looks: a mark tick (low = high = close) or a closed bar.
@@ -98,7 +100,7 @@ pub fn cluster_alerts(
                 (false, false) => Level::Near,
             };
             let at_edge = ahead(c.near_edge, 0.0);
-            if at_edge && ctx.bias.label(side) == super::ClusterLabel::Fuel {
+            if at_edge && ctx.bias.label(side) == ClusterLabel::Fuel {
                 fuel_reached = Some(*c);
             }
             let checks = [
@@ -138,21 +140,23 @@ fn reach(side: Side, obs: &PriceObs, edge: f64, by: f64) -> bool {
     }
 }
 
-fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Long => "long",
-        Side::Short => "short",
+/// Every heatmap fact is an estimate: say so, with the model's mode and coverage.
+pub fn model_facts(clusters: &Clusters) -> ModelFacts {
+    ModelFacts {
+        estimate: true,
+        mode: HeatmapMode::from(clusters.mode),
+        coverage: clusters.coverage,
+        step_ms: clusters.time,
     }
 }
 
-/// Every heatmap fact is an estimate: say so, with the model's mode and coverage.
-pub fn model_facts(clusters: &Clusters) -> Value {
-    json!({
-        "estimate": true,
-        "mode": clusters.mode,
-        "coverage": clusters.coverage,
-        "step_ms": clusters.time,
-    })
+impl From<Mode> for HeatmapMode {
+    fn from(mode: Mode) -> HeatmapMode {
+        match mode {
+            Mode::Oi => HeatmapMode::Oi,
+            Mode::VolumeProxy => HeatmapMode::VolumeProxy,
+        }
+    }
 }
 
 fn alert(
@@ -167,7 +171,7 @@ fn alert(
     let label = ctx.bias.label(c.side);
     let zone = format!(
         "{}-liquidation cluster {}–{} ({}, ~{} est., density {:.1})",
-        side_name(c.side),
+        c.side.as_str(),
         price(c.near_edge.min(c.far_edge)),
         price(c.near_edge.max(c.far_edge)),
         label.as_str(),
@@ -191,32 +195,38 @@ fn alert(
         },
     };
     let severity = match (kind, label) {
-        (AlertKind::ClusterApproach, _) | (_, super::ClusterLabel::Magnet) => Severity::Info,
+        (AlertKind::ClusterApproach, _) | (_, ClusterLabel::Magnet) => Severity::Info,
         _ => Severity::Warning,
     };
     // The touch window: one cooldown long, so a restart that sees the same touch again
     // derives the same id.
     let window = obs.time.div_euclid(ctx.params.cooldown_ms.max(1));
-    Alert {
-        id: AlertId::new(kind, symbol, None, format!("{}:{window}", c.id)),
-        kind,
-        symbol: symbol.clone(),
-        interval: None,
-        time_ms: obs.time,
+    let facts = Box::new(LevelFacts {
+        label,
+        price: obs.close,
+        low: obs.low,
+        high: obs.high,
+        approach_distance: distance,
+        cluster: c.facts(),
+        next_cluster: next.map(Cluster::facts),
+        bias: ctx.bias.facts(),
+        converged: ctx.bias.converged,
+        funding: funding_facts(ctx.funding, ctx.bias.wave, &ctx.params.funding),
+        model: model_facts(clusters),
+    });
+    let facts = match kind {
+        AlertKind::ClusterApproach => Facts::ClusterApproach(facts),
+        AlertKind::ClusterEdge => Facts::ClusterEdge(facts),
+        _ => Facts::ClusterSwept(facts),
+    };
+    let trigger = format!("{}:{window}", c.id);
+    Alert::new(
+        symbol.clone(),
+        None,
+        trigger,
+        obs.time,
         severity,
         title,
-        facts: json!({
-            "label": label,
-            "price": obs.close,
-            "low": obs.low,
-            "high": obs.high,
-            "approach_distance": distance,
-            "cluster": c.facts(),
-            "next_cluster": next.map(Cluster::facts),
-            "bias": ctx.bias.facts(),
-            "converged": ctx.bias.converged,
-            "funding": funding_facts(ctx.funding, ctx.bias.wave, &ctx.params.funding),
-            "model": model_facts(clusters),
-        }),
-    }
+        facts,
+    )
 }

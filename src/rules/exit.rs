@@ -3,7 +3,6 @@
 //! bar, the bias and the last fuel touch in, an alert or nothing out.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::bias::{Bias, funding_facts};
 use super::params::RuleParams;
@@ -11,7 +10,7 @@ use crate::analytics::clusters::Cluster;
 use crate::analytics::pivots::DivergenceKind;
 use crate::analytics::regime::Regime;
 use crate::analytics::timeframe::BarSignals;
-use crate::model::{Alert, AlertId, AlertKind, Funding, Severity, Symbol, TimeMs};
+use crate::model::{Alert, ExitFacts, Facts, Funding, Severity, Symbol, TimeMs};
 use crate::numbers::price;
 
 /// The last time price reached a qualifying fuel cluster, and in which wave.
@@ -63,33 +62,28 @@ pub fn divergence_exit(input: &ExitInput<'_>, p: &RuleParams) -> Option<Alert> {
         s.interval,
         price(c.near_edge),
     );
-    Some(Alert {
-        id: AlertId::new(
-            AlertKind::DivergenceExit,
-            input.symbol,
-            Some(s.interval),
-            s.candle.open_time,
-        ),
-        kind: AlertKind::DivergenceExit,
-        symbol: input.symbol.clone(),
-        interval: Some(s.interval),
-        time_ms: s.close_time(),
-        severity: Severity::Warning,
+    let facts = ExitFacts {
+        divergence: d.kind,
+        rsi: s.rsi.map(|v| v.rsi),
+        close: s.candle.close,
+        bar_open_ms: s.candle.open_time,
+        pivot_open_ms: d.pivot.open_time,
+        pivot_rsi: d.pivot.rsi,
+        prev_pivot_open_ms: d.prev.open_time,
+        prev_pivot_rsi: d.prev.rsi,
+        touched_ms: touch.time,
+        cluster: c.facts(),
+        bias: input.bias.facts(),
+        converged: input.converged,
+        funding: funding_facts(input.funding, input.bias.wave, &p.funding),
+    };
+    Some(Alert::new(
+        input.symbol.clone(),
+        Some(s.interval),
+        s.candle.open_time,
+        s.close_time(),
+        Severity::Warning,
         title,
-        facts: json!({
-            "divergence": d.kind,
-            "rsi": s.rsi.map(|v| v.rsi),
-            "close": s.candle.close,
-            "bar_open_ms": s.candle.open_time,
-            "pivot_open_ms": d.pivot.open_time,
-            "pivot_rsi": d.pivot.rsi,
-            "prev_pivot_open_ms": d.prev.open_time,
-            "prev_pivot_rsi": d.prev.rsi,
-            "touched_ms": touch.time,
-            "cluster": c.facts(),
-            "bias": input.bias.facts(),
-            "converged": input.converged,
-            "funding": funding_facts(input.funding, input.bias.wave, &p.funding),
-        }),
-    })
+        Facts::DivergenceExit(Box::new(facts)),
+    ))
 }

@@ -15,12 +15,12 @@ mod signals;
 mod tests;
 mod touch;
 
-pub use bias::{Bias, Conviction, Crowding, funding_facts};
+pub use bias::{Bias, ClusterLabel, Conviction, Crowding, funding_facts};
 pub use clusters::{ClusterContext, PriceObs, cluster_alerts, model_facts};
 pub use exit::{ExitInput, FuelTouch, divergence_exit};
 pub use pair::{PairRules, RuleContext, RuleTally};
 pub use params::{ClusterRuleParams, ExitParams, FundingParams, RuleParams, SetupParams};
-pub use routing::{ClusterLabel, KindFilter, Mute, Mutes, Route, Routes, SINKS};
+pub use routing::{KindFilter, Mute, Mutes, Route, Routes, SINKS};
 pub use setup::{NoSetup, Plan, SetupInput, plan, setup_entry};
 pub use signals::signal_alerts;
 pub use touch::{Level, Touches};

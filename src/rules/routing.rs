@@ -7,34 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Alert, AlertKind, Symbol, TimeMs};
-
-/// How a cluster relates to the wave: `fuel` lies in the bias direction, `magnet` does not
-/// (no bias, or against it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClusterLabel {
-    Fuel,
-    Magnet,
-}
-
-impl ClusterLabel {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ClusterLabel::Fuel => "fuel",
-            ClusterLabel::Magnet => "magnet",
-        }
-    }
-
-    /// The label an alert carries in its facts, if it has one.
-    pub fn of(alert: &Alert) -> Option<ClusterLabel> {
-        match alert.facts.get("label")?.as_str()? {
-            "fuel" => Some(ClusterLabel::Fuel),
-            "magnet" => Some(ClusterLabel::Magnet),
-            _ => None,
-        }
-    }
-}
+use crate::model::{Alert, AlertKind, ClusterLabel, Symbol, TimeMs};
 
 /// A kind, optionally narrowed to one label: `cluster_edge` or `cluster_edge:fuel`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,10 +22,7 @@ impl KindFilter {
     }
 
     pub fn matches(&self, alert: &Alert) -> bool {
-        alert.kind == self.kind
-            && self
-                .label
-                .is_none_or(|l| ClusterLabel::of(alert) == Some(l))
+        alert.kind() == self.kind && self.label.is_none_or(|l| alert.facts.label() == Some(l))
     }
 }
 
@@ -108,7 +78,7 @@ pub struct Mute {
 impl Mute {
     pub fn covers(&self, alert: &Alert) -> bool {
         alert.symbol == self.symbol
-            && self.kind.is_none_or(|k| k == alert.kind)
+            && self.kind.is_none_or(|k| k == alert.kind())
             && alert.time_ms < self.until
     }
 }

@@ -3,8 +3,6 @@
 //! with entry, stop, targets, reward:risk and the pre-trade checklist (DESIGN.md §1, §5). Pure:
 //! the state after the triggering bar in, one alert or the reason for none out.
 
-use serde_json::json;
-
 use super::bias::{Bias, Crowding, funding_facts};
 use super::clusters::model_facts;
 use super::params::RuleParams;
@@ -13,7 +11,9 @@ use crate::analytics::entry::EntryDirection;
 use crate::analytics::regime::Regime;
 use crate::analytics::swings::SwingTracker;
 use crate::analytics::timeframe::BarSignals;
-use crate::model::{Alert, AlertId, AlertKind, Funding, Severity, Side, Symbol};
+use crate::model::{
+    Alert, Checklist, Facts, Funding, SetupFacts, SetupLetter, Severity, Side, Symbol,
+};
 use crate::numbers::price;
 
 /// What a setup is judged on: the state right after the trigger bar closed.
@@ -63,7 +63,7 @@ pub fn setup_entry(input: &SetupInput<'_>, p: &RuleParams) -> Result<Alert, NoSe
     if plan.reward_risk.is_nan() || plan.reward_risk < p.setup.min_reward_risk {
         return Err(NoSetup::RewardRisk(plan.reward_risk));
     }
-    Ok(alert(input, p, direction, &plan))
+    Ok(alert(input, p, direction, clusters, &plan))
 }
 
 /// A trade from `entry` in `direction`: the first qualifying fuel cluster beyond the entry is
@@ -128,6 +128,7 @@ fn alert(
     input: &SetupInput<'_>,
     p: &RuleParams,
     direction: EntryDirection,
+    clusters: &Clusters,
     plan: &Plan<'_>,
 ) -> Alert {
     let s = input.trigger;
@@ -136,62 +137,53 @@ fn alert(
     let (target, next, stop, rr) = (plan.target, plan.next, plan.stop, plan.reward_risk);
     let crowding = input.funding.map(|f| Crowding::of(f.rate, &p.funding));
     let funding_confirms = crowding.is_some_and(|c| c.confirms(bias.wave));
-    let thin = target.thin_approach >= p.setup.min_thin_approach;
-    let setup = match direction {
-        EntryDirection::Long => "B",
-        EntryDirection::Short => "A",
-    };
+    let setup = SetupLetter::of(direction);
     let title = format!(
-        "{} Setup {setup} {}: entry {}, stop {}, T1 {}, R:R {rr:.1}",
+        "{} Setup {} {}: entry {}, stop {}, T1 {}, R:R {rr:.1}",
         input.symbol,
+        setup.as_str(),
         direction.as_str(),
         price(entry),
         price(stop),
         price(target.far_edge),
     );
-    let rsi = s.rsi.map(|v| v.rsi);
-    Alert {
-        id: AlertId::new(
-            AlertKind::SetupEntry,
-            input.symbol,
-            Some(s.interval),
-            s.candle.open_time,
-        ),
-        kind: AlertKind::SetupEntry,
-        symbol: input.symbol.clone(),
-        interval: Some(s.interval),
-        time_ms: s.close_time(),
-        severity: Severity::Critical,
+    let facts = SetupFacts {
+        setup,
+        direction,
+        entry,
+        stop,
+        stop_swing_open_ms: plan.stop_bar_ms,
+        t1: target.far_edge,
+        t2: next.map(|n| n.far_edge),
+        reward_risk: rr,
+        fee_frac: p.setup.fee_frac,
+        risk_pct: 100.0 * (entry - stop).abs() / entry,
+        rsi: s.rsi.map(|v| v.rsi),
+        bar_open_ms: s.candle.open_time,
+        bars: s.bars,
+        converged: input.converged,
+        bias: bias.facts(),
+        cluster: target.facts(),
+        next_cluster: next.map(Cluster::facts),
+        model: model_facts(clusters),
+        funding: funding_facts(input.funding, bias.wave, &p.funding),
+        checklist: Checklist {
+            regime_clear: bias.is_clear(),
+            cluster_in_wave_direction: true,
+            thin_approach: target.thin_approach >= p.setup.min_thin_approach,
+            trigger_4h: true,
+            funding_confirms,
+            invalidation_level: true,
+            reward_risk_ok: true,
+        },
+    };
+    Alert::new(
+        input.symbol.clone(),
+        Some(s.interval),
+        s.candle.open_time,
+        s.close_time(),
+        Severity::Critical,
         title,
-        facts: json!({
-            "setup": setup,
-            "direction": direction,
-            "entry": entry,
-            "stop": stop,
-            "stop_swing_open_ms": plan.stop_bar_ms,
-            "t1": target.far_edge,
-            "t2": next.map(|n| n.far_edge),
-            "reward_risk": rr,
-            "fee_frac": p.setup.fee_frac,
-            "risk_pct": 100.0 * (entry - stop).abs() / entry,
-            "rsi": rsi,
-            "bar_open_ms": s.candle.open_time,
-            "bars": s.bars,
-            "converged": input.converged,
-            "bias": bias.facts(),
-            "cluster": target.facts(),
-            "next_cluster": next.map(Cluster::facts),
-            "model": input.clusters.map(model_facts),
-            "funding": funding_facts(input.funding, bias.wave, &p.funding),
-            "checklist": {
-                "regime_clear": bias.is_clear(),
-                "cluster_in_wave_direction": true,
-                "thin_approach": thin,
-                "trigger_4h": true,
-                "funding_confirms": funding_confirms,
-                "invalidation_level": true,
-                "reward_risk_ok": true,
-            },
-        }),
-    }
+        Facts::SetupEntry(Box::new(facts)),
+    )
 }

@@ -1,14 +1,14 @@
 //! RSI signal rules: `regime_change`, `midline_cross` and `divergence` on closed 4h/1d/1w bars.
 //! Pure: one bar's signals and the switches in, alerts out; never reads the clock.
 
-use serde_json::json;
-
 use crate::analytics::SignalParams;
 use crate::analytics::pivots::{Divergence, DivergenceKind};
 use crate::analytics::regime::Regime;
 use crate::analytics::timeframe::{BarSignals, Cross50};
 use crate::config::AlertSwitches;
-use crate::model::{Alert, AlertId, AlertKind, Severity, Symbol};
+use crate::model::{
+    Alert, BarFacts, DivergenceFacts, Facts, MidlineCrossFacts, RegimeChangeFacts, Severity, Symbol,
+};
 
 /// Appends the alerts one closed signal bar raises. Nothing fires before `min_warmup_bars`;
 /// between that and `warmup_bars` alerts carry `converged: false` (or are withheld when the config
@@ -65,31 +65,28 @@ struct Base<'a> {
 }
 
 impl Base<'_> {
-    fn alert(
-        &self,
-        kind: AlertKind,
-        severity: Severity,
-        title: String,
-        mut facts: serde_json::Value,
-    ) -> Alert {
-        let s = self.s;
-        if let Some(map) = facts.as_object_mut() {
-            map.insert("rsi".into(), json!(self.rsi));
-            map.insert("close".into(), json!(s.candle.close));
-            map.insert("bar_open_ms".into(), json!(s.candle.open_time));
-            map.insert("bars".into(), json!(s.bars));
-            map.insert("converged".into(), json!(self.converged));
+    /// The bar every signal alert reports.
+    fn bar(&self) -> BarFacts {
+        BarFacts {
+            rsi: self.rsi,
+            close: self.s.candle.close,
+            bar_open_ms: self.s.candle.open_time,
+            bars: self.s.bars,
+            converged: self.converged,
         }
-        Alert {
-            id: AlertId::new(kind, self.symbol, Some(s.interval), s.candle.open_time),
-            kind,
-            symbol: self.symbol.clone(),
-            interval: Some(s.interval),
-            time_ms: s.close_time(),
+    }
+
+    fn alert(&self, severity: Severity, title: String, facts: Facts) -> Alert {
+        let s = self.s;
+        Alert::new(
+            self.symbol.clone(),
+            Some(s.interval),
+            s.candle.open_time,
+            s.close_time(),
             severity,
             title,
             facts,
-        }
+        )
     }
 }
 
@@ -103,12 +100,12 @@ fn regime_change(b: &Base<'_>) -> Alert {
         "{} {} RSI regime {from} → {to} (RSI {:.1})",
         b.symbol, b.s.interval, b.rsi
     );
-    b.alert(
-        AlertKind::RegimeChange,
-        severity,
-        title,
-        json!({ "from": from, "to": to }),
-    )
+    let facts = RegimeChangeFacts {
+        from,
+        to,
+        bar: b.bar(),
+    };
+    b.alert(severity, title, Facts::RegimeChange(facts))
 }
 
 fn midline_cross(b: &Base<'_>, cross: Cross50) -> Alert {
@@ -121,12 +118,12 @@ fn midline_cross(b: &Base<'_>, cross: Cross50) -> Alert {
         "{} {} RSI crossed {direction} 50 against the {regime} wave (RSI {:.1})",
         b.symbol, b.s.interval, b.rsi
     );
-    b.alert(
-        AlertKind::MidlineCross,
-        Severity::Warning,
-        title,
-        json!({ "direction": cross, "against": regime }),
-    )
+    let facts = MidlineCrossFacts {
+        direction: cross,
+        against: regime,
+        bar: b.bar(),
+    };
+    b.alert(Severity::Warning, title, Facts::MidlineCross(facts))
 }
 
 fn divergence(b: &Base<'_>, d: &Divergence) -> Alert {
@@ -137,21 +134,18 @@ fn divergence(b: &Base<'_>, d: &Divergence) -> Alert {
         DivergenceKind::HiddenBear => ("hidden bearish", "price lower high, RSI higher high"),
     };
     let title = format!("{} {} {what} divergence: {extreme}", b.symbol, b.s.interval);
-    b.alert(
-        AlertKind::Divergence,
-        Severity::Info,
-        title,
-        json!({
-            "divergence": d.kind,
-            "regime": b.s.regime,
-            "pivot_open_ms": d.pivot.open_time,
-            "pivot_rsi": d.pivot.rsi,
-            "pivot_low": d.pivot.low,
-            "pivot_high": d.pivot.high,
-            "prev_pivot_open_ms": d.prev.open_time,
-            "prev_pivot_rsi": d.prev.rsi,
-            "prev_pivot_low": d.prev.low,
-            "prev_pivot_high": d.prev.high,
-        }),
-    )
+    let facts = DivergenceFacts {
+        divergence: d.kind,
+        regime: b.s.regime,
+        pivot_open_ms: d.pivot.open_time,
+        pivot_rsi: d.pivot.rsi,
+        pivot_low: d.pivot.low,
+        pivot_high: d.pivot.high,
+        prev_pivot_open_ms: d.prev.open_time,
+        prev_pivot_rsi: d.prev.rsi,
+        prev_pivot_low: d.prev.low,
+        prev_pivot_high: d.prev.high,
+        bar: b.bar(),
+    };
+    b.alert(Severity::Info, title, Facts::Divergence(facts))
 }

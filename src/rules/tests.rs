@@ -9,7 +9,10 @@ use crate::analytics::regime::Regime;
 use crate::analytics::rsi::RsiValue;
 use crate::analytics::swings::SwingTracker;
 use crate::analytics::timeframe::BarSignals;
-use crate::model::{Alert, AlertKind, Candle, Funding, HOUR_MS, Interval, MINUTE_MS, Side};
+use crate::model::{
+    Alert, AlertKind, Candle, Checklist, Facts, Funding, HOUR_MS, Interval, MINUTE_MS, Side,
+    demo_alert,
+};
 
 const P: RuleParams = RuleParams::DEFAULT;
 
@@ -105,7 +108,7 @@ fn touches(
         }
     }
     out.iter()
-        .map(|a| (a.time_ms / MINUTE_MS, a.kind))
+        .map(|a| (a.time_ms / MINUTE_MS, a.kind()))
         .collect()
 }
 
@@ -168,11 +171,14 @@ fn clusters_are_fuel_in_the_wave_direction_and_magnets_otherwise() {
         let fuel = cluster_alerts(&obs, &both, &ctx, &mut Touches::default(), &mut out);
         let edge: Vec<&Alert> = out
             .iter()
-            .filter(|a| a.kind == AlertKind::ClusterEdge)
+            .filter(|a| a.kind() == AlertKind::ClusterEdge)
             .collect();
         assert_eq!(edge.len(), 1, "{wave} {side:?}");
-        assert_eq!(edge[0].facts["cluster"]["side"], serde_json::json!(side));
-        assert_eq!(ClusterLabel::of(edge[0]), Some(label), "{wave} {side:?}");
+        let Facts::ClusterEdge(facts) = &edge[0].facts else {
+            panic!("{:?}", edge[0])
+        };
+        assert_eq!(facts.cluster.side, side);
+        assert_eq!(edge[0].facts.label(), Some(label), "{wave} {side:?}");
         assert_eq!(
             fuel.is_some(),
             label == ClusterLabel::Fuel,
@@ -213,9 +219,12 @@ fn sweep_next(clusters: &Clusters) -> Option<f64> {
     cluster_alerts(&obs, clusters, &ctx, &mut Touches::default(), &mut out);
     let swept = out
         .iter()
-        .find(|a| a.kind == AlertKind::ClusterSwept)
+        .find(|a| a.kind() == AlertKind::ClusterSwept)
         .expect("swept");
-    swept.facts["next_cluster"]["far_edge"].as_f64()
+    let Facts::ClusterSwept(facts) = &swept.facts else {
+        panic!("{swept:?}")
+    };
+    facts.next_cluster.as_ref().map(|n| n.far_edge)
 }
 
 /// A closed 4h bar with RSI 45 and the given close, entry and divergence.
@@ -304,13 +313,10 @@ fn setup(
         converged: true,
     };
     setup_entry(&input, &P).map(|a| {
-        let f = |k: &str| a.facts[k].as_f64();
-        (
-            f("stop").unwrap(),
-            f("t1").unwrap(),
-            f("t2"),
-            (f("reward_risk").unwrap() * 100.0).round() / 100.0,
-        )
+        let Facts::SetupEntry(f) = a.facts else {
+            panic!("{a:?}")
+        };
+        (f.stop, f.t1, f.t2, (f.reward_risk * 100.0).round() / 100.0)
     })
 }
 
@@ -347,6 +353,17 @@ fn setups_need_the_wave_fuel_ahead_a_stop_and_enough_reward() {
     }
 }
 
+/// Every item of a setup's checklist ticked.
+const CHECKED: Checklist = Checklist {
+    regime_clear: true,
+    cluster_in_wave_direction: true,
+    thin_approach: true,
+    trigger_4h: true,
+    funding_confirms: true,
+    invalidation_level: true,
+    reward_risk_ok: true,
+};
+
 #[test]
 fn a_setup_carries_its_checklist_and_funding_reading() {
     let sym = symbol();
@@ -355,7 +372,11 @@ fn a_setup_carries_its_checklist_and_funding_reading() {
     let lows = swings(&[97.0], &[]);
     // (funding rate, crowded, funding confirms a long)
     #[rustfmt::skip]
-    let cases = [(Some(-0.0003), "shorts", true), (Some(0.0005), "longs", false), (None, "", false)];
+    let cases = [
+        (Some(-0.0003), Some(Crowding::Shorts), true),
+        (Some(0.0005), Some(Crowding::Longs), false),
+        (None, None, false),
+    ];
     for (rate, crowded, confirms) in cases {
         let input = SetupInput {
             symbol: &sym,
@@ -368,22 +389,17 @@ fn a_setup_carries_its_checklist_and_funding_reading() {
         };
         let a = setup_entry(&input, &P).expect("setup");
         assert_eq!(a.id.as_str(), "setup_entry:BTCUSDT:4h:360000000");
-        let list = &a.facts["checklist"];
-        for item in [
-            "regime_clear",
-            "cluster_in_wave_direction",
-            "thin_approach",
-            "trigger_4h",
-            "invalidation_level",
-            "reward_risk_ok",
-        ] {
-            assert_eq!(list[item], true, "{item}");
-        }
-        assert_eq!(list["funding_confirms"], confirms, "{rate:?}");
-        assert_eq!(
-            a.facts["funding"]["crowded"].as_str().unwrap_or(""),
-            crowded
-        );
+        let Facts::SetupEntry(f) = &a.facts else {
+            panic!("{a:?}")
+        };
+        let list = f.checklist;
+        let want = Checklist {
+            funding_confirms: confirms,
+            ..CHECKED
+        };
+        assert_eq!(list, want, "{rate:?}");
+        assert_eq!(f.funding.crowded, crowded);
+        assert_eq!(f.funding.confirms, confirms);
     }
 }
 
@@ -427,24 +443,27 @@ fn a_divergence_exit_needs_a_recent_touch_of_this_waves_fuel() {
 
 #[test]
 fn routes_and_mutes_pick_sinks_per_kind_label_and_symbol() {
-    let alert = |kind: AlertKind, label: Option<&str>, time_ms: i64| Alert {
-        id: crate::model::AlertId::new(kind, &symbol(), None, 0),
-        kind,
-        symbol: symbol(),
-        interval: None,
-        time_ms,
-        severity: crate::model::Severity::Info,
-        title: String::new(),
-        facts: serde_json::json!({ "label": label }),
+    // A real alert of the kind, moved to BTCUSDT at `time_ms`, with the given label.
+    let alert = |kind: AlertKind, label: Option<ClusterLabel>, time_ms: i64| {
+        let mut a = demo_alert(kind);
+        (a.symbol, a.time_ms) = (symbol(), time_ms);
+        if let (
+            Facts::ClusterApproach(f) | Facts::ClusterEdge(f) | Facts::ClusterSwept(f),
+            Some(l),
+        ) = (&mut a.facts, label)
+        {
+            f.label = l;
+        }
+        a
     };
     let routes = Routes::defaults();
     // (kind, label, sinks by the default routes)
     #[rustfmt::skip]
-    let cases: [(AlertKind, Option<&str>, &[&str]); 6] = [
+    let cases: [(AlertKind, Option<ClusterLabel>, &[&str]); 6] = [
         (AlertKind::RegimeChange, None, &["console", "file", "telegram", "email"]),
-        (AlertKind::ClusterApproach, Some("fuel"), &[]),
-        (AlertKind::ClusterEdge, Some("fuel"), &["console", "file", "telegram"]),
-        (AlertKind::ClusterEdge, Some("magnet"), &["console", "file"]),
+        (AlertKind::ClusterApproach, Some(ClusterLabel::Fuel), &[]),
+        (AlertKind::ClusterEdge, Some(ClusterLabel::Fuel), &["console", "file", "telegram"]),
+        (AlertKind::ClusterEdge, Some(ClusterLabel::Magnet), &["console", "file"]),
         (AlertKind::SetupEntry, None, &["console", "file", "telegram", "email"]),
         (AlertKind::DailySummary, None, &["console", "file", "email"]),
     ];
@@ -471,7 +490,7 @@ fn routes_and_mutes_pick_sinks_per_kind_label_and_symbol() {
         assert!(got.starts_with(want), "{text}: {got}");
     }
     let mut mutes = Mutes::default();
-    let edge = |t| alert(AlertKind::ClusterEdge, Some("fuel"), t);
+    let edge = |t| alert(AlertKind::ClusterEdge, Some(ClusterLabel::Fuel), t);
     mutes.add(Mute {
         symbol: symbol(),
         kind: Some(AlertKind::ClusterEdge),

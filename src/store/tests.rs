@@ -8,11 +8,9 @@ mod records;
 use std::io::Write;
 use std::path::Path;
 
-use serde_json::json;
-
 use super::*;
 use crate::config::{self, Config};
-use crate::model::{AlertId, AlertKind, Interval, Severity, Symbol, SymbolEvent, TimeMs};
+use crate::model::{AlertKind, Interval, Severity, Symbol, SymbolEvent, TimeMs, demo_alert};
 use crate::source::replay::{Dataset, ReplayOptions};
 
 const CACHE: u64 = 4 << 20;
@@ -22,17 +20,18 @@ fn sym(s: &str) -> Symbol {
 }
 
 fn alert(symbol: &str, kind: AlertKind, time_ms: TimeMs) -> Alert {
-    let symbol = sym(symbol);
-    Alert {
-        id: AlertId::new(kind, &symbol, Some(Interval::H4), time_ms),
-        kind,
-        symbol,
-        interval: Some(Interval::H4),
+    // A real alert's facts: full-precision floats that must come back bit for bit.
+    let facts = demo_alert(kind).facts;
+    let (interval, title) = (Some(Interval::H4), format!("{kind} at {time_ms}"));
+    Alert::new(
+        sym(symbol),
+        interval,
         time_ms,
-        severity: Severity::Warning,
-        title: format!("{kind} at {time_ms}"),
-        facts: json!({ "price": 0.1 + 0.2, "rsi": 1.0 / 3.0, "label": "fuel" }),
-    }
+        time_ms,
+        Severity::Warning,
+        title,
+        facts,
+    )
 }
 
 fn routed(alerts: &[Alert], sinks: &[&str]) -> Vec<Routed> {

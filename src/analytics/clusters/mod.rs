@@ -15,7 +15,7 @@ pub use pools::{Pool, Scan, Scratch, hot_runs, scan, scan_with};
 pub use track::assign_ids;
 
 use crate::analytics::heatmap::{Heatmap, Mode};
-use crate::model::{HOUR_MS, Interval, Side, TimeMs};
+use crate::model::{ClusterFacts, HOUR_MS, Interval, Side, TimeMs};
 
 /// Cluster extraction settings; `Default` gives heatmap-model.md §5.6.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -127,26 +127,25 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// The cluster as a JSON object with the field names of `liqwave heatmap --json`, which alert
-    /// facts share.
-    pub fn facts(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id.to_string(),
-            "side": self.side,
-            "near_edge": self.near_edge,
-            "far_edge": self.far_edge,
-            "peak": self.peak_price,
-            "notional_usd": self.notional_usd,
-            "density": self.density,
-            "share": self.share,
-            "thin_approach": self.thin_approach,
-            "isolation": self.isolation,
-            "fuel_behind": self.fuel_behind,
-            "gap_pct": self.gap_pct,
-            "gap_atr": self.gap_atr,
-            "age_steps": self.age_steps,
-            "age_hours": self.age_hours(),
-        })
+    /// The cluster as alert facts, with the field names of `liqwave heatmap --json`.
+    pub fn facts(&self) -> ClusterFacts {
+        ClusterFacts {
+            id: self.id.to_string(),
+            side: self.side,
+            near_edge: self.near_edge,
+            far_edge: self.far_edge,
+            peak: self.peak_price,
+            notional_usd: self.notional_usd,
+            density: self.density,
+            share: self.share,
+            thin_approach: self.thin_approach,
+            isolation: self.isolation,
+            fuel_behind: self.fuel_behind,
+            gap_pct: self.gap_pct,
+            gap_atr: self.gap_atr,
+            age_steps: self.age_steps,
+            age_hours: self.age_hours(),
+        }
     }
 
     /// Hours the cluster has been seen: one heatmap step per 5 minutes.

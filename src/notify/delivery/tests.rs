@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 
 use super::*;
-use crate::model::{AlertId, Severity, Symbol};
+use crate::model::{AlertId, Severity, Symbol, demo_alert};
 use crate::notify::{Sink, SinkError};
 use crate::store::{Commit, Routed, Store};
 
@@ -84,16 +84,16 @@ impl Sink for Scripted {
 
 fn alert(i: i64) -> Alert {
     let symbol: Symbol = "BTCUSDT".parse().unwrap();
-    Alert {
-        id: AlertId::new(AlertKind::RegimeChange, &symbol, None, i),
-        kind: AlertKind::RegimeChange,
+    let facts = demo_alert(AlertKind::RegimeChange).facts;
+    Alert::new(
         symbol,
-        interval: None,
-        time_ms: i,
-        severity: Severity::Info,
-        title: format!("alert {i}"),
-        facts: serde_json::json!({}),
-    }
+        None,
+        i,
+        i,
+        Severity::Info,
+        format!("alert {i}"),
+        facts,
+    )
 }
 
 fn retry(message: &str) -> SinkError {

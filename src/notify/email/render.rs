@@ -82,16 +82,17 @@ pub fn render_html_with_image(alert: &Alert, image: Option<ImageLink<'_>>) -> St
     out
 }
 
-/// The facts as `(key, value)` rows: an object's fields in key order (serde_json's map is sorted;
-/// strings unquoted, nested values as compact JSON); any other non-null value as one `facts` row.
+/// The facts as `(key, value)` rows: their JSON object's fields in key order (sorted; strings
+/// unquoted, nested values as compact JSON); any other non-null value as one `facts` row.
 fn facts(alert: &Alert) -> Vec<(String, String)> {
-    match &alert.facts {
-        serde_json::Value::Object(map) => map
+    match alert.facts.to_json() {
+        Ok(serde_json::Value::Object(map)) => map
             .iter()
             .map(|(key, value)| (key.clone(), fact_value(value)))
             .collect(),
-        serde_json::Value::Null => Vec::new(),
-        other => vec![("facts".to_owned(), fact_value(other))],
+        Ok(serde_json::Value::Null) => Vec::new(),
+        Ok(other) => vec![("facts".to_owned(), fact_value(&other))],
+        Err(e) => vec![("facts".to_owned(), format!("not readable: {e}"))],
     }
 }
 

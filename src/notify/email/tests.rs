@@ -3,26 +3,43 @@
 use std::time::Duration;
 
 use super::*;
-use crate::model::{AlertId, AlertKind, Interval, Severity, Symbol};
+use crate::model::{
+    AlertKind, BarFacts, Facts, Interval, Regime, RegimeChangeFacts, Severity, SummaryFacts,
+    Symbol, demo_alert,
+};
 use crate::notify::escape_html;
 
-fn alert(title: &str, facts: serde_json::Value) -> Alert {
+fn alert(title: &str, facts: Facts) -> Alert {
     let symbol: Symbol = "BTCUSDT".parse().unwrap();
-    Alert {
-        id: AlertId::new(
-            AlertKind::RegimeChange,
-            &symbol,
-            Some(Interval::D1),
-            1_741_564_800_000_i64,
-        ),
-        kind: AlertKind::RegimeChange,
+    Alert::new(
         symbol,
-        interval: Some(Interval::D1),
-        time_ms: 1_741_564_800_000,
-        severity: Severity::Warning,
-        title: title.to_owned(),
+        Some(Interval::D1),
+        1_741_564_800_000_i64,
+        1_741_564_800_000,
+        Severity::Warning,
+        title.to_owned(),
         facts,
-    }
+    )
+}
+
+/// A 1d regime change of BTCUSDT, bull to bear at RSI 38.5.
+fn regime() -> Facts {
+    Facts::RegimeChange(RegimeChangeFacts {
+        from: Regime::Bull,
+        to: Regime::Bear,
+        bar: BarFacts {
+            rsi: 38.5,
+            close: 80_000.5,
+            bar_open_ms: 1_741_478_400_000,
+            bars: 300,
+            converged: true,
+        },
+    })
+}
+
+/// Facts the key/value rows show as they are: a summary's JSON.
+fn json(facts: serde_json::Value) -> Facts {
+    Facts::DailySummary(SummaryFacts::from_json(facts))
 }
 
 fn config() -> EmailSinkConfig {
@@ -64,7 +81,7 @@ fn message_ids_are_sanitised() {
 
 #[test]
 fn message_id_is_deterministic_per_alert() {
-    let a = alert("t", serde_json::Value::Null);
+    let a = alert("t", regime());
     assert_eq!(message_id(a.id.as_str()), message_id(a.id.as_str()));
     assert_eq!(
         message_id(a.id.as_str()),
@@ -88,15 +105,13 @@ fn html_escaping() {
 
 #[test]
 fn text_has_title_facts_and_id() {
-    let a = alert(
-        "BTCUSDT 1d regime: bull → bear",
-        serde_json::json!({"rsi": 38.5, "regime": "bear", "levels": [1, 2]}),
-    );
+    let a = alert("BTCUSDT 1d regime: bull → bear", regime());
     let text = render_text(&a);
     assert_eq!(
         text,
         "BTCUSDT 1d regime: bull → bear\n\n\
-         levels: [1,2]\nregime: bear\nrsi: 38.5\n\n\
+         bar_open_ms: 1741478400000\nbars: 300\nclose: 80000.5\nconverged: true\n\
+         from: bull\nrsi: 38.5\nto: bear\n\n\
          time: 2025-03-10 00:00 UTC\nseverity: warning\n\
          alert id: regime_change:BTCUSDT:1d:1741564800000\n"
     );
@@ -104,7 +119,7 @@ fn text_has_title_facts_and_id() {
 
 #[test]
 fn text_without_facts() {
-    let text = render_text(&alert("T", serde_json::Value::Null));
+    let text = render_text(&alert("T", json(serde_json::Value::Null)));
     assert!(text.starts_with("T\n\ntime: "), "{text}");
 }
 
@@ -112,7 +127,7 @@ fn text_without_facts() {
 fn html_escapes_every_value() {
     let a = alert(
         "A <b>&\"c\"",
-        serde_json::json!({"k<&>": "v<script>&\"x\"", "n": 1}),
+        json(serde_json::json!({"k<&>": "v<script>&\"x\"", "n": 1})),
     );
     let html = render_html(&a);
     assert!(
@@ -127,13 +142,13 @@ fn html_escapes_every_value() {
         "{html}"
     );
     assert!(html.contains("<tr><th align=\"left\">n</th><td>1</td></tr>"));
-    assert!(html.contains("<code>regime_change:BTCUSDT:1d:1741564800000</code>"));
+    assert!(html.contains("<code>daily_summary:BTCUSDT:1d:1741564800000</code>"));
     assert!(!html.contains("<script>") && !html.contains("<b>"));
 }
 
 #[test]
 fn subject_and_headers() {
-    let a = alert("BTC\r\nbreaks", serde_json::json!({}));
+    let a = alert("BTC\r\nbreaks", regime());
     let message = build_message(
         &config(),
         &alert_subject(&a),
@@ -214,16 +229,15 @@ fn scrub_hides_the_password() {
 
 fn summary_alert(facts: serde_json::Value) -> Alert {
     let symbol: Symbol = "MARKET".parse().unwrap();
-    Alert {
-        id: AlertId::new(AlertKind::DailySummary, &symbol, None, "2025-06-11"),
-        kind: AlertKind::DailySummary,
+    Alert::new(
         symbol,
-        interval: None,
-        time_ms: 1_749_628_800_000,
-        severity: Severity::Info,
-        title: "Daily regime summary 2025-06-11 (UTC)".into(),
-        facts,
-    }
+        None,
+        "2025-06-11",
+        1_749_628_800_000,
+        Severity::Info,
+        "Daily regime summary 2025-06-11 (UTC)".into(),
+        json(facts),
+    )
 }
 
 fn raw(message: &Message) -> String {
@@ -261,7 +275,8 @@ async fn summary_facts_that_are_no_report_are_a_permanent_error_naming_the_alert
 
 #[test]
 fn an_alert_with_a_chart_carries_it_inline() {
-    let a = alert("ETHUSDT Setup A short", serde_json::json!({"rr": 3.4}));
+    let setup = demo_alert(AlertKind::SetupEntry).facts;
+    let a = alert("ETHUSDT Setup A short", setup);
     let report = crate::notify::summary::tests::sample();
     let chart = &report.charts[0];
     let raw = raw(&compose(&config(), &a, Some(chart)).unwrap());

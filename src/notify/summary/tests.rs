@@ -7,7 +7,10 @@ use super::doc::{strip_subject, utc};
 use super::*;
 use crate::analytics::entry::EntryDirection;
 use crate::analytics::regime::Regime;
-use crate::model::{AlertBrief, Candle, DAY_MS, Interval, Severity, Side, Symbol, parse_utc};
+use crate::model::{
+    AlertBrief, Candle, DAY_MS, Facts, Interval, Severity, Side, SummaryFacts, Symbol, demo_alert,
+    parse_utc,
+};
 use crate::notify::chart::ChartSeries;
 use crate::rules::{Bias, ClusterLabel};
 use crate::view::{FeedHealth, LevelView, MarketView, PairView, SetupView, TimeframeView};
@@ -327,27 +330,19 @@ fn the_board_is_paged_and_capped() {
 fn facts_that_are_no_report_are_an_error_naming_the_alert() {
     let good = report("UTC", PAIRS, ALERTS, 5);
     let symbol: Symbol = "MARKET".parse().unwrap();
-    let alert = |kind, facts| Alert {
-        id: AlertId::new(kind, &symbol, None, "2025-06-11"),
-        kind,
-        symbol: symbol.clone(),
-        interval: None,
-        time_ms: 0,
-        severity: Severity::Info,
-        title: "t".into(),
-        facts,
+    let alert = |facts| {
+        let (day, title) = ("2025-06-11", "t".to_owned());
+        Alert::new(symbol.clone(), None, day, 0, Severity::Info, title, facts)
     };
-    let ok = alert(
-        AlertKind::DailySummary,
-        serde_json::to_value(&good).unwrap(),
-    );
+    let ok = alert(good.to_facts().unwrap());
     assert_eq!(report_of(&ok).unwrap(), good);
-    for facts in [
+    for json in [
         serde_json::json!({}),
         serde_json::json!(null),
         serde_json::json!({"day": 5}),
     ] {
-        let error = render_alert(&alert(AlertKind::DailySummary, facts)).unwrap_err();
+        let facts = Facts::DailySummary(SummaryFacts::from_json(json));
+        let error = render_alert(&alert(facts)).unwrap_err();
         assert!(matches!(error, SummaryError::Facts { .. }), "{error}");
         assert!(
             error
@@ -355,7 +350,7 @@ fn facts_that_are_no_report_are_an_error_naming_the_alert() {
                 .contains("daily_summary:MARKET:-:2025-06-11")
         );
     }
-    let wrong = render_alert(&alert(AlertKind::RegimeChange, serde_json::json!({})));
+    let wrong = render_alert(&alert(demo_alert(AlertKind::RegimeChange).facts));
     assert!(matches!(wrong, Err(SummaryError::NotASummary { .. })));
 }
 

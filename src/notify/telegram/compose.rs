@@ -67,12 +67,12 @@ pub fn render_digest(alerts: &[Alert]) -> String {
     }];
     let mut kinds: Vec<AlertKind> = Vec::new();
     for alert in alerts {
-        if !kinds.contains(&alert.kind) {
-            kinds.push(alert.kind);
+        if !kinds.contains(&alert.kind()) {
+            kinds.push(alert.kind());
         }
     }
     for kind in kinds {
-        let of_kind: Vec<&Alert> = alerts.iter().filter(|a| a.kind == kind).collect();
+        let of_kind: Vec<&Alert> = alerts.iter().filter(|a| a.kind() == kind).collect();
         lines.push(String::new());
         lines.push(format!("<b>{}</b> ({})", kind_heading(kind), of_kind.len()));
         for alert in of_kind {

@@ -3,10 +3,14 @@
 //! Pure string building. Every interpolated value goes through [`escape_html`], and every tag
 //! opens and closes on one line, so a split at a line boundary always leaves valid HTML.
 
-use crate::notify::escape_html;
 use serde_json::Value;
 
-use crate::model::{Alert, AlertKind, format_utc};
+use crate::model::{
+    Alert, AlertKind, BiasFacts, ClusterFacts, ClusterLabel, Crowding, DivergenceFacts,
+    DivergenceKind, ExitFacts, Facts, FundingFacts, LevelFacts, ModelFacts, Regime, SetupFacts,
+    Side, TimeMs, format_utc,
+};
+use crate::notify::escape_html;
 use crate::numbers::{price, usd};
 
 /// Telegram's limit on one message's text, in UTF-16 code units after entity parsing. We count
@@ -27,7 +31,6 @@ pub(super) fn esc(text: &str) -> String {
 
 /// The alert as one Telegram HTML text (it may exceed [`MAX_MESSAGE_LEN`]; see [`split_message`]).
 pub fn render_html(alert: &Alert) -> String {
-    let f = &alert.facts;
     let mut lines = vec![format!("<b>{}</b>", esc(&alert.title))];
     let interval = alert.interval.map_or(String::new(), |i| format!(" · {i}"));
     lines.push(format!(
@@ -37,180 +40,175 @@ pub fn render_html(alert: &Alert) -> String {
         format_utc(alert.time_ms)
     ));
     lines.push(String::new());
-    match alert.kind {
-        AlertKind::ClusterApproach | AlertKind::ClusterEdge | AlertKind::ClusterSwept => {
-            cluster_lines(alert.kind, f, &mut lines);
+    match &alert.facts {
+        Facts::ClusterApproach(f) | Facts::ClusterEdge(f) | Facts::ClusterSwept(f) => {
+            cluster_lines(alert.kind(), f, &mut lines);
         }
-        AlertKind::SetupEntry => setup_lines(f, &mut lines),
-        AlertKind::DivergenceExit => exit_lines(alert, f, &mut lines),
-        AlertKind::RegimeChange => {
-            let from = text(f, &["from"]).unwrap_or("?");
-            let to = text(f, &["to"]).unwrap_or("?");
-            lines.push(format!("Regime: {} → <b>{}</b>", esc(from), esc(to)));
-            lines.push(rsi_close(f));
+        Facts::SetupEntry(f) => setup_lines(f, &mut lines),
+        Facts::DivergenceExit(f) => exit_lines(alert, f, &mut lines),
+        Facts::RegimeChange(f) => {
+            lines.push(format!("Regime: {} → <b>{}</b>", f.from, f.to));
+            lines.push(rsi_close(Some(f.bar.rsi), f.bar.close));
         }
-        AlertKind::MidlineCross => {
-            let direction = text(f, &["direction"]).unwrap_or("?");
-            let against = text(f, &["against"]).unwrap_or("?");
+        Facts::MidlineCross(f) => {
             lines.push(format!(
                 "RSI crossed <b>{} 50</b> against the {} wave",
-                esc(direction),
-                esc(against)
+                f.direction.as_str(),
+                f.against
             ));
-            lines.push(rsi_close(f));
+            lines.push(rsi_close(Some(f.bar.rsi), f.bar.close));
         }
-        AlertKind::Divergence => {
-            let kind = text(f, &["divergence"]).map_or("?".to_owned(), divergence_name);
-            lines.push(format!("<b>{}</b> divergence", esc(&kind)));
-            lines.push(pivots_line(f));
-            if let Some(regime) = text(f, &["regime"]) {
-                lines.push(format!("Regime: {}", esc(regime)));
-            }
-            lines.push(rsi_close(f));
-        }
-        AlertKind::DailySummary => generic_lines(f, &mut lines),
+        Facts::Divergence(f) => divergence_lines(f, &mut lines),
+        Facts::DailySummary(f) => generic_lines(f.json(), &mut lines),
     }
-    if f.get("converged").and_then(Value::as_bool) == Some(false) {
-        let bars = num(f, &["bars"]).map_or(String::new(), |b| format!(" ({b} bars)"));
+    if alert.facts.converged() == Some(false) {
+        let bars = bars(&alert.facts).map_or(String::new(), |b| format!(" ({b} bars)"));
         lines.push(format!(
             "<i>RSI still warming up{bars}: values may shift a little.</i>"
         ));
     }
-    if let Some(caveat) = estimate_caveat(f) {
-        lines.push(caveat);
-    }
+    lines.extend(estimate_caveat(&alert.facts));
     lines.push(String::new());
     lines.push(format!("<i>id</i> <code>{}</code>", esc(alert.id.as_str())));
     lines.join("\n")
 }
 
-fn cluster_lines(kind: AlertKind, f: &Value, lines: &mut Vec<String>) {
-    let c = f.get("cluster").unwrap_or(&Value::Null);
-    let side = text(c, &["side"]);
-    let label = text(f, &["label"]).unwrap_or("?");
-    let meaning = match label {
-        "fuel" => "in the wave's direction",
-        "magnet" => "against the wave",
-        _ => "",
+fn cluster_lines(kind: AlertKind, f: &LevelFacts, lines: &mut Vec<String>) {
+    let c = &f.cluster;
+    let (label, meaning) = match f.label {
+        ClusterLabel::Fuel => ("Fuel", "in the wave's direction"),
+        ClusterLabel::Magnet => ("Magnet", "against the wave"),
     };
-    let place = match side {
-        Some("short") => "short liquidations above price",
-        Some("long") => "long liquidations below price",
-        _ => "liquidations",
+    let place = match c.side {
+        Side::Short => "short liquidations above price",
+        Side::Long => "long liquidations below price",
     };
-    lines.push(format!(
-        "<b>{}</b> ({meaning}): {place}",
-        esc(&capitalise(label))
-    ));
+    lines.push(format!("<b>{label}</b> ({meaning}): {place}"));
     let mut zone = format!("Cluster: {}", range(c));
-    if let Some(peak) = num(c, &["peak"]) {
+    if let Some(peak) = finite(c.peak) {
         zone.push_str(&format!(" (peak {})", price(peak)));
     }
     lines.push(zone);
     lines.push(format!("Notional: {}", size_line(c)));
-    if let Some(at) = num(f, &["price"]) {
+    if let Some(at) = finite(f.price) {
         lines.push(format!("Price: {} · {}", price(at), distance(at, c)));
     }
     if kind == AlertKind::ClusterSwept {
-        match f.get("next_cluster").filter(|n| n.is_object()) {
+        match &f.next_cluster {
             Some(n) => lines.push(format!(
                 "Next: {} (~{} est.)",
                 range(n),
-                num(n, &["notional_usd"]).map_or("?".into(), usd)
+                finite(n.notional_usd).map_or("?".into(), usd)
             )),
             None => lines.push("Next: none in the window".into()),
         }
     }
-    lines.extend(bias_line(f));
-    lines.push(funding_line(f));
+    lines.push(bias_line(&f.bias));
+    lines.push(funding_line(&f.funding));
 }
 
-fn setup_lines(f: &Value, lines: &mut Vec<String>) {
-    let setup = text(f, &["setup"]).unwrap_or("?");
-    let direction = text(f, &["direction"]).unwrap_or("?");
-    let mut head = format!("<b>Setup {} {}</b>", esc(setup), esc(direction));
-    if let Some(rsi) = num(f, &["rsi"]) {
+fn setup_lines(f: &SetupFacts, lines: &mut Vec<String>) {
+    let mut head = format!("<b>Setup {} {}</b>", f.setup.as_str(), f.direction.as_str());
+    if let Some(rsi) = f.rsi.and_then(finite) {
         head.push_str(&format!(" · RSI {rsi:.1}"));
     }
     lines.push(head);
     let mut stop = format!(
         "Entry <b>{}</b> · Stop <b>{}</b>",
-        opt_price(f, &["entry"]),
-        opt_price(f, &["stop"])
+        opt_price(Some(f.entry)),
+        opt_price(Some(f.stop))
     );
-    if let Some(risk) = num(f, &["risk_pct"]) {
+    if let Some(risk) = finite(f.risk_pct) {
         stop.push_str(&format!(" (risk {risk:.2} %)"));
     }
     lines.push(stop);
     lines.push(format!(
         "T1 <b>{}</b> · T2 {}",
-        opt_price(f, &["t1"]),
-        opt_price(f, &["t2"])
+        opt_price(Some(f.t1)),
+        opt_price(f.t2)
     ));
-    if let Some(rr) = num(f, &["reward_risk"]) {
+    if let Some(rr) = finite(f.reward_risk) {
         lines.push(format!("R:R <b>{rr:.1}</b> after fees"));
     }
-    if let Some(Value::Object(checks)) = f.get("checklist") {
-        lines.push("Checklist:".into());
-        // The known items in reading order, then any the rules add later.
-        let known = CHECKLIST.iter().map(|(k, _)| *k);
-        let extra = checks
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !CHECKLIST.iter().any(|(c, _)| c == k));
-        for key in known.chain(extra.collect::<Vec<_>>()) {
-            let Some(ok) = checks.get(key).map(|v| v.as_bool() == Some(true)) else {
-                continue;
-            };
-            let label = CHECKLIST.iter().find(|(k, _)| *k == key).map_or_else(
-                || capitalise(&key.replace('_', " ")),
-                |(_, l)| (*l).to_owned(),
-            );
-            lines.push(format!("{} {}", if ok { "✅" } else { "❌" }, esc(&label)));
-        }
+    let c = &f.checklist;
+    lines.push("Checklist:".into());
+    for (ok, item) in [
+        (c.regime_clear, "Regime clear"),
+        (
+            c.cluster_in_wave_direction,
+            "Fuel cluster in the wave's direction",
+        ),
+        (c.thin_approach, "Thin approach"),
+        (c.trigger_4h, "4h entry trigger"),
+        (c.funding_confirms, "Funding confirms"),
+        (c.invalidation_level, "Invalidation level (swing stop)"),
+        (c.reward_risk_ok, "R:R ≥ 2 after fees"),
+    ] {
+        lines.push(format!("{} {}", if ok { "✅" } else { "❌" }, esc(item)));
     }
-    lines.push(funding_line(f));
-    if let Some(c) = f.get("cluster").filter(|c| c.is_object()) {
-        lines.push(format!("Target: {}", cluster_summary(c)));
-    }
-    lines.extend(bias_line(f));
+    lines.push(funding_line(&f.funding));
+    lines.push(format!("Target: {}", cluster_summary(&f.cluster)));
+    lines.push(bias_line(&f.bias));
 }
 
-const CHECKLIST: [(&str, &str); 7] = [
-    ("regime_clear", "Regime clear"),
-    (
-        "cluster_in_wave_direction",
-        "Fuel cluster in the wave's direction",
-    ),
-    ("thin_approach", "Thin approach"),
-    ("trigger_4h", "4h entry trigger"),
-    ("funding_confirms", "Funding confirms"),
-    ("invalidation_level", "Invalidation level (swing stop)"),
-    ("reward_risk_ok", "R:R ≥ 2 after fees"),
-];
-
-fn exit_lines(alert: &Alert, f: &Value, lines: &mut Vec<String>) {
-    let trade = match text(f, &["bias", "wave"]) {
-        Some("bull") => "long",
-        Some("bear") => "short",
-        _ => "position",
+fn divergence_lines(f: &DivergenceFacts, lines: &mut Vec<String>) {
+    // A bullish divergence compares lows, a bearish one highs.
+    let extreme = |low: f64, high: f64| {
+        Some(if f.divergence.is_bullish() {
+            ("low", low)
+        } else {
+            ("high", high)
+        })
     };
-    let kind = text(f, &["divergence"]).map_or("?".to_owned(), divergence_name);
+    lines.push(format!(
+        "<b>{}</b> divergence",
+        divergence_name(f.divergence)
+    ));
+    lines.push(pivots_line(
+        Pivot {
+            open_ms: f.prev_pivot_open_ms,
+            rsi: f.prev_pivot_rsi,
+            extreme: extreme(f.prev_pivot_low, f.prev_pivot_high),
+        },
+        Pivot {
+            open_ms: f.pivot_open_ms,
+            rsi: f.pivot_rsi,
+            extreme: extreme(f.pivot_low, f.pivot_high),
+        },
+    ));
+    lines.push(format!("Regime: {}", f.regime));
+    lines.push(rsi_close(Some(f.bar.rsi), f.bar.close));
+}
+
+fn exit_lines(alert: &Alert, f: &ExitFacts, lines: &mut Vec<String>) {
+    let trade = match f.bias.wave {
+        Regime::Bull => "long",
+        Regime::Bear => "short",
+        Regime::Range => "position",
+    };
     let tf = alert.interval.map_or(String::new(), |i| format!(" on {i}"));
     lines.push(format!(
         "<b>Exit {trade}</b>: {} divergence{tf}",
-        esc(&kind)
+        divergence_name(f.divergence)
     ));
-    lines.push(pivots_line(f));
-    lines.push(rsi_close(f));
-    if let Some(c) = f.get("cluster").filter(|c| c.is_object()) {
-        lines.push(format!("Fuel cluster: {}", cluster_summary(c)));
-    }
-    if let Some(t) = num(f, &["touched_ms"]) {
-        lines.push(format!("Reached: {} UTC", format_utc(t as i64)));
-    }
-    lines.extend(bias_line(f));
-    lines.push(funding_line(f));
+    // An exit carries no pivot prices: the divergence alert before it has them.
+    lines.push(pivots_line(
+        Pivot {
+            open_ms: f.prev_pivot_open_ms,
+            rsi: f.prev_pivot_rsi,
+            extreme: None,
+        },
+        Pivot {
+            open_ms: f.pivot_open_ms,
+            rsi: f.pivot_rsi,
+            extreme: None,
+        },
+    ));
+    lines.push(rsi_close(f.rsi, f.close));
+    lines.push(format!("Fuel cluster: {}", cluster_summary(&f.cluster)));
+    lines.push(format!("Reached: {} UTC", format_utc(f.touched_ms)));
+    lines.push(bias_line(&f.bias));
+    lines.push(funding_line(&f.funding));
 }
 
 /// Every fact as a `path: value` line, for kinds without a layout of their own.
@@ -246,97 +244,95 @@ fn generic_lines(f: &Value, lines: &mut Vec<String>) {
     walk("", f, lines);
 }
 
-/// The caveat every heatmap-derived alert carries: the levels are a model's estimate.
-fn estimate_caveat(f: &Value) -> Option<String> {
-    let model = f.get("model").filter(|m| m.is_object());
-    let estimate = model
-        .and_then(|m| m.get("estimate"))
-        .and_then(Value::as_bool)
-        == Some(true);
-    if !estimate && !f.get("cluster").is_some_and(Value::is_object) {
-        return None;
+/// The bar count a warming-up note names: alerts of a closed bar carry it.
+fn bars(facts: &Facts) -> Option<u64> {
+    match facts {
+        Facts::RegimeChange(f) => Some(f.bar.bars),
+        Facts::MidlineCross(f) => Some(f.bar.bars),
+        Facts::Divergence(f) => Some(f.bar.bars),
+        Facts::SetupEntry(f) => Some(f.bars),
+        _ => None,
     }
-    let mut how = String::new();
-    if let Some(m) = model {
-        let mode = text(m, &["mode"]).unwrap_or("unknown");
-        let coverage =
-            num(m, &["coverage"]).map_or("n/a".into(), |c| format!("{:.0} %", 100.0 * c));
-        how = format!(" (mode {}, coverage {})", esc(mode), coverage);
-    }
+}
+
+/// The caveat every heatmap-derived alert carries: the levels are a model's estimate, named with
+/// its mode and coverage when the alert has them (an exit names only its cluster).
+fn estimate_caveat(facts: &Facts) -> Option<String> {
+    let model: Option<&ModelFacts> = match facts {
+        Facts::ClusterApproach(f) | Facts::ClusterEdge(f) | Facts::ClusterSwept(f) => {
+            Some(&f.model)
+        }
+        Facts::SetupEntry(f) => Some(&f.model),
+        Facts::DivergenceExit(_) => None,
+        _ => return None,
+    };
+    let how = model.map_or(String::new(), |m| {
+        let coverage = m
+            .coverage
+            .and_then(finite)
+            .map_or("n/a".into(), |c| format!("{:.0} %", 100.0 * c));
+        format!(" (mode {}, coverage {coverage})", m.mode.as_str())
+    });
     Some(format!(
         "<i>Estimate: liquidation levels come from the heatmap model{how}, not from exchange data.</i>"
     ))
 }
 
-fn rsi_close(f: &Value) -> String {
-    let rsi = num(f, &["rsi"]).map_or("?".into(), |r| format!("{r:.1}"));
-    format!("RSI <b>{rsi}</b> · close {}", opt_price(f, &["close"]))
+fn rsi_close(rsi: Option<f64>, close: f64) -> String {
+    let rsi = rsi
+        .and_then(finite)
+        .map_or("?".into(), |r| format!("{r:.1}"));
+    format!("RSI <b>{rsi}</b> · close {}", opt_price(Some(close)))
 }
 
-/// Both divergence pivots: when, their RSI, and the price extreme the divergence compares.
-fn pivots_line(f: &Value) -> String {
-    let bull = text(f, &["divergence"]).is_some_and(|d| d.ends_with("bull"));
-    let extreme = if bull { "low" } else { "high" };
-    let pivot = |prefix: &str| {
-        let at = num(f, &[&format!("{prefix}pivot_open_ms")])
-            .map_or("?".into(), |t| format_utc(t as i64));
-        let rsi =
-            num(f, &[&format!("{prefix}pivot_rsi")]).map_or("?".into(), |r| format!("{r:.1}"));
-        let mut s = format!("{at} RSI {rsi}");
-        if let Some(p) = num(f, &[&format!("{prefix}pivot_{extreme}")]) {
-            s.push_str(&format!(" ({extreme} {})", price(p)));
+/// One divergence pivot as shown: when, its RSI, and the price extreme compared, if carried.
+struct Pivot {
+    open_ms: TimeMs,
+    rsi: f64,
+    extreme: Option<(&'static str, f64)>,
+}
+
+/// Both divergence pivots, the previous one first.
+fn pivots_line(prev: Pivot, pivot: Pivot) -> String {
+    let show = |p: Pivot| {
+        let rsi = finite(p.rsi).map_or("?".into(), |r| format!("{r:.1}"));
+        let mut s = format!("{} RSI {rsi}", format_utc(p.open_ms));
+        if let Some((name, at)) = p.extreme.filter(|(_, at)| at.is_finite()) {
+            s.push_str(&format!(" ({name} {})", price(at)));
         }
         s
     };
-    format!("Pivots: {} → {}", pivot("prev_"), pivot(""))
+    format!("Pivots: {} → {}", show(prev), show(pivot))
 }
 
-fn divergence_name(kind: &str) -> String {
+fn divergence_name(kind: DivergenceKind) -> &'static str {
     match kind {
-        "regular_bull" => "regular bullish".into(),
-        "regular_bear" => "regular bearish".into(),
-        "hidden_bull" => "hidden bullish".into(),
-        "hidden_bear" => "hidden bearish".into(),
-        other => other.replace('_', " "),
+        DivergenceKind::RegularBull => "regular bullish",
+        DivergenceKind::RegularBear => "regular bearish",
+        DivergenceKind::HiddenBull => "hidden bullish",
+        DivergenceKind::HiddenBear => "hidden bearish",
     }
 }
 
-fn bias_line(f: &Value) -> Option<String> {
-    let b = f.get("bias").filter(|b| b.is_object())?;
-    let wave = text(b, &["wave"]).unwrap_or("?");
-    let mut s = format!("Bias: {} wave", esc(wave));
-    let detail: Vec<String> = [
-        text(b, &["timeframe"]).map(|t| {
-            format!(
-                "{} regime {}",
-                esc(t),
-                esc(text(b, &["regime"]).unwrap_or("?"))
-            )
-        }),
-        text(b, &["higher_regime"]).map(|h| format!("higher {}", esc(h))),
-        text(b, &["conviction"]).map(|c| format!("{} conviction", esc(c))),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !detail.is_empty() {
-        s.push_str(&format!(" ({})", detail.join(", ")));
-    }
-    Some(s)
+fn bias_line(b: &BiasFacts) -> String {
+    let regime = b.regime.map_or("?", Regime::as_str);
+    let mut detail = vec![format!("{} regime {regime}", b.timeframe)];
+    detail.extend(b.higher_regime.map(|h| format!("higher {h}")));
+    detail.push(format!("{} conviction", b.conviction.as_str()));
+    format!("Bias: {} wave ({})", b.wave, detail.join(", "))
 }
 
-fn funding_line(f: &Value) -> String {
-    let fu = f.get("funding").unwrap_or(&Value::Null);
-    let Some(rate) = num(fu, &["rate"]) else {
+fn funding_line(fu: &FundingFacts) -> String {
+    let Some(rate) = fu.rate.and_then(finite) else {
         return "Funding: no data".into();
     };
-    let crowded = match text(fu, &["crowded"]) {
-        Some("longs") => "longs crowded".to_owned(),
-        Some("shorts") => "shorts crowded".to_owned(),
-        Some(other) => esc(other),
-        None => "?".to_owned(),
+    let crowded = match fu.crowded {
+        Some(Crowding::Longs) => "longs crowded",
+        Some(Crowding::Shorts) => "shorts crowded",
+        Some(Crowding::Neutral) => "neutral",
+        None => "?",
     };
-    let confirms = if fu.get("confirms").and_then(Value::as_bool) == Some(true) {
+    let confirms = if fu.confirms {
         "confirms the wave"
     } else {
         "does not confirm"
@@ -345,36 +341,37 @@ fn funding_line(f: &Value) -> String {
 }
 
 /// `long-liquidation cluster 1,813.9–1,819.4 · ~$14.7M est. · density 3.1`
-fn cluster_summary(c: &Value) -> String {
-    let side = text(c, &["side"]).map_or(String::new(), |s| format!("{}-liquidation ", esc(s)));
-    format!("{side}cluster {} · {}", range(c), size_line(c))
+fn cluster_summary(c: &ClusterFacts) -> String {
+    format!(
+        "{}-liquidation cluster {} · {}",
+        c.side.as_str(),
+        range(c),
+        size_line(c)
+    )
 }
 
 /// `~$106M est. · density 3.9 · share 29 %`
-fn size_line(c: &Value) -> String {
-    let mut s = format!(
-        "~{} est.",
-        num(c, &["notional_usd"]).map_or("?".into(), usd)
-    );
-    if let Some(d) = num(c, &["density"]) {
+fn size_line(c: &ClusterFacts) -> String {
+    let mut s = format!("~{} est.", finite(c.notional_usd).map_or("?".into(), usd));
+    if let Some(d) = finite(c.density) {
         s.push_str(&format!(" · density {d:.1}"));
     }
-    if let Some(share) = num(c, &["share"]) {
+    if let Some(share) = finite(c.share) {
         s.push_str(&format!(" · share {:.0} %", 100.0 * share));
     }
     s
 }
 
-fn range(c: &Value) -> String {
-    match (num(c, &["near_edge"]), num(c, &["far_edge"])) {
+fn range(c: &ClusterFacts) -> String {
+    match (finite(c.near_edge), finite(c.far_edge)) {
         (Some(a), Some(b)) => format!("{}–{}", price(a.min(b)), price(a.max(b))),
         _ => "?".into(),
     }
 }
 
 /// Where `at` stands against the cluster: short pools lie above price, long pools below.
-fn distance(at: f64, c: &Value) -> String {
-    let (Some(near), Some(far)) = (num(c, &["near_edge"]), num(c, &["far_edge"])) else {
+fn distance(at: f64, c: &ClusterFacts) -> String {
+    let (Some(near), Some(far)) = (finite(c.near_edge), finite(c.far_edge)) else {
         return "distance ?".into();
     };
     let above = far >= near;
@@ -392,29 +389,13 @@ fn distance(at: f64, c: &Value) -> String {
     }
 }
 
-fn opt_price(f: &Value, path: &[&str]) -> String {
-    num(f, path).map_or("—".into(), price)
+fn opt_price(x: Option<f64>) -> String {
+    x.and_then(finite).map_or("—".into(), price)
 }
 
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map_or(String::new(), |first| {
-        first.to_uppercase().chain(c).collect()
-    })
-}
-
-fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    path.iter().try_fold(v, |v, k| v.get(k))
-}
-
-fn num(v: &Value, path: &[&str]) -> Option<f64> {
-    get(v, path)
-        .and_then(Value::as_f64)
-        .filter(|x| x.is_finite())
-}
-
-fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    get(v, path).and_then(Value::as_str)
+/// A number worth showing: NaN and infinities (which JSON writes as null) show as unknown.
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
 }
 
 /// Splits `text` into pieces of at most `limit` UTF-16 code units, at line boundaries (the

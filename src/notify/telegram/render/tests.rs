@@ -3,49 +3,94 @@
 use serde_json::json;
 
 use super::*;
-use crate::model::{AlertId, Interval, Severity, Symbol};
+use crate::model::{
+    BarFacts, Checklist, Conviction, Cross50, EntryDirection, HeatmapMode, Interval,
+    MidlineCrossFacts, RegimeChangeFacts, SetupLetter, Severity, SummaryFacts, Symbol,
+};
 
-fn alert(kind: AlertKind, interval: Option<Interval>, title: &str, facts: Value) -> Alert {
+fn alert(interval: Option<Interval>, title: &str, facts: Facts) -> Alert {
     let symbol: Symbol = "ETHUSDT".parse().unwrap();
-    Alert {
-        id: AlertId::new(kind, &symbol, interval, "1742241600000"),
-        kind,
+    Alert::new(
         symbol,
         interval,
-        time_ms: 1_742_256_000_000,
-        severity: Severity::Warning,
-        title: title.to_owned(),
+        "1742241600000",
+        1_742_256_000_000,
+        Severity::Warning,
+        title.to_owned(),
         facts,
+    )
+}
+
+fn cluster() -> ClusterFacts {
+    ClusterFacts {
+        id: "short@7640".into(),
+        side: Side::Short,
+        near_edge: 2059.432,
+        far_edge: 2111.54,
+        peak: 2077.003,
+        notional_usd: 106_384_474.5,
+        density: 3.885,
+        share: 0.29,
+        thin_approach: 0.47,
+        isolation: 10.0,
+        fuel_behind: 1.3,
+        gap_pct: 0.38,
+        gap_atr: 0.06,
+        age_steps: 581,
+        age_hours: 48.4,
     }
 }
 
-fn cluster() -> Value {
-    json!({"id": "short@7640", "side": "short", "near_edge": 2059.432, "far_edge": 2111.54,
-           "peak": 2077.003, "notional_usd": 106_384_474.5, "density": 3.885, "share": 0.29})
+fn bias() -> BiasFacts {
+    BiasFacts {
+        wave: Regime::Bull,
+        timeframe: Interval::H4,
+        regime: Some(Regime::Bull),
+        higher_regime: None,
+        conviction: Conviction::Normal,
+    }
 }
 
-fn bias() -> Value {
-    json!({"conviction": "normal", "higher_regime": null, "regime": "bull",
-           "timeframe": "4h", "wave": "bull"})
+fn model() -> ModelFacts {
+    ModelFacts {
+        estimate: true,
+        mode: HeatmapMode::VolumeProxy,
+        coverage: None,
+        step_ms: Some(1),
+    }
 }
 
-fn model() -> Value {
-    json!({"coverage": null, "estimate": true, "mode": "volume_proxy", "step_ms": 1})
+fn funding() -> FundingFacts {
+    FundingFacts {
+        rate: Some(-0.0000129),
+        time_ms: Some(1),
+        crowded: Some(Crowding::Shorts),
+        confirms: true,
+    }
 }
 
-fn funding() -> Value {
-    json!({"confirms": true, "crowded": "shorts", "rate": -0.0000129, "time_ms": 1})
+fn level(label: ClusterLabel, price: f64) -> LevelFacts {
+    LevelFacts {
+        label,
+        price,
+        low: price - 10.0,
+        high: price + 10.0,
+        approach_distance: 10.2,
+        cluster: cluster(),
+        next_cluster: None,
+        bias: bias(),
+        converged: true,
+        funding: funding(),
+        model: model(),
+    }
 }
 
 #[test]
 fn cluster_edge_names_label_range_size_distance_and_the_caveat() {
     let a = alert(
-        AlertKind::ClusterEdge,
         None,
         "ETHUSDT reached short-liquidation cluster 2,059.4–2,111.5 (fuel, ~$106M est., density 3.9)",
-        json!({"label": "fuel", "price": 2050.0, "low": 2040.0, "high": 2060.0,
-               "approach_distance": 10.2, "cluster": cluster(), "next_cluster": null,
-               "bias": bias(), "converged": true, "funding": funding(), "model": model()}),
+        Facts::ClusterEdge(Box::new(level(ClusterLabel::Fuel, 2050.0))),
     );
     let html = render_html(&a);
     assert!(
@@ -69,17 +114,25 @@ fn cluster_edge_names_label_range_size_distance_and_the_caveat() {
 
 #[test]
 fn cluster_approach_and_sweep() {
-    let facts = |next: Value| {
-        json!({"label": "magnet", "price": 2070.0, "cluster": cluster(), "next_cluster": next,
-               "bias": bias(), "converged": false, "bars": 120, "funding": {"rate": null},
-               "model": {"estimate": true, "mode": "oi", "coverage": 0.634}})
+    let facts = |next: Option<ClusterFacts>| {
+        Box::new(LevelFacts {
+            next_cluster: next,
+            converged: false,
+            funding: FundingFacts {
+                rate: None,
+                time_ms: None,
+                crowded: None,
+                confirms: false,
+            },
+            model: ModelFacts {
+                mode: HeatmapMode::Oi,
+                coverage: Some(0.634),
+                ..model()
+            },
+            ..level(ClusterLabel::Magnet, 2070.0)
+        })
     };
-    let approach = render_html(&alert(
-        AlertKind::ClusterApproach,
-        None,
-        "t",
-        facts(Value::Null),
-    ));
+    let approach = render_html(&alert(None, "t", Facts::ClusterApproach(facts(None))));
     assert!(
         approach.contains("<b>Magnet</b> (against the wave)"),
         "{approach}"
@@ -87,39 +140,60 @@ fn cluster_approach_and_sweep() {
     assert!(approach.contains("inside the cluster"));
     assert!(approach.contains("Funding: no data"));
     assert!(approach.contains("(mode oi, coverage 63 %)"));
-    assert!(approach.contains("RSI still warming up (120 bars)"));
+    assert!(approach.contains("<i>RSI still warming up: values may shift a little.</i>"));
     assert!(!approach.contains("Next:"));
 
-    let next =
-        json!({"side": "short", "near_edge": 2150.0, "far_edge": 2170.0, "notional_usd": 3.9e7});
-    let swept = render_html(&alert(AlertKind::ClusterSwept, None, "t", facts(next)));
+    let next = ClusterFacts {
+        near_edge: 2150.0,
+        far_edge: 2170.0,
+        notional_usd: 3.9e7,
+        ..cluster()
+    };
+    let swept = render_html(&alert(None, "t", Facts::ClusterSwept(facts(Some(next)))));
     assert!(
         swept.contains("Next: 2,150.0–2,170.0 (~$39.0M est.)"),
         "{swept}"
     );
-    let none = render_html(&alert(
-        AlertKind::ClusterSwept,
-        None,
-        "t",
-        facts(Value::Null),
-    ));
+    let none = render_html(&alert(None, "t", Facts::ClusterSwept(facts(None))));
     assert!(none.contains("Next: none in the window"));
 }
 
 #[test]
 fn setup_entry_has_levels_checklist_funding_and_the_caveat() {
+    let facts = SetupFacts {
+        setup: SetupLetter::A,
+        direction: EntryDirection::Short,
+        entry: 1925.37,
+        stop: 1957.68,
+        stop_swing_open_ms: 1_742_068_800_000,
+        t1: 1813.926,
+        t2: None,
+        reward_risk: 3.199,
+        fee_frac: 0.001,
+        risk_pct: 1.678,
+        rsi: Some(51.44),
+        bar_open_ms: 1_742_241_600_000,
+        bars: 69,
+        converged: false,
+        bias: bias(),
+        cluster: cluster(),
+        next_cluster: None,
+        model: model(),
+        funding: funding(),
+        checklist: Checklist {
+            regime_clear: true,
+            cluster_in_wave_direction: true,
+            thin_approach: true,
+            trigger_4h: true,
+            funding_confirms: false,
+            invalidation_level: true,
+            reward_risk_ok: true,
+        },
+    };
     let a = alert(
-        AlertKind::SetupEntry,
         Some(Interval::H4),
         "ETHUSDT Setup A short: entry 1,925.4, stop 1,957.7, T1 1,813.9, R:R 3.2",
-        json!({"setup": "A", "direction": "short", "entry": 1925.37, "stop": 1957.68,
-               "t1": 1813.926, "t2": null, "reward_risk": 3.199, "risk_pct": 1.678,
-               "rsi": 51.44, "converged": true, "bias": bias(), "cluster": cluster(),
-               "model": model(), "funding": funding(),
-               "checklist": {"cluster_in_wave_direction": true, "funding_confirms": false,
-                             "invalidation_level": true, "regime_clear": true,
-                             "reward_risk_ok": true, "thin_approach": true,
-                             "trigger_4h": true, "something_new": false}}),
+        Facts::SetupEntry(Box::new(facts)),
     );
     let html = render_html(&a);
     for want in [
@@ -130,9 +204,10 @@ fn setup_entry_has_levels_checklist_funding_and_the_caveat() {
         "R:R <b>3.2</b> after fees",
         "Checklist:\n✅ Regime clear\n✅ Fuel cluster in the wave's direction\n✅ Thin approach\n\
          ✅ 4h entry trigger\n❌ Funding confirms\n✅ Invalidation level (swing stop)\n\
-         ✅ R:R ≥ 2 after fees\n❌ Something new",
+         ✅ R:R ≥ 2 after fees\nFunding:",
         "Funding: -0.0013 % · shorts crowded · confirms the wave",
         "Target: short-liquidation cluster 2,059.4–2,111.5 · ~$106M est.",
+        "<i>RSI still warming up (69 bars): values may shift a little.</i>",
         "<i>Estimate:",
     ] {
         assert!(html.contains(want), "missing {want:?} in\n{html}");
@@ -141,15 +216,25 @@ fn setup_entry_has_levels_checklist_funding_and_the_caveat() {
 
 #[test]
 fn divergence_exit_names_the_divergence_and_the_fuel_cluster() {
+    let facts = ExitFacts {
+        divergence: DivergenceKind::RegularBear,
+        rsi: Some(61.2),
+        close: 2101.5,
+        bar_open_ms: 1_742_241_600_000,
+        pivot_open_ms: 1_742_241_600_000,
+        pivot_rsi: 64.0,
+        prev_pivot_open_ms: 1_742_040_000_000,
+        prev_pivot_rsi: 71.5,
+        touched_ms: 1_742_200_000_000,
+        cluster: cluster(),
+        bias: bias(),
+        converged: true,
+        funding: funding(),
+    };
     let a = alert(
-        AlertKind::DivergenceExit,
         Some(Interval::H4),
         "ETHUSDT exit long: bearish divergence on 4h after price reached the fuel cluster at 2,059.4",
-        json!({"divergence": "regular_bear", "rsi": 61.2, "close": 2101.5,
-               "pivot_open_ms": 1_742_241_600_000_i64, "pivot_rsi": 64.0,
-               "prev_pivot_open_ms": 1_742_040_000_000_i64, "prev_pivot_rsi": 71.5,
-               "touched_ms": 1_742_200_000_000_i64, "cluster": cluster(), "bias": bias(),
-               "converged": true, "funding": funding()}),
+        Facts::DivergenceExit(Box::new(facts)),
     );
     let html = render_html(&a);
     for want in [
@@ -166,35 +251,56 @@ fn divergence_exit_names_the_divergence_and_the_fuel_cluster() {
 
 #[test]
 fn signal_kinds_show_timeframe_rsi_and_regime() {
+    let bar = |rsi: f64, close: f64| BarFacts {
+        rsi,
+        close,
+        bar_open_ms: 1_742_241_600_000,
+        bars: 300,
+        converged: true,
+    };
     let regime = render_html(&alert(
-        AlertKind::RegimeChange,
         Some(Interval::D1),
         "ETHUSDT 1d RSI regime bear → range (RSI 61.5)",
-        json!({"from": "bear", "to": "range", "rsi": 61.49, "close": 612.3, "converged": true}),
+        Facts::RegimeChange(RegimeChangeFacts {
+            from: Regime::Bear,
+            to: Regime::Range,
+            bar: bar(61.49, 612.3),
+        }),
     ));
     assert!(regime.contains("ETHUSDT · 1d ·"), "{regime}");
     assert!(regime.contains("Regime: bear → <b>range</b>\nRSI <b>61.5</b> · close 612.30"));
     assert!(!regime.contains("Estimate"), "no heatmap facts, no caveat");
 
     let midline = render_html(&alert(
-        AlertKind::MidlineCross,
         Some(Interval::H4),
         "t",
-        json!({"direction": "above", "against": "bear", "rsi": 51.9, "close": 1.5}),
+        Facts::MidlineCross(MidlineCrossFacts {
+            direction: Cross50::Up,
+            against: Regime::Bear,
+            bar: bar(51.9, 1.5),
+        }),
     ));
     assert!(
-        midline.contains("RSI crossed <b>above 50</b> against the bear wave"),
+        midline.contains("RSI crossed <b>up 50</b> against the bear wave"),
         "{midline}"
     );
 
     let divergence = render_html(&alert(
-        AlertKind::Divergence,
         Some(Interval::H4),
         "t",
-        json!({"divergence": "regular_bull", "regime": "bear", "rsi": 33.0, "close": 490.0,
-               "pivot_open_ms": 1_741_708_800_000_i64, "pivot_rsi": 33.04, "pivot_low": 490.1,
-               "pivot_high": 510.0, "prev_pivot_open_ms": 1_741_449_600_000_i64,
-               "prev_pivot_rsi": 28.1, "prev_pivot_low": 500.2, "prev_pivot_high": 520.0}),
+        Facts::Divergence(DivergenceFacts {
+            divergence: DivergenceKind::RegularBull,
+            regime: Regime::Bear,
+            pivot_open_ms: 1_741_708_800_000,
+            pivot_rsi: 33.04,
+            pivot_low: 490.1,
+            pivot_high: 510.0,
+            prev_pivot_open_ms: 1_741_449_600_000,
+            prev_pivot_rsi: 28.1,
+            prev_pivot_low: 500.2,
+            prev_pivot_high: 520.0,
+            bar: bar(33.0, 490.0),
+        }),
     ));
     for want in [
         "<b>regular bullish</b> divergence",
@@ -208,13 +314,18 @@ fn signal_kinds_show_timeframe_rsi_and_regime() {
     }
 }
 
+fn summary(json: Value) -> Facts {
+    Facts::DailySummary(SummaryFacts::from_json(json))
+}
+
 #[test]
 fn daily_summary_lists_the_facts_and_everything_is_escaped() {
     let a = alert(
-        AlertKind::DailySummary,
         None,
         "Daily <summary> & more",
-        json!({"note": "<b>not bold</b> & co", "pairs": [{"symbol": "BTCUSDT", "rsi": 55.123456789}]}),
+        summary(
+            json!({"note": "<b>not bold</b> & co", "pairs": [{"symbol": "BTCUSDT", "rsi": 55.123456789}]}),
+        ),
     );
     let html = render_html(&a);
     assert!(
@@ -241,7 +352,7 @@ fn daily_summary_lists_the_facts_and_everything_is_escaped() {
 
 #[test]
 fn long_values_are_cut() {
-    let a = alert(AlertKind::DailySummary, None, &"x".repeat(5000), json!({}));
+    let a = alert(None, &"x".repeat(5000), summary(json!({})));
     let html = render_html(&a);
     assert!(html.lines().all(|l| l.chars().count() < 1100));
     assert!(html.contains("x…</b>"));

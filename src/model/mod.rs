@@ -1,10 +1,28 @@
 //! The exchange-neutral domain vocabulary: symbols, intervals, candles, market events and alerts.
-//! Owns parsing of these values from text; must never know a venue's wire format.
+//! Owns parsing of these values from text; must never know a venue's wire format, and never
+//! imports `analytics`, `rules`, `engine`, `view` or `notify`: every other module builds on it.
+
+mod alert;
+mod facts;
+mod vocab;
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+/// A real alert of each kind, for tests anywhere in the crate.
+#[cfg(test)]
+pub(crate) use alert::tests::demo as demo_alert;
+pub use alert::{Alert, AlertBrief, AlertId, AlertKind, Severity};
+pub use facts::{
+    BarFacts, BiasFacts, Checklist, ClusterFacts, DivergenceFacts, ExitFacts, Facts, FundingFacts,
+    LevelFacts, MidlineCrossFacts, ModelFacts, RegimeChangeFacts, SetupFacts, SummaryFacts,
+};
+pub use vocab::{
+    ClusterLabel, Conviction, Cross50, Crowding, DivergenceKind, EntryDirection, HeatmapMode,
+    Regime, SetupLetter,
+};
 
 /// Milliseconds since the Unix epoch, UTC. Every time in the core is one of these; the wall clock
 /// is read only at the edges and passed in.
@@ -308,6 +326,15 @@ pub enum Side {
     Short,
 }
 
+impl Side {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Side::Long => "long",
+            Side::Short => "short",
+        }
+    }
+}
+
 /// A realized forced liquidation: `side` is the position that was closed (a SELL order closes a long).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Liquidation {
@@ -362,145 +389,6 @@ impl MarketEvent {
 pub struct SymbolEvent {
     pub symbol: Symbol,
     pub event: MarketEvent,
-}
-
-/// The kinds of alert liqwave raises (DESIGN.md §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertKind {
-    RegimeChange,
-    MidlineCross,
-    /// A confirmed RSI divergence on a signal timeframe (informational until the heatmap makes
-    /// it a `divergence_exit`).
-    Divergence,
-    ClusterApproach,
-    ClusterEdge,
-    ClusterSwept,
-    SetupEntry,
-    DivergenceExit,
-    DailySummary,
-}
-
-impl AlertKind {
-    pub const ALL: [AlertKind; 9] = [
-        AlertKind::RegimeChange,
-        AlertKind::MidlineCross,
-        AlertKind::Divergence,
-        AlertKind::ClusterApproach,
-        AlertKind::ClusterEdge,
-        AlertKind::ClusterSwept,
-        AlertKind::SetupEntry,
-        AlertKind::DivergenceExit,
-        AlertKind::DailySummary,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            AlertKind::RegimeChange => "regime_change",
-            AlertKind::MidlineCross => "midline_cross",
-            AlertKind::Divergence => "divergence",
-            AlertKind::ClusterApproach => "cluster_approach",
-            AlertKind::ClusterEdge => "cluster_edge",
-            AlertKind::ClusterSwept => "cluster_swept",
-            AlertKind::SetupEntry => "setup_entry",
-            AlertKind::DivergenceExit => "divergence_exit",
-            AlertKind::DailySummary => "daily_summary",
-        }
-    }
-}
-
-impl fmt::Display for AlertKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for AlertKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        AlertKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown alert kind {s:?}"))
-    }
-}
-
-/// Deterministic identity of an alert: kind, symbol, timeframe and the trigger (bar open time or
-/// cluster id and touch window). The same market data always yields the same id, so a restart or
-/// a second replay never sends an alert twice.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct AlertId(String);
-
-impl AlertId {
-    pub fn new(
-        kind: AlertKind,
-        symbol: &Symbol,
-        interval: Option<Interval>,
-        trigger: impl fmt::Display,
-    ) -> Self {
-        let tf = interval.map_or("-", Interval::as_str);
-        AlertId(format!("{kind}:{symbol}:{tf}:{trigger}"))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for AlertId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
-}
-
-/// One alert with the facts that triggered it. Sinks render it; the engine never formats text for a
-/// particular channel beyond the neutral `title`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Alert {
-    pub id: AlertId,
-    pub kind: AlertKind,
-    pub symbol: Symbol,
-    pub interval: Option<Interval>,
-    /// When the alert became true: the close of the triggering bar, or the tick time.
-    pub time_ms: TimeMs,
-    pub severity: Severity,
-    pub title: String,
-    /// The structured facts, one JSON object per kind (prices, RSI values, regime, …).
-    pub facts: serde_json::Value,
-}
-
-impl Alert {
-    /// The alert without its facts, for lists (the summary, `/status`).
-    pub fn brief(&self) -> AlertBrief {
-        AlertBrief {
-            id: self.id.clone(),
-            kind: self.kind,
-            symbol: self.symbol.clone(),
-            interval: self.interval,
-            time_ms: self.time_ms,
-            title: self.title.clone(),
-        }
-    }
-}
-
-/// An alert as one line of a list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AlertBrief {
-    pub id: AlertId,
-    pub kind: AlertKind,
-    pub symbol: Symbol,
-    pub interval: Option<Interval>,
-    pub time_ms: TimeMs,
-    pub title: String,
 }
 
 #[cfg(test)]
