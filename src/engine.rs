@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::analytics::brackets::margin_for;
 use crate::analytics::clusters::ClusterParams;
 use crate::analytics::heatmap::{HeatmapParams, Kernel};
+use crate::analytics::timeframe::BarSignals;
 use crate::analytics::{PairContext, PairOutput, PairState, SignalParams};
 use crate::config::{AlertSwitches, Config, SymbolFilter};
 use crate::model::{Alert, AlertKind, MarketEvent, Symbol, SymbolEvent, TimeMs};
@@ -129,6 +130,7 @@ impl Engine {
     /// Processes one event and appends the alerts it raises to `out`.
     pub fn handle(&mut self, ev: &SymbolEvent, out: &mut Vec<Alert>) {
         self.stats.events += 1;
+        self.out.clear();
         let known = ev.event.known_at();
         self.clock = Some(self.clock.map_or(known, |c| c.max(known)));
         if !self.filter.accepts(&ev.symbol) {
@@ -154,7 +156,6 @@ impl Engine {
             MarketEvent::Gap { .. } => self.stats.gaps += 1,
             _ => {}
         }
-        self.out.clear();
         let ctx = context(&self.params, &self.clusters, &pair.kernel);
         let rctx = RuleContext {
             signals: &self.params,
@@ -275,6 +276,12 @@ impl Engine {
                 }
             })
             .collect()
+    }
+
+    /// The 4h/1d/1w bars the last [`Engine::handle`] closed, for its event's pair (empty when it
+    /// closed none): what the backtest reads to take every entry trigger as a baseline trade.
+    pub fn last_signals(&self) -> &[BarSignals] {
+        &self.out.signals
     }
 
     pub fn stats(&self) -> &EngineStats {

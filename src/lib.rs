@@ -47,6 +47,7 @@
 //! - Only `supervisor` spawns long-lived tasks.
 
 pub mod analytics;
+pub mod backtest;
 pub mod cli;
 pub mod config;
 pub mod engine;

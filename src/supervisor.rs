@@ -35,6 +35,7 @@ use crate::notify::{Delivered, Sink, run_worker};
 use crate::rules::RuleTally;
 use crate::source::replay::{Dataset, LoadReport, ReplayOptions, SymbolFilter};
 use crate::store::{Store, StoreError};
+use crate::view::TrackRecord;
 
 /// Events per channel message: large enough that the channel costs nothing per event, small
 /// enough that the engine starts before the source has sent everything.
@@ -247,10 +248,20 @@ fn start_workers(
             .with_context(|| format!("opening the alert file {}", file.path.display()))?;
         launch.add(sink);
     }
+    let track = match &config.signal.report {
+        Some(path) => {
+            let track = TrackRecord::load(path)?;
+            tracing::info!(report = %path.display(), source = %track.source, lines = track.lines.len(), "Alerts quote the backtest's track record.");
+            track
+        }
+        None => TrackRecord::default(),
+    };
     if let Some(telegram) = &config.sinks.telegram {
         let token = Secret::load(&telegram.token_env, "telegram_token")
             .context("the Telegram sink needs its bot token")?;
-        let sink = TelegramSink::new(telegram, token).context("setting up the Telegram sink")?;
+        let sink = TelegramSink::new(telegram, token)
+            .context("setting up the Telegram sink")?
+            .with_track_record(track.clone());
         launch.add(sink);
     }
     if let Some(email) = &config.sinks.email {
@@ -261,7 +272,9 @@ fn start_workers(
             ),
             None => None,
         };
-        let sink = EmailSink::new(email, password).context("setting up the email sink")?;
+        let sink = EmailSink::new(email, password)
+            .context("setting up the email sink")?
+            .with_track_record(track);
         launch.add(sink);
     }
     let sinks = launch.sinks;

@@ -3,6 +3,10 @@
 //! and its health. Pure: built from state and parameters, time is an argument; never rendered for
 //! a channel here.
 
+mod track;
+
+pub use track::{TrackLine, TrackRecord, TrackRecordError};
+
 use serde::{Deserialize, Serialize};
 
 use crate::analytics::PairState;

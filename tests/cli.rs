@@ -122,3 +122,104 @@ fn check_config_exit_codes() {
         }
     }
 }
+
+/// `backtest` over the bundled recordings: the same data gives byte-identical JSON, every alert
+/// carries its outcome fields, and `--out` writes the report, its JSON and the charts.
+#[test]
+fn backtest_is_deterministic_and_writes_its_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "backtest",
+            "--config",
+            "config/demo.toml",
+            "--split",
+            "2025-03-25",
+        ];
+        a.extend_from_slice(extra);
+        a.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>()
+    };
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_liqwave"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(args(extra))
+            .output()
+            .expect("run liqwave backtest");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let first = run(&["--json"]);
+    assert_eq!(first, run(&["--json"]), "two runs, two reports");
+    let report: serde_json::Value = serde_json::from_slice(&first).expect("JSON");
+    let alerts = report["alerts"].as_array().expect("alerts");
+    assert!(alerts.len() > 100, "{} alerts", alerts.len());
+    let keys = [
+        "id",
+        "kind",
+        "symbol",
+        "time_ms",
+        "direction",
+        "entry",
+        "stop",
+        "t1",
+        "t2",
+        "outcome",
+        "outcome_time_ms",
+        "r_multiple",
+    ];
+    for a in alerts {
+        for k in keys {
+            assert!(a.get(k).is_some(), "{k} missing in {a}");
+        }
+    }
+    let setups: Vec<&serde_json::Value> = alerts
+        .iter()
+        .filter(|a| a["kind"] == "setup_entry")
+        .collect();
+    assert!(!setups.is_empty());
+    for s in setups {
+        match s["outcome"].as_str() {
+            Some("stop") => assert!(s["r_multiple"].as_f64().unwrap() <= -1.0 + 1e-9, "{s}"),
+            Some("t1" | "t2") => assert!(s["r_multiple"].as_f64().unwrap() > 0.0, "{s}"),
+            Some("timeout" | "data_ends") => {}
+            other => panic!("setup outcome {other:?}"),
+        }
+    }
+    let periods = report["summary"]["periods"].as_array().unwrap();
+    assert_eq!(periods.len(), 2);
+    assert_eq!(
+        (periods[0]["name"].as_str(), periods[1]["name"].as_str()),
+        (Some("in-sample"), Some("out-of-sample"))
+    );
+    run(&["--out", out.to_str().unwrap()]);
+    for name in [
+        "report.md",
+        "report.json",
+        "track-record.json",
+        "setups-cumulative-r.png",
+        "outcome-rates.png",
+    ] {
+        assert!(out.join(name).is_file(), "{name} missing");
+    }
+    let track = liqwave::view::TrackRecord::load(&out.join("track-record.json")).expect("loads");
+    assert!(track.source.contains("2025-03-25"), "{track:?}");
+    assert!(!track.lines.is_empty(), "{track:?}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("## out-of-sample") && md.contains("How to read this"),
+        "{md}"
+    );
+    let bad = liqwave(&[
+        "backtest",
+        "--config",
+        "config/demo.toml",
+        "--split",
+        "1999-01-01",
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+}

@@ -1,7 +1,8 @@
 //! `liqwave run` as a process, against the fake Binance REST and WebSocket servers on 127.0.0.1,
 //! a real SMTP server and a fake `$NOTIFY_SOCKET`: SIGTERM mid-run drains within the delivery
 //! deadline, leaves the undeliverable in the outbox and the next start delivers it once; a
-//! panicking source fails the run only after the drain; bad configs and missing secrets exit 78;
+//! panicking source fails the run only after the drain; bad configs, missing secrets and an
+//! unreadable signal report exit 78;
 //! the watchdog is withheld while the feed is silent; `/metrics` serves every series the runbook
 //! documents. Every wait is bounded, and a failing test kills its daemon and prints its log.
 
@@ -274,12 +275,13 @@ async fn a_panicking_source_ends_the_run_with_an_error_after_the_drain() {
 }
 
 #[tokio::test]
-async fn run_exits_78_on_an_invalid_config_and_on_a_missing_secret() {
+async fn run_exits_78_on_an_invalid_config_a_missing_secret_or_an_unreadable_report() {
     // (case, config tail, what stderr must name)
     #[rustfmt::skip]
     let cases = [
         ("invalid", "[rsi]\nperiod = 0\n", "rsi.period"),
         ("no token", "[sinks.telegram]\nchat_ids = [42]\ntoken_env = \"LIQWAVE_NO_SUCH_TOKEN\"\n", "LIQWAVE_NO_SUCH_TOKEN"),
+        ("no report", "[signal]\nreport = \"no-such-report.json\"\n", "no-such-report.json"),
     ];
     for (case, tail, named) in cases {
         let dir = tempfile::tempdir().unwrap();

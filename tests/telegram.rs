@@ -642,3 +642,39 @@ async fn a_flood_control_storm_is_obeyed_and_everything_arrives_in_order() {
         .collect();
     assert_eq!(ids, [0, 0, 1, 1, 1, 2, 3, 4]);
 }
+
+/// With `[signal] report`, alerts of a kind the backtest scored carry its line; others do not.
+#[tokio::test]
+async fn alerts_of_scored_kinds_quote_their_track_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("track-record.json");
+    std::fs::write(
+        &path,
+        r#"{"track_record": {"source": "backtest, 9 pairs, 2025-09-20 → 2026-02-19",
+            "lines": [{"kind": "cluster_edge", "label": "fuel",
+                       "text": "fuel edges: swept within 24 h 30 % [24–37] vs 28 % for plain levels of the same size (n = 191)"}]}}"#,
+    )
+    .unwrap();
+    let track = liqwave::view::TrackRecord::load(&path).unwrap();
+    let api = FakeBotApi::start(vec![]);
+    let mut sink = sink(&api.url, &[11], BOUND).with_track_record(track);
+    send(&mut sink, &edge_alert()).await.unwrap();
+    send(&mut sink, &alerts::demo(AlertKind::RegimeChange))
+        .await
+        .unwrap();
+    let calls = api.calls();
+    let texts: Vec<&str> = calls
+        .iter()
+        .map(|c| c.body["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts[0].contains(
+            "<i>Track record: fuel edges: swept within 24 h 30 % [24–37] vs 28 % for plain levels \
+             of the same size (n = 191) (backtest, 9 pairs, 2025-09-20 → 2026-02-19)</i>"
+        ),
+        "{}",
+        texts[0]
+    );
+    assert!(!texts[1].contains("Track record"), "{}", texts[1]);
+}

@@ -10,9 +10,14 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bina
 
 /// Runs `liqwave validate-model` with the demo config on `data`; returns stdout of a success.
 fn validate_model(data: &Path, extra: &[&str]) -> Vec<u8> {
+    validate_with("config/demo.toml", data, extra)
+}
+
+/// Runs `liqwave validate-model` with `config` on `data`; returns stdout of a success.
+fn validate_with(config: &str, data: &Path, extra: &[&str]) -> Vec<u8> {
     let out = Command::new(env!("CARGO_BIN_EXE_liqwave"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["validate-model", "--config", "config/demo.toml", "--data"])
+        .args(["validate-model", "--config", config, "--data"])
         .arg(data)
         .args(extra)
         .output()
@@ -218,5 +223,54 @@ fn shared_force_order_recording_with_a_synthetic_path() {
     assert!(
         uniform["score"]["lift"].is_number(),
         "uniform lift is defined on reached bins: {uniform}"
+    );
+}
+
+/// Real prints from another recording (`--prints`) against real ETHUSDT bars of the same days:
+/// the JSON leads with the pooled report, `--from`/`--to` choose which prints are scored, and the
+/// table says in words what its dashes mean.
+#[test]
+fn real_prints_from_elsewhere_pool_and_filter_by_time() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/history");
+    let prints = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/liquidations-extra");
+    let prints = prints.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let args: Vec<&str> = ["--prints", prints].iter().chain(extra).copied().collect();
+        validate_with("config/liqwave.toml", &data, &args)
+    };
+    let json: serde_json::Value = serde_json::from_slice(&run(&["--json"])).expect("JSON");
+    // 159 ETHUSDT prints of 2025-10-22/25 and 6 of 2025-12-27, after these bars end (stale).
+    let pooled = &json["pooled"];
+    assert_eq!(pooled["counts"]["events"], 165);
+    assert_eq!(pooled["counts"]["stale"], 6);
+    assert_eq!(
+        pooled["counts"], json["ETHUSDT"]["counts"],
+        "one symbol: pooled = itself"
+    );
+    let ladder = pooled["baselines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["kind"] == "static_ladder")
+        .expect("static ladder");
+    assert!(ladder.get("lift_gain_ci95").is_some());
+    let day: serde_json::Value = serde_json::from_slice(&run(&[
+        "--json",
+        "--from",
+        "2025-10-24",
+        "--to",
+        "2025-10-25",
+    ]))
+    .unwrap();
+    let n = day["pooled"]["counts"]["events"].as_u64().unwrap();
+    assert!(0 < n && n < 159, "{n} prints on 2025-10-24");
+    let mass: serde_json::Value =
+        serde_json::from_slice(&run(&["--json", "--bands", "top-mass"])).unwrap();
+    assert_eq!(mass["pooled"]["bands"]["top_mass"]["share"], 0.1);
+    let table = String::from_utf8(run(&[])).unwrap();
+    assert!(table.starts_with("== All 1 symbols pooled"), "{table}");
+    assert!(
+        table.contains("How to read this") && table.contains("ETHUSDT"),
+        "{table}"
     );
 }

@@ -21,6 +21,7 @@
 
 mod baselines;
 mod bins;
+mod pool;
 mod report;
 mod score;
 mod stats;
@@ -31,11 +32,11 @@ use serde::{Deserialize, Serialize};
 use crate::model::{HOUR_MS, Liquidation, Side, TimeMs};
 
 use bins::{Grid, Span};
-use score::{score_frames, summarise};
 
+pub use pool::{Part, evaluate_pooled};
 pub use report::{BaselineKind, BaselineScore, Counts, Score, ValidationReport};
-pub use stats::{bootstrap_ci, wilson_interval};
-pub use table::render_table;
+pub use stats::{SplitMix64, bootstrap_ci, quantile, wilson_interval};
+pub use table::{render_pooled, render_table};
 
 /// The map frozen at one step, with no look-ahead: what the model predicted at `time`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +54,40 @@ pub struct Frame {
     pub short_bins: Vec<(i32, f64)>,
     /// Predicted clusters: the bands being scored.
     pub clusters: Vec<Band>,
+}
+
+impl Frame {
+    /// The map's own bands: on each side, the `share` of the window's bins (±`window_frac` of
+    /// price) holding the most mass in `long_bins` / `short_bins` (ties: nearer to price first),
+    /// one band per bin. Bins without mass are never chosen, so a thin map marks fewer bins and
+    /// its area says so.
+    pub fn top_mass_bands(&self, share: f64, window_frac: f64) -> Vec<Band> {
+        let Some(grid) = Grid::new(self.bin_bp).filter(|_| self.price > 0.0) else {
+            return Vec::new();
+        };
+        let wf = window_frac.clamp(0.0, 0.99);
+        let price_bin = grid.bin(self.price);
+        let mut out = Vec::new();
+        for (side, masses, edge) in [
+            (Side::Long, &self.long_bins, self.price * (1.0 - wf)),
+            (Side::Short, &self.short_bins, self.price * (1.0 + wf)),
+        ] {
+            let room = (i64::from(grid.bin(edge)) - i64::from(price_bin)).unsigned_abs() + 1;
+            let k = (share.clamp(0.0, 1.0) * room as f64).ceil() as usize;
+            let mut bins: Vec<(f64, i64, i32)> = (masses.iter())
+                .filter(|(_, m)| m.is_finite() && *m > 0.0)
+                .map(|&(b, m)| (m, (i64::from(b) - i64::from(price_bin)).abs(), b))
+                .collect();
+            bins.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            out.extend(bins.iter().take(k).map(|&(_, _, b)| Band {
+                side,
+                // Just inside the bin's edges, so rounding never moves a band to a neighbour.
+                low: grid.low(b) * (1.0 + 1e-9),
+                high: grid.low(b + 1) * (1.0 - 1e-9),
+            }));
+        }
+        out
+    }
 }
 
 /// A predicted cluster: the liquidated side and its price band `[low, high]`.
@@ -99,6 +134,33 @@ pub struct PathBar {
     pub high: f64,
 }
 
+/// What a frame's bands are, as whoever froze the frames chose; the report carries it so every
+/// table says what was scored.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BandSource {
+    /// The clusters the alerts act on (hot runs of the map).
+    Clusters,
+    /// The map itself: the `share` of each side's window bins holding the most estimated mass
+    /// ([`Frame::top_mass_bands`]), a precision-at-k test (heatmap-model.md §4.2) of the map
+    /// before any cluster rule.
+    TopMass { share: f64 },
+}
+
+/// What the bootstrap draws as one unit; prints in one unit move together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BootstrapUnit {
+    /// Every print on its own: overstates certainty, since prints judged against one frame share
+    /// its bands.
+    Print,
+    /// Every print judged against frames of one step (one 5-minute close, across symbols when
+    /// pooled) together: the honest unit, as those prints share their bands and their market.
+    Step,
+    /// Prints in the same bucket of this many milliseconds together (e.g. a day, §4.2).
+    Block(TimeMs),
+}
+
 /// Settings of one validation run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValidationParams {
@@ -106,11 +168,12 @@ pub struct ValidationParams {
     pub horizon_ms: TimeMs,
     /// Bins each band is widened by on both sides, for hits and area alike (default 1).
     pub tolerance_bins: u32,
+    /// What the frames' bands are (default: the clusters); a label for the report.
+    pub bands: BandSource,
     /// Bootstrap resamples per interval (default 1000).
     pub bootstrap_samples: u32,
-    /// Resampling unit: prints falling in the same `block_ms` bucket move together. 0 (default)
-    /// resamples single prints; a day (§4.2) respects cascades but needs many days.
-    pub bootstrap_block_ms: TimeMs,
+    /// What one resample draws (default: steps).
+    pub bootstrap_unit: BootstrapUnit,
     /// Seeds the bootstrap and the time-shuffled donors; same seed, same report.
     pub seed: u64,
     /// Half-width of the map window around price, as a fraction (default 0.30).
@@ -129,8 +192,9 @@ impl Default for ValidationParams {
         ValidationParams {
             horizon_ms: 4 * HOUR_MS,
             tolerance_bins: 1,
+            bands: BandSource::Clusters,
             bootstrap_samples: 1000,
-            bootstrap_block_ms: 0,
+            bootstrap_unit: BootstrapUnit::Step,
             seed: 0x5EED,
             window_frac: 0.30,
             ladder: vec![
@@ -239,7 +303,10 @@ fn prepare<'a>(
 #[derive(Debug, Clone, Copy)]
 struct Event {
     time: TimeMs,
+    /// Index of its frame within its part, while that part is scored.
     frame: usize,
+    /// Time of its frame: names the frame once parts are pooled.
+    frame_time: TimeMs,
     side: usize,
     bin: i32,
     weight: f64,
@@ -254,66 +321,14 @@ pub fn evaluate(
     realized: &[Realized],
     p: &ValidationParams,
 ) -> ValidationReport {
-    let mut valid: Vec<(&Frame, Grid)> = frames
-        .iter()
-        .filter(|f| f.price.is_finite() && f.price > 0.0)
-        .filter_map(|f| Grid::new(f.bin_bp).map(|g| (f, g)))
-        .collect();
-    valid.sort_by_key(|(f, _)| f.time);
-    let mut bars: Vec<PathBar> = path
-        .iter()
-        .filter(|b| b.low.is_finite() && b.high.is_finite() && b.low > 0.0 && b.high >= b.low)
-        .copied()
-        .collect();
-    bars.sort_by_key(|b| b.time);
-    let times: Vec<TimeMs> = valid.iter().map(|(f, _)| f.time).collect();
-    let prepared: Vec<Prepared<'_>> = (0..valid.len())
-        .map(|k| {
-            let mut end = times[k].saturating_add(p.horizon_ms);
-            if let Some(&next) = times.get(k + 1) {
-                end = end.min(next);
-            }
-            prepare(valid[k].0, valid[k].1, end, &bars, p)
-        })
-        .collect();
-
-    let Sorted {
-        counts,
-        realized_notional,
-        scored_notional,
-        events,
-        history,
-    } = sort_prints(realized, &times, &prepared, p);
-
-    let mut notes = Vec::new();
-    let outcomes = score_frames(&prepared, &events, &history, p, &mut notes);
-    let (model, baselines, blocks) = summarise(&events, &outcomes, p);
-    if frames.len() > valid.len() {
-        notes.push(format!(
-            "{} frame(s) dropped: non-positive or non-finite price or bin width",
-            frames.len() - valid.len()
-        ));
-    }
-    if counts.scored == 0 {
-        notes.push("no print could be scored: every score is empty".to_owned());
-    }
-    let mut frame_ids: Vec<usize> = events.iter().map(|e| e.frame).collect();
-    frame_ids.dedup();
-    ValidationReport {
-        counts,
-        frames: valid.len(),
-        frames_dropped: frames.len() - valid.len(),
-        frames_scored: frame_ids.len(),
-        realized_notional,
-        scored_notional,
-        tolerance_bins: p.tolerance_bins,
-        horizon_ms: p.horizon_ms,
-        bootstrap_samples: p.bootstrap_samples,
-        bootstrap_blocks: blocks,
-        model,
-        baselines,
-        notes,
-    }
+    evaluate_pooled(
+        &[Part {
+            frames,
+            path,
+            realized,
+        }],
+        p,
+    )
 }
 
 /// Every print sorted into one count, with the scorable ones as events.
@@ -372,6 +387,7 @@ fn sort_prints(
                 out.events.push(Event {
                     time: r.time,
                     frame: k,
+                    frame_time: times[k],
                     side,
                     bin,
                     weight: r.notional,

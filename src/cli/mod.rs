@@ -14,6 +14,7 @@ use crate::source::binance::live::{LiveOptions, run_live};
 use crate::supervisor::{self, ReplaySummary};
 use crate::telemetry;
 
+mod backtest;
 mod heatmap;
 mod rsi;
 mod status;
@@ -80,6 +81,8 @@ pub enum Command {
     Heatmap(heatmap::Args),
     /// Score the estimated heatmap against the dataset's realized liquidations and baselines.
     ValidateModel(validate::Args),
+    /// Replay recorded data and score every alert on the bars after it, beside baselines.
+    Backtest(backtest::Args),
     /// Replay the recorded data and write a day's summary email as files (text, HTML, images).
     Summary(summary::Args),
     /// Print RSI, regime and signals of one kline file as CSV, one row per complete bar.
@@ -124,6 +127,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckConfig { config } => check_config(&config),
         Command::Heatmap(args) => heatmap::run(&args),
         Command::ValidateModel(args) => validate::run(&args),
+        Command::Backtest(args) => backtest::run(&args),
         Command::Summary(args) => summary::run(&args),
         Command::Rsi {
             klines,
@@ -134,11 +138,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The process exit code for an error: 78 for configuration problems (an invalid file or a
-/// missing secret: restarting cannot help), 1 for everything else.
+/// The process exit code for an error: 78 for configuration problems (an invalid file, a missing
+/// secret or an unreadable `[signal] report`: restarting cannot help), 1 for everything else.
 pub fn exit_code(error: &anyhow::Error) -> ExitCode {
     let config = |e: &(dyn std::error::Error + 'static)| {
-        e.is::<ConfigError>() || e.is::<crate::notify::secret::MissingSecret>()
+        e.is::<ConfigError>()
+            || e.is::<crate::notify::secret::MissingSecret>()
+            || e.is::<crate::view::TrackRecordError>()
     };
     if error.chain().any(config) {
         ExitCode::from(EXIT_CONFIG)
@@ -151,12 +157,19 @@ pub(super) fn load_config(path: &Path) -> anyhow::Result<Config> {
     Ok(config::load(path)?)
 }
 
-/// Epoch milliseconds or an RFC 3339 UTC time.
+/// Epoch milliseconds, an RFC 3339 UTC time, or a UTC date (its midnight).
 pub(super) fn parse_time(s: &str) -> Result<i64, String> {
+    let date =
+        |s: &str| (s.len() == 10).then(|| crate::model::parse_utc(&format!("{s}T00:00:00Z")))?;
     s.parse::<i64>()
         .ok()
         .or_else(|| crate::model::parse_utc(s))
-        .ok_or_else(|| format!("{s:?} is neither epoch milliseconds nor an RFC 3339 UTC time"))
+        .or_else(|| date(s))
+        .ok_or_else(|| {
+            format!(
+                "{s:?} is neither epoch milliseconds, an RFC 3339 UTC time nor a YYYY-MM-DD date"
+            )
+        })
 }
 
 /// The dataset directory: `--data`, else the config's `replay.data_dir`.

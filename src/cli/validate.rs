@@ -13,10 +13,11 @@ use super::DatasetArgs;
 use super::heatmap::replay_pair;
 use crate::analytics::PairState;
 use crate::analytics::validation::{
-    Band, Frame, PathBar, Realized, ValidationParams, ValidationReport, evaluate, render_table,
+    Band, BandSource, BootstrapUnit, Frame, Part, PathBar, Realized, ValidationParams,
+    ValidationReport, evaluate_pooled, render_pooled, render_table,
 };
-use crate::model::{HOUR_MS, Liquidation, MarketEvent, Side, Symbol, SymbolEvent};
-use crate::source::replay::{Dataset, ReplayOptions, SymbolFilter};
+use crate::model::{DAY_MS, HOUR_MS, Liquidation, MarketEvent, Side, Symbol, SymbolEvent, TimeMs};
+use crate::source::replay::{Dataset, ReplayOptions, SymbolFilter, read_liquidations};
 use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
@@ -29,16 +30,60 @@ pub struct Args {
     /// How long a frozen map is trusted for, in hours.
     #[arg(long, default_value_t = 4.0)]
     horizon_hours: f64,
+    /// Freeze the map only every this many hours (UTC-aligned) instead of at every 5-minute
+    /// step: each print is then judged against a map up to that old, over the range price
+    /// reached in that time (the h-ahead test of heatmap-model.md §4.2). Keep it at most
+    /// `--horizon-hours`.
+    #[arg(long)]
+    every_hours: Option<f64>,
     /// Bins a predicted band is widened by, for hits and area alike.
     #[arg(long, default_value_t = 1)]
     tolerance_bins: u32,
-    /// Print JSON instead of tables.
+    /// What the model column scores: the clusters alerts act on, or the map itself (its top
+    /// bins by estimated mass, `--top-share` of each side's window).
+    #[arg(long, value_enum, default_value_t = Bands::Clusters)]
+    bands: Bands,
+    /// With `--bands top-mass`: the share of each side's window bins marked, in percent.
+    #[arg(long, default_value_t = 10.0)]
+    top_percent: f64,
+    /// What a bootstrap resample draws: every 5-minute step's prints together (across symbols),
+    /// every print alone, or every UTC day's prints together.
+    #[arg(long, value_enum, default_value_t = Resample::Step)]
+    resample: Resample,
+    /// Also print every symbol's full table after the pooled one.
+    #[arg(long)]
+    per_symbol: bool,
+    /// Print JSON instead of tables: `pooled` and one entry per symbol.
     #[arg(long)]
     json: bool,
+    /// Also score the prints in this file or directory (forceOrder CSV or JSONL, as in a
+    /// dataset's `liquidations/`); repeatable. Prints the dataset already holds count once.
+    #[arg(long)]
+    prints: Vec<PathBuf>,
+    /// Score only prints at or after this time (epoch ms or RFC 3339 UTC); maps are still built
+    /// from all the data before them.
+    #[arg(long, value_parser = super::parse_time)]
+    from: Option<TimeMs>,
+    /// Score only prints before this time.
+    #[arg(long, value_parser = super::parse_time)]
+    to: Option<TimeMs>,
     /// Also score the liquidations `liqwave run` recorded in this store (its `store.path`, or
     /// a copy while the daemon runs: a running daemon holds the store's lock).
     #[arg(long)]
     store: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Bands {
+    Clusters,
+    TopMass,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Resample {
+    Step,
+    Print,
+    Day,
 }
 
 pub(super) fn run(args: &Args) -> anyhow::Result<()> {
@@ -46,6 +91,22 @@ pub(super) fn run(args: &Args) -> anyhow::Result<()> {
         args.horizon_hours > 0.0 && args.horizon_hours <= 24.0 * 30.0,
         "--horizon-hours must be above 0 and at most 720, got {}",
         args.horizon_hours
+    );
+    let every_ms = match args.every_hours {
+        Some(h) => {
+            anyhow::ensure!(
+                h > 0.0 && h <= args.horizon_hours,
+                "--every-hours must be above 0 and at most --horizon-hours ({}), got {h}",
+                args.horizon_hours
+            );
+            (h * HOUR_MS as f64) as TimeMs
+        }
+        None => 0,
+    };
+    anyhow::ensure!(
+        args.top_percent > 0.0 && args.top_percent <= 100.0,
+        "--top-percent must be above 0 and at most 100, got {}",
+        args.top_percent
     );
     let (config, dir) = args.dataset.load()?;
     let filter = if args.symbol.is_empty() {
@@ -68,7 +129,23 @@ pub(super) fn run(args: &Args) -> anyhow::Result<()> {
     let params = ValidationParams {
         horizon_ms: (args.horizon_hours * HOUR_MS as f64) as i64,
         tolerance_bins: args.tolerance_bins,
+        bands: match args.bands {
+            Bands::Clusters => BandSource::Clusters,
+            Bands::TopMass => BandSource::TopMass {
+                share: args.top_percent / 100.0,
+            },
+        },
+        bootstrap_unit: match args.resample {
+            Resample::Step => BootstrapUnit::Step,
+            Resample::Print => BootstrapUnit::Print,
+            Resample::Day => BootstrapUnit::Block(DAY_MS),
+        },
         window_frac: config.heatmap.clusters.window_max,
+        // The ladder is the model without memory: the same tiers around the current price, so
+        // a win over it is the history's, not the tiers'.
+        ladder: (config.heatmap.model.tiers.iter())
+            .map(|t| (t.leverage, t.weight))
+            .collect(),
         ..ValidationParams::default()
     };
     let store = match &args.store {
@@ -79,31 +156,60 @@ pub(super) fn run(args: &Args) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let mut reports = BTreeMap::new();
+    let mut extra: BTreeMap<Symbol, Vec<Liquidation>> = BTreeMap::new();
+    for path in &args.prints {
+        let (events, files) = read_liquidations(path, &dataset.report().symbols)
+            .with_context(|| format!("reading the prints in {}", path.display()))?;
+        for f in &files {
+            tracing::info!(file = %f.path.display(), prints = f.events, duplicates = f.duplicates, malformed = f.malformed, "Read extra prints.");
+        }
+        for e in events {
+            if let MarketEvent::Liquidation(l) = e.event {
+                extra.entry(e.symbol).or_default().push(l);
+            }
+        }
+    }
+    let mut inputs = Vec::new();
     for (symbol, events) in by_symbol(dataset.into_events()) {
         let mut realized = realized(&events);
+        let known = known(&events);
+        let more = extra.get(&symbol).map_or(&[][..], Vec::as_slice);
+        realized.extend(unknown(more, &known));
         if let Some(store) = &store {
-            realized.extend(recorded(store, &symbol, &events)?);
+            let stored = store
+                .liquidations(&symbol)
+                .with_context(|| format!("reading the recorded liquidations of {symbol}"))?;
+            realized.extend(unknown(&stored, &known));
         }
+        let from = args.from.unwrap_or(TimeMs::MIN);
+        let to = args.to.unwrap_or(TimeMs::MAX);
+        realized.retain(|r| (from..to).contains(&r.time));
         if realized.is_empty() {
             continue;
         }
+        let mut times: Vec<TimeMs> = realized.iter().map(|r| r.time).collect();
+        times.sort_unstable();
         let mut frames = Vec::new();
         replay_pair(&config, &symbol, &events, None, |state, out| {
-            if out.heat_steps > 0 {
-                frames.push(freeze(
-                    state,
-                    params.window_frac,
-                    config.heatmap.model.bin_bp,
-                ));
+            let step = state.heat().map().last_time().unwrap_or_default();
+            if out.heat_steps > 0 && (every_ms == 0 || step % every_ms == 0) {
+                frames.push(freeze(state, &times, &params, config.heatmap.model.bin_bp));
             }
         })?;
-        reports.insert(
-            symbol,
-            evaluate(&frames, &path(&events), &realized, &params),
-        );
+        inputs.push((symbol, frames, path(&events), realized));
     }
-    print_reports(&reports, args.json)?;
+    let parts: Vec<Part<'_>> = (inputs.iter())
+        .map(|(_, frames, path, realized)| Part {
+            frames,
+            path,
+            realized,
+        })
+        .collect();
+    let pooled = evaluate_pooled(&parts, &params);
+    let reports: BTreeMap<&str, ValidationReport> = (inputs.iter().zip(&parts))
+        .map(|((symbol, ..), part)| (symbol.as_str(), evaluate_pooled(&[*part], &params)))
+        .collect();
+    print_reports(&pooled, &reports, args)?;
     Ok(())
 }
 
@@ -127,26 +233,23 @@ fn realized(events: &[SymbolEvent]) -> Vec<Realized> {
         .collect()
 }
 
-/// The prints the daemon recorded for `symbol` that the dataset does not already hold, scored
-/// like the dataset's.
-fn recorded(
-    store: &Store,
-    symbol: &Symbol,
-    events: &[SymbolEvent],
-) -> anyhow::Result<Vec<Realized>> {
-    let known: Vec<&Liquidation> = (events.iter())
+/// The prints of the dataset, so that prints from elsewhere count once.
+fn known(events: &[SymbolEvent]) -> Vec<&Liquidation> {
+    (events.iter())
         .filter_map(|e| match &e.event {
             MarketEvent::Liquidation(l) => Some(l),
             _ => None,
         })
-        .collect();
-    let stored = store
-        .liquidations(symbol)
-        .with_context(|| format!("reading the recorded liquidations of {symbol}"))?;
-    Ok((stored.iter())
+        .collect()
+}
+
+/// Prints from elsewhere (`--prints`, the store) that `known` does not already hold, scored like
+/// the dataset's.
+fn unknown(prints: &[Liquidation], known: &[&Liquidation]) -> Vec<Realized> {
+    (prints.iter())
         .filter(|l| !known.contains(l))
         .map(|l| Realized::from_liquidation(l, l.price))
-        .collect())
+        .collect()
 }
 
 /// What price traded: every source bar's range, stamped at its close.
@@ -164,9 +267,18 @@ fn path(events: &[SymbolEvent]) -> Vec<PathBar> {
         .collect()
 }
 
-/// The map as it stands after a step: masses within the window and the cluster bands.
-fn freeze(state: &PairState, window: f64, bin_bp: f64) -> Frame {
+/// The map as it stands after a step, with the bands `params.bands` names. Its masses within
+/// the window are kept only when a print falls within the horizon after it (`prints`: sorted
+/// times): every other frame serves only as a donor or a window edge, and 10⁶ frames of masses
+/// would not fit in memory.
+fn freeze(state: &PairState, prints: &[TimeMs], params: &ValidationParams, bin_bp: f64) -> Frame {
+    let window = params.window_frac;
     let map = state.heat().map();
+    let time = map.last_time().unwrap_or_default();
+    let next = prints.partition_point(|&t| t < time);
+    let near = prints
+        .get(next)
+        .is_some_and(|&t| t <= time.saturating_add(params.horizon_ms));
     let price = map.last_price().unwrap_or(f64::NAN);
     let grid = map.grid();
     let (lo, mid, hi) = (
@@ -174,7 +286,11 @@ fn freeze(state: &PairState, window: f64, bin_bp: f64) -> Frame {
         grid.bin_of(price),
         grid.bin_of(price * (1.0 + window)),
     );
+    let keep_masses = near || matches!(params.bands, BandSource::TopMass { .. });
     let bins = |side: Side, range: std::ops::RangeInclusive<i32>| -> Vec<(i32, f64)> {
+        if !keep_masses {
+            return Vec::new();
+        }
         range
             .map(|k| (k, map.mass(side, k)))
             .filter(|(_, m)| *m > 0.0)
@@ -191,28 +307,51 @@ fn freeze(state: &PairState, window: f64, bin_bp: f64) -> Frame {
             high: c.near_edge.max(c.far_edge),
         })
         .collect();
-    Frame {
-        time: map.last_time().unwrap_or_default(),
+    let mut frame = Frame {
+        time,
         price,
         bin_bp,
         long_bins: bins(Side::Long, lo..=mid),
         short_bins: bins(Side::Short, mid..=hi),
         clusters,
+    };
+    if let BandSource::TopMass { share } = params.bands {
+        frame.clusters = frame.top_mass_bands(share, window);
+        if !near {
+            (frame.long_bins, frame.short_bins) = (Vec::new(), Vec::new());
+        }
     }
+    frame
 }
 
-fn print_reports(reports: &BTreeMap<Symbol, ValidationReport>, json: bool) -> io::Result<()> {
+fn print_reports(
+    pooled: &ValidationReport,
+    reports: &BTreeMap<&str, ValidationReport>,
+    args: &Args,
+) -> io::Result<()> {
     let mut out = io::stdout().lock();
-    if json {
-        let value = serde_json::to_value(reports).map_err(io::Error::other)?;
-        return writeln!(out, "{value}");
+    if args.json {
+        let mut value = serde_json::Map::new();
+        value.insert("pooled".to_owned(), json(pooled)?);
+        for (symbol, report) in reports {
+            value.insert((*symbol).to_owned(), json(report)?);
+        }
+        return writeln!(out, "{}", serde_json::Value::Object(value));
     }
     if reports.is_empty() {
         return writeln!(out, "no symbol has both klines and recorded liquidations");
     }
-    for (symbol, report) in reports {
-        writeln!(out, "== {symbol}")?;
-        writeln!(out, "{}", render_table(report))?;
+    let symbols: Vec<(&str, &ValidationReport)> = reports.iter().map(|(s, r)| (*s, r)).collect();
+    write!(out, "{}", render_pooled(pooled, &symbols))?;
+    if args.per_symbol {
+        for (symbol, report) in reports {
+            writeln!(out, "\n== {symbol}")?;
+            write!(out, "{}", render_table(report))?;
+        }
     }
     Ok(())
+}
+
+fn json(report: &ValidationReport) -> io::Result<serde_json::Value> {
+    serde_json::to_value(report).map_err(io::Error::other)
 }

@@ -52,6 +52,16 @@ pub struct Config {
     pub service: ServiceConfig,
     /// `[metrics]`: the Prometheus endpoint.
     pub metrics: MetricsConfig,
+    /// `[signal]`: the backtest report whose track record alerts quote.
+    pub signal: SignalConfig,
+}
+
+/// Where alerts find their measured track record.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SignalConfig {
+    /// A `report.json` written by `liqwave backtest --out`; its `track_record` lines are added to
+    /// Telegram and email alerts of the kinds it scored. `None`: alerts carry no track record.
+    pub report: Option<PathBuf>,
 }
 
 /// How the daemon judges its own health (systemd's notify protocol).

@@ -32,6 +32,14 @@ pub(super) struct RawConfig {
     pub(super) binance: RawBinance,
     pub(super) service: RawService,
     pub(super) metrics: RawMetrics,
+    pub(super) signal: RawSignal,
+}
+
+/// `[signal]`: where the measured track record comes from.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawSignal {
+    pub(super) report: Option<String>,
 }
 
 /// `[binance]`: endpoints, the REST weight budget, warm-up lookback and poll intervals.
@@ -407,6 +415,7 @@ pub(super) fn known_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["binance"] => field_names::<RawBinance>(),
         ["service"] => field_names::<RawService>(),
         ["metrics"] => field_names::<RawMetrics>(),
+        ["signal"] => field_names::<RawSignal>(),
         _ => return None,
     };
     Some(keys)

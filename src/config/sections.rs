@@ -14,8 +14,8 @@ use super::raw::{
 };
 use super::{
     AlertSwitches, Config, ConsoleFormat, ConsoleSinkConfig, DeliveryConfig, EmailSinkConfig,
-    EngineConfig, FileSinkConfig, LogConfig, LogFormat, ReplayConfig, SinksConfig, SmtpTls,
-    StoreConfig, SummaryConfig, SymbolFilter, TelegramSinkConfig,
+    EngineConfig, FileSinkConfig, LogConfig, LogFormat, ReplayConfig, SignalConfig, SinksConfig,
+    SmtpTls, StoreConfig, SummaryConfig, SymbolFilter, TelegramSinkConfig,
 };
 use crate::analytics::{EntryParams, PivotParams, RegimeThresholds, SignalParams};
 use crate::model::{Interval, Symbol};
@@ -102,6 +102,9 @@ impl Checker<'_, '_> {
             binance: self.binance(raw.binance),
             service: self.service(raw.service),
             metrics: self.metrics(raw.metrics),
+            signal: SignalConfig {
+                report: self.dir("signal.report", raw.signal.report, base_dir),
+            },
         }
     }
 

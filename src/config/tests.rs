@@ -151,6 +151,21 @@ fn relative_paths_resolve_against_the_config_directory() {
         config.replay.data_dir,
         Some(PathBuf::from("/var/lib/liqwave"))
     );
+    let config = parse("[signal]\nreport = \"track-record.json\"");
+    let report = config.signal.report;
+    assert_eq!(
+        report,
+        Some(PathBuf::from("/etc/liqwave/track-record.json"))
+    );
+    assert_eq!(parse("").signal.report, None);
+    assert_eq!(
+        problems("[signal]\nreports = \"x.json\""),
+        ["line 2: signal.reports: unknown key, expected one of: report"]
+    );
+    assert_eq!(
+        problems("[signal]\nreport = \"\""),
+        ["line 2: signal.report: must not be empty (leave the key out instead)"]
+    );
 }
 
 #[test]

@@ -102,7 +102,7 @@ impl DivergenceKind {
 }
 
 /// Direction of a fired entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryDirection {
     Long,
@@ -176,7 +176,7 @@ pub enum Crowding {
 
 /// How a cluster relates to the wave: `fuel` lies in the bias direction, `magnet` does not
 /// (no bias, or against it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClusterLabel {
     Fuel,

@@ -4,10 +4,10 @@
 //! draws arrives in its input.
 
 mod board;
-mod canvas;
+pub(crate) mod canvas;
 mod price;
 mod rsi;
-mod scale;
+pub(crate) mod scale;
 
 use plotters::style::RGBAColor;
 use serde::{Deserialize, Serialize};
@@ -123,13 +123,13 @@ pub enum ChartError {
 /// Accepted image sizes, in pixels per side.
 pub const SIZE_RANGE: std::ops::RangeInclusive<u32> = 320..=4096;
 
-const BACKGROUND: RGBAColor = rgb(13, 17, 23);
-const PANEL: RGBAColor = rgb(17, 21, 30);
-const GRID: RGBAColor = rgba(255, 255, 255, 0.08);
-const TEXT: RGBAColor = rgb(230, 237, 243);
-const MUTED: RGBAColor = rgb(139, 148, 158);
-const UP: RGBAColor = rgb(38, 166, 154);
-const DOWN: RGBAColor = rgb(239, 83, 80);
+pub(crate) const BACKGROUND: RGBAColor = rgb(13, 17, 23);
+pub(crate) const PANEL: RGBAColor = rgb(17, 21, 30);
+pub(crate) const GRID: RGBAColor = rgba(255, 255, 255, 0.08);
+pub(crate) const TEXT: RGBAColor = rgb(230, 237, 243);
+pub(crate) const MUTED: RGBAColor = rgb(139, 148, 158);
+pub(crate) const UP: RGBAColor = rgb(38, 166, 154);
+pub(crate) const DOWN: RGBAColor = rgb(239, 83, 80);
 
 /// Empty bars right of the last candle: room for the "now" strip where current clusters show.
 const RIGHT_PAD_BARS: i64 = 6;
@@ -237,15 +237,7 @@ fn draw_chart(
     price::draw(c, &price_frame, input, interval)?;
     rsi::draw(c, &rsi_frame, input, interval)?;
     draw_time_axis(c, &[price_frame, rsi_frame], first, last + interval)?;
-    let baseline = h - footer_h / 2;
-    c.text(input.footer, (left, baseline), 12.0, MUTED, Align::Left)?;
-    c.text(
-        "liqwave",
-        (w - c.px(12.0), baseline),
-        12.0,
-        MUTED,
-        Align::Right,
-    )
+    c.footer(input.footer, left, w - c.px(12.0), h - footer_h / 2)
 }
 
 fn draw_title(c: &Canvas<'_>, input: &ChartInput<'_>, right: i32) -> Result<(), ChartError> {
@@ -304,7 +296,7 @@ fn regime_color(r: Regime) -> RGBAColor {
 }
 
 /// Vertical grid lines through every panel and time labels under the last one.
-fn draw_time_axis(
+pub(crate) fn draw_time_axis(
     c: &Canvas<'_>,
     frames: &[Frame],
     t0: TimeMs,

@@ -30,6 +30,7 @@ use super::secret::Secret;
 use super::{Sink, SinkError, summary};
 use crate::config::{EmailSinkConfig, SmtpTls};
 use crate::model::{Alert, AlertKind};
+use crate::view::TrackRecord;
 
 pub use self::render::{
     ImageLink, alert_subject, render_html, render_html_with_image, render_text,
@@ -75,6 +76,8 @@ pub struct EmailSink {
     /// Extra trusted roots, on top of the webpki ones (tests: a self-signed certificate).
     roots: Vec<Certificate>,
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// What each kind's alerts quote as their measured record (empty: nothing).
+    track: TrackRecord,
 }
 
 impl fmt::Debug for EmailSink {
@@ -107,7 +110,14 @@ impl EmailSink {
             password,
             roots: Vec::new(),
             transport,
+            track: TrackRecord::default(),
         })
+    }
+
+    /// Alerts of the kinds `track` scored carry its line (`[signal] report`).
+    pub fn with_track_record(mut self, track: TrackRecord) -> EmailSink {
+        self.track = track;
+        self
     }
 
     /// Also trusts `cert` (PEM or DER) as a root for the server's certificate, for a server with a
@@ -174,7 +184,8 @@ impl Sink for EmailSink {
         alert: &Alert,
         chart: Option<&ChartSeries>,
     ) -> Result<(), SinkError> {
-        let message = compose(&self.config, alert, chart)?;
+        let track = self.track.line(alert.kind(), alert.facts.label());
+        let message = compose(&self.config, alert, chart, track.as_deref())?;
         self.send_message(message).await?;
         tracing::debug!(alert = %alert.id, to = self.config.to.len(), "Alert mailed.");
         Ok(())
@@ -188,12 +199,13 @@ impl Sink for EmailSink {
 
 /// The mail for `alert`: a `daily_summary` as the summary with its images; any other alert as
 /// its text and HTML, with `chart` inline when it can be drawn (a chart that cannot is logged and
-/// left out: the alert matters more than its picture). Every error is permanent: the same alert
-/// would fail the same way again.
+/// left out: the alert matters more than its picture) and the kind's `track` record. Every error
+/// is permanent: the same alert would fail the same way again.
 pub fn compose(
     config: &EmailSinkConfig,
     alert: &Alert,
     chart: Option<&ChartSeries>,
+    track: Option<&str>,
 ) -> Result<Message, SinkError> {
     let id = message_id(alert.id.as_str());
     let permanent = |e: EmailError| SinkError::Permanent {
@@ -242,8 +254,8 @@ pub fn compose(
     build_message(
         config,
         &alert_subject(alert),
-        &render_text(alert),
-        &render_html_with_image(alert, link),
+        &render_text(alert, track),
+        &render_html_with_image(alert, link, track),
         &images,
         &id,
     )

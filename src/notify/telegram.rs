@@ -44,12 +44,13 @@ pub use self::commands::{
     COMMANDS, Command, DEFAULT_MUTE_MS, MAX_MUTE_MS, parse_command, parse_duration,
 };
 pub use self::compose::{MAX_CAPTION_LEN, caption_split, render_digest};
-pub use self::render::{MAX_MESSAGE_LEN, render_html, split_message};
+pub use self::render::{MAX_MESSAGE_LEN, render_html, render_html_quoting, split_message};
 use super::chart::ChartSeries;
 use super::secret::Secret;
 use super::{Sink, SinkError};
 use crate::config::TelegramSinkConfig;
 use crate::model::{Alert, Severity};
+use crate::view::TrackRecord;
 
 /// A run of at least this many due alerts of one bar goes out as one digest message. Three
 /// alerts read fine one by one (and keep their charts); from four on they flood the chat, and
@@ -65,6 +66,8 @@ pub struct TelegramSink {
     pacer: Pacer,
     /// What was delivered of the alert (or digest) last attempted, for a retry of the same one.
     progress: Option<Progress>,
+    /// What each kind's alerts quote as their measured record (empty: nothing).
+    track: TrackRecord,
 }
 
 /// One alert's (or digest's) messages and which of them each chat has.
@@ -140,7 +143,14 @@ impl TelegramSink {
             chat_ids: config.chat_ids.clone(),
             pacer: Pacer::new(PRIVATE_GAP, GROUP_GAP),
             progress: None,
+            track: TrackRecord::default(),
         })
+    }
+
+    /// Alerts of the kinds `track` scored carry its line (`[signal] report`).
+    pub fn with_track_record(mut self, track: TrackRecord) -> TelegramSink {
+        self.track = track;
+        self
     }
 
     /// Sets the minimum gap between two messages to one private chat and to one group or
@@ -218,8 +228,8 @@ impl TelegramSink {
 
 /// The messages of `alert`: with its chart drawn as a photo when there is one and it draws, and
 /// the text alone as the fallback.
-fn alert_progress(alert: &Alert, chart: Option<&ChartSeries>) -> Progress {
-    let html = render_html(alert);
+fn alert_progress(alert: &Alert, chart: Option<&ChartSeries>, track: Option<&str>) -> Progress {
+    let html = render_html_quoting(alert, track);
     let text = compose::text_only(&html);
     // Info alerts arrive without a sound.
     let silent = alert.severity == Severity::Info;
@@ -263,7 +273,10 @@ impl Sink for TelegramSink {
         alert: &Alert,
         chart: Option<&ChartSeries>,
     ) -> Result<(), SinkError> {
-        let progress = self.resume(alert.id.as_str(), || alert_progress(alert, chart));
+        let track = self.track.line(alert.kind(), alert.facts.label());
+        let progress = self.resume(alert.id.as_str(), || {
+            alert_progress(alert, chart, track.as_deref())
+        });
         self.deliver(progress).await
     }
 

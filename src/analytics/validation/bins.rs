@@ -24,6 +24,11 @@ impl Grid {
     pub(super) fn bin(self, price: f64) -> i32 {
         (price.ln() / self.ln_step).floor() as i32
     }
+
+    /// The lowest price of bin `b`.
+    pub(super) fn low(self, b: i32) -> f64 {
+        (f64::from(b) * self.ln_step).exp()
+    }
 }
 
 /// Bins in `span`, as a count.

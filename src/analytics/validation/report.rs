@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{BandSource, BootstrapUnit};
 use crate::model::TimeMs;
 
 /// The baselines of heatmap-model.md §4.2; each gets the model's total band width per side
@@ -108,8 +109,11 @@ pub struct ValidationReport {
     pub scored_notional: f64,
     pub tolerance_bins: u32,
     pub horizon_ms: TimeMs,
+    /// What the model column scored: the clusters, or the map's top bins by mass.
+    pub bands: BandSource,
     pub bootstrap_samples: u32,
-    /// Resampling units the bootstrap drew from (prints, or blocks of `bootstrap_block_ms`).
+    pub bootstrap_unit: BootstrapUnit,
+    /// Resampling units the bootstrap drew from (see `bootstrap_unit`).
     pub bootstrap_blocks: usize,
     pub model: Score,
     /// Every baseline that could be computed, in [`BaselineKind::ALL`] order.

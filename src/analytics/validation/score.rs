@@ -31,6 +31,21 @@ pub(super) struct Outcomes {
     sets: Vec<Vec<Outcome>>,
 }
 
+impl Outcomes {
+    pub(super) fn kinds(&self) -> &[BaselineKind] {
+        &self.kinds
+    }
+
+    pub(super) fn model(&self) -> &[Outcome] {
+        &self.sets[0]
+    }
+
+    pub(super) fn baseline(&self, kind: BaselineKind) -> Option<&[Outcome]> {
+        let i = self.kinds.iter().position(|&k| k == kind)?;
+        Some(&self.sets[i + 1])
+    }
+}
+
 /// Scores every event of `events` (sorted by time) against its frame's bands and the baselines.
 /// `history` holds (time, side, distance) of earlier prints for the distance-only baseline.
 pub(super) fn score_frames(
@@ -169,29 +184,21 @@ fn choose_donors(
 /// Per-block sums of one band set: (Σ w·hit, Σ w, Σ w·area).
 type Sums = Vec<(f64, f64, f64)>;
 
-/// The model's score, the baselines' scores with paired gains, and the number of blocks.
+/// The model's score (`sets[0]`), the scores of `kinds` (`sets[1..]`) with paired gains, and
+/// the number of bootstrap units; `units[i]` is event `i`'s unit, a dense id.
 pub(super) fn summarise(
     events: &[Event],
-    outcomes: &Outcomes,
+    units: &[usize],
+    kinds: &[BaselineKind],
+    sets: &[Vec<Outcome>],
     p: &ValidationParams,
 ) -> (Score, Vec<BaselineScore>, usize) {
-    // Events are sorted by time, so a time bucket's prints are contiguous.
-    let ms = p.bootstrap_block_ms;
-    let mut block = Vec::with_capacity(events.len());
-    let mut current = 0;
-    for (i, e) in events.iter().enumerate() {
-        if i > 0 && (ms <= 0 || e.time.div_euclid(ms) != events[i - 1].time.div_euclid(ms)) {
-            current += 1;
-        }
-        block.push(current);
-    }
-    let blocks = block.last().map_or(0, |b| b + 1);
-    let sets = &outcomes.sets;
+    let blocks = units.iter().max().map_or(0, |b| b + 1);
     let sums: Vec<Sums> = sets
         .iter()
         .map(|outcomes| {
             let mut s = vec![(0.0, 0.0, 0.0); blocks];
-            for ((e, o), &b) in events.iter().zip(outcomes).zip(&block) {
+            for ((e, o), &b) in events.iter().zip(outcomes).zip(units) {
                 let hit = if o.hit { e.weight } else { 0.0 };
                 s[b] = (s[b].0 + hit, s[b].1 + e.weight, s[b].2 + e.weight * o.area);
             }
@@ -220,7 +227,7 @@ pub(super) fn summarise(
     };
     let baselines = (1..n)
         .map(|j| BaselineScore {
-            kind: outcomes.kinds[j - 1],
+            kind: kinds[j - 1],
             score: score(j),
             lift_gain_ci95: cis[2 * n + j - 1],
         })

@@ -8,21 +8,21 @@ pub(super) const Z95: f64 = 1.959_963_984_540_054;
 /// SplitMix64 (Steele, Lea & Flood, 2014). Tiny and statistically fine for drawing resampling
 /// indices and donor frames; not meant for anything adversarial.
 #[derive(Debug, Clone)]
-pub(super) struct SplitMix64(u64);
+pub struct SplitMix64(u64);
 
 impl SplitMix64 {
-    pub(super) fn new(seed: u64) -> SplitMix64 {
+    pub fn new(seed: u64) -> SplitMix64 {
         SplitMix64(seed)
     }
 
     /// An independent stream per purpose, so that e.g. asking for more bootstrap samples never
     /// moves the time-shuffled donors drawn from the same user seed.
-    pub(super) fn stream(seed: u64, purpose: u64) -> SplitMix64 {
+    pub fn stream(seed: u64, purpose: u64) -> SplitMix64 {
         let mut mixer = SplitMix64(seed ^ purpose.wrapping_mul(0xD1B5_4A32_D192_ED03));
         SplitMix64(mixer.next_u64())
     }
 
-    pub(super) fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -32,7 +32,7 @@ impl SplitMix64 {
 
     /// A uniform index in `0..n` (`n > 0`) by multiply-shift; its bias is below n / 2⁶⁴, far under
     /// anything a 95 % interval can show.
-    pub(super) fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }
 }
@@ -51,7 +51,18 @@ pub fn wilson_interval(hits: u64, n: u64) -> (f64, f64) {
     let denom = 1.0 + z2 / n;
     let centre = (p + z2 / (2.0 * n)) / denom;
     let half = Z95 / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-    ((centre - half).max(0.0), (centre + half).min(1.0))
+    // At 0 or n hits the bound is exactly 0 or 1; rounding would leave a few ulps off it.
+    let lo = if p == 0.0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let hi = if p == 1.0 {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
+    (lo, hi)
 }
 
 /// Percentile bootstrap 95 % interval: `samples` times, draw `n` indices from `0..n` with
@@ -111,7 +122,7 @@ pub(super) fn bootstrap_cis(
 
 /// The `q` quantile of sorted, non-empty data by linear interpolation between order statistics
 /// (Hyndman–Fan type 7, the default of R and NumPy), so results match a spreadsheet check.
-pub(super) fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
     let lo = pos.floor() as usize;
     let hi = (lo + 1).min(sorted.len() - 1);

@@ -1,7 +1,114 @@
 //! Plain-text rendering of a validation report: one metric per row, the model and each baseline
-//! as columns, intervals beside their estimates. Formatting only; never recomputes a number.
+//! as columns, intervals beside their estimates, and the pooled report with one line per symbol
+//! and the meaning of every empty cell in words. Formatting only; never recomputes a number.
 
-use super::{Score, ValidationReport};
+use super::{BandSource, BaselineKind, BootstrapUnit, Score, ValidationReport};
+
+/// The pooled report first (every symbol as one sample), then one line per symbol, then what
+/// the cells mean.
+pub fn render_pooled(pooled: &ValidationReport, symbols: &[(&str, &ValidationReport)]) -> String {
+    let bands = match pooled.bands {
+        BandSource::Clusters => "the clusters alerts act on".to_owned(),
+        BandSource::TopMass { share } => format!(
+            "the map's top {:.0} % of window bins by estimated mass",
+            100.0 * share
+        ),
+    };
+    let mut out = format!(
+        "== All {} symbols pooled; model bands = {bands}\n",
+        symbols.len()
+    );
+    out += &render_table(pooled);
+    out += "\n== Per symbol (model vs static ladder; details with --per-symbol)\n";
+    let mut rows = vec![
+        [
+            "symbol",
+            "scored",
+            "steps",
+            "capture",
+            "area",
+            "lift",
+            "ladder",
+            "l.area",
+            "l.lift",
+            "gain 95% CI",
+            "reading",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    ];
+    for (name, r) in symbols {
+        let ladder = r
+            .baselines
+            .iter()
+            .find(|b| b.kind == BaselineKind::StaticLadder);
+        let l = ladder.map(|b| &b.score);
+        rows.push(vec![
+            (*name).to_owned(),
+            r.counts.scored.to_string(),
+            r.frames_scored.to_string(),
+            fixed(r.model.capture, 3),
+            fixed(r.model.area, 3),
+            optional(r.model.lift, 2),
+            l.map_or("-".to_owned(), |s| fixed(s.capture, 3)),
+            l.map_or("-".to_owned(), |s| fixed(s.area, 3)),
+            l.map_or("-".to_owned(), |s| optional(s.lift, 2)),
+            interval(ladder.and_then(|b| b.lift_gain_ci95), 2),
+            reading(r).to_owned(),
+        ]);
+    }
+    out += &align(&rows);
+    out += &legend(pooled);
+    out
+}
+
+/// One symbol's result in words.
+fn reading(r: &ValidationReport) -> &'static str {
+    let ladder = r
+        .baselines
+        .iter()
+        .find(|b| b.kind == BaselineKind::StaticLadder);
+    match (
+        r.counts.scored,
+        r.model.lift,
+        ladder.and_then(|b| b.lift_gain_ci95),
+    ) {
+        (0, _, _) => "no print could be scored",
+        (_, None, _) => "no model band where price went: nothing to judge",
+        (_, Some(_), None) => "too few resamples for a comparison",
+        (_, Some(_), Some((lo, _))) if lo > 0.0 => "model beats the ladder",
+        (_, Some(_), Some((_, hi))) if hi < 0.0 => "ladder beats the model",
+        _ => "no difference beyond noise",
+    }
+}
+
+/// What the columns, the dashes and the zeros mean.
+fn legend(r: &ValidationReport) -> String {
+    let unit = match r.bootstrap_unit {
+        BootstrapUnit::Print => "single prints".to_owned(),
+        BootstrapUnit::Step => {
+            "5-minute steps (prints judged against one step's maps move together, across symbols)"
+                .to_owned()
+        }
+        BootstrapUnit::Block(ms) => format!("blocks of {} min", ms / 60_000),
+    };
+    format!(
+        "\nHow to read this:\n\
+         - capture: share of scored notional inside the bands (widened by {tol} bin(s)); area: the \
+         share of the bins price reached that the bands cover, i.e. the capture of bands that know \
+         nothing; lift = capture / area (1 = no information).\n\
+         - Every baseline gets the model's number of bins on each side. When the model put no band \
+         on a side, no baseline does either, so uniform and time-shuffled show 0 there too.\n\
+         - area 0 and lift '-': the bands covered no bin price reached while their map was the \
+         freshest, so capture is 0 by construction: the map was not wrong there, it said nothing.\n\
+         - capture 0 with area above 0: the bands covered reached bins and no print landed in them.\n\
+         - gain 95% CI: model lift minus the baseline's on the same resamples; above 0 = the model \
+         wins beyond resampling noise. '-' = not enough resamples where both lifts exist.\n\
+         - Intervals resample {unit}. Prints are Binance forceOrder snapshots (at most one per \
+         symbol per second): a lower bound in cascades.\n",
+        tol = r.tolerance_bins,
+    )
+}
 
 /// The report as a fixed-width table with a header of counts and a footer of notes.
 pub fn render_table(r: &ValidationReport) -> String {
@@ -13,7 +120,7 @@ pub fn render_table(r: &ValidationReport) -> String {
     );
     out += &format!(
         "Notional {:.0} realized, {:.0} scored; {} frames ({} scored, {} dropped); tolerance ±{} \
-         bin(s); horizon {} min; bootstrap {} × {} block(s)\n",
+         bin(s); horizon {} min; bootstrap {} × {} unit(s)\n",
         r.realized_notional,
         r.scored_notional,
         r.frames,
@@ -48,6 +155,16 @@ pub fn render_table(r: &ValidationReport) -> String {
     let mut gain = vec!["model lift gain, 95% CI".to_owned(), "-".to_owned()];
     gain.extend(r.baselines.iter().map(|b| interval(b.lift_gain_ci95, 2)));
     rows.push(gain);
+    out += &align(&rows);
+    for note in &r.notes {
+        out += &format!("note: {note}\n");
+    }
+    out
+}
+
+/// Rows as fixed-width lines: the first column left-aligned, the rest right-aligned so decimal
+/// points line up.
+fn align(rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..rows[0].len())
         .map(|col| {
             rows.iter()
@@ -56,11 +173,11 @@ pub fn render_table(r: &ValidationReport) -> String {
                 .unwrap_or(0)
         })
         .collect();
-    for cells in &rows {
+    let mut out = String::new();
+    for cells in rows {
         let mut line = String::new();
         for (col, cell) in cells.iter().enumerate() {
             let pad = " ".repeat(widths[col] - cell.chars().count());
-            // Names align left, numbers right, so decimal points line up in each column.
             line += &if col == 0 {
                 format!("{cell}{pad}")
             } else {
@@ -69,9 +186,6 @@ pub fn render_table(r: &ValidationReport) -> String {
         }
         out += line.trim_end();
         out.push('\n');
-    }
-    for note in &r.notes {
-        out += &format!("note: {note}\n");
     }
     out
 }

@@ -6,6 +6,7 @@ use crate::model::MINUTE_MS;
 use crate::model::Side::{Long, Short};
 
 mod baselines;
+mod pooled;
 mod recorded;
 
 /// The test grid: 10 bp bins, as the model's default.
@@ -227,7 +228,7 @@ fn tolerance_widens_hits_and_area_alike() {
 
 /// Hourly frames at price 100 whose bands sit exactly where that hour's prints land, at
 /// distances that change every hour; path 90..110 every hour.
-fn oracle_case(n: i64) -> (Vec<Frame>, Vec<PathBar>, Vec<Realized>) {
+pub(super) fn oracle_case(n: i64) -> (Vec<Frame>, Vec<PathBar>, Vec<Realized>) {
     let (mut frames, mut path, mut prints) = (Vec::new(), Vec::new(), Vec::new());
     for k in 0..n {
         let long = 100.0 * (0.99 - 0.001 * ((k * 37) % 80) as f64);

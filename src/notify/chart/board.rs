@@ -137,14 +137,7 @@ fn draw_board(
     let legend_y = height as i32 - FOOTER_H as i32 + 8;
     draw_legend(c, (m, legend_y))?;
     let footer_y = height as i32 - MARGIN as i32 - 4;
-    c.text(input.footer, (m, footer_y), 12.0, MUTED, Align::Left)?;
-    c.text(
-        "liqwave",
-        (width as i32 - m, footer_y),
-        12.0,
-        MUTED,
-        Align::Right,
-    )
+    c.footer(input.footer, m, width as i32 - m, footer_y)
 }
 
 fn draw_block(

@@ -32,25 +32,25 @@ fn draw_err(error: impl std::fmt::Display) -> ChartError {
 }
 
 /// An opaque colour.
-pub(super) const fn rgb(r: u8, g: u8, b: u8) -> RGBAColor {
+pub(crate) const fn rgb(r: u8, g: u8, b: u8) -> RGBAColor {
     RGBAColor(r, g, b, 1.0)
 }
 
 /// A colour with opacity `a` in 0..=1.
-pub(super) const fn rgba(r: u8, g: u8, b: u8, a: f64) -> RGBAColor {
+pub(crate) const fn rgba(r: u8, g: u8, b: u8, a: f64) -> RGBAColor {
     RGBAColor(r, g, b, a)
 }
 
 /// Which end of a text sits at its anchor point; text is always centred vertically on it.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Align {
+pub(crate) enum Align {
     Left,
     Right,
     Center,
 }
 
 /// Pixel-space drawing on a borrowed RGB buffer. `scale` grows type and strokes with the image.
-pub(super) struct Canvas<'a> {
+pub(crate) struct Canvas<'a> {
     area: DrawingArea<BitMapBackend<'a>, Shift>,
     pub(super) scale: f64,
     font: &'static FontRef<'static>,
@@ -60,7 +60,7 @@ pub(super) struct Canvas<'a> {
 
 impl<'a> Canvas<'a> {
     /// A canvas over `buf` (exactly `width * height * 3` bytes), filled with `background`.
-    pub(super) fn new(
+    pub(crate) fn new(
         buf: &'a mut [u8],
         (width, height): (u32, u32),
         background: RGBAColor,
@@ -87,7 +87,7 @@ impl<'a> Canvas<'a> {
     }
 
     /// Fills the rectangle spanning both corners, inclusive (the backend's far edge is exclusive).
-    pub(super) fn fill(
+    pub(crate) fn fill(
         &self,
         a: (i32, i32),
         b: (i32, i32),
@@ -108,7 +108,7 @@ impl<'a> Canvas<'a> {
     }
 
     /// Outlines the rectangle spanning both corners.
-    pub(super) fn frame(
+    pub(crate) fn frame(
         &self,
         a: (i32, i32),
         b: (i32, i32),
@@ -125,7 +125,7 @@ impl<'a> Canvas<'a> {
     }
 
     /// A polyline `width` pixels wide.
-    pub(super) fn line(
+    pub(crate) fn line(
         &self,
         points: Vec<(i32, i32)>,
         color: RGBAColor,
@@ -179,7 +179,26 @@ impl<'a> Canvas<'a> {
     }
 
     /// Draws `text` at design size `size` with its `anchor` point at `at`, anti-aliased.
-    pub(super) fn text(
+    /// A chart's footer: `note` from `left` and the "liqwave" mark ending at `right`, on one
+    /// baseline, small and muted.
+    pub(crate) fn footer(
+        &self,
+        note: &str,
+        left: i32,
+        right: i32,
+        baseline: i32,
+    ) -> Result<(), ChartError> {
+        self.text(note, (left, baseline), 12.0, super::MUTED, Align::Left)?;
+        self.text(
+            "liqwave",
+            (right, baseline),
+            12.0,
+            super::MUTED,
+            Align::Right,
+        )
+    }
+
+    pub(crate) fn text(
         &self,
         text: &str,
         at: (i32, i32),
@@ -215,7 +234,7 @@ impl<'a> Canvas<'a> {
     }
 
     /// Width in pixels of `text` at design size `size`.
-    pub(super) fn text_width(&self, text: &str, size: f64) -> i32 {
+    pub(crate) fn text_width(&self, text: &str, size: f64) -> i32 {
         self.layout(text, (size * self.scale) as f32).1.ceil() as i32
     }
 
@@ -242,14 +261,14 @@ impl<'a> Canvas<'a> {
     }
 
     /// Flushes pending drawing into the buffer.
-    pub(super) fn finish(self) -> Result<(), ChartError> {
+    pub(crate) fn finish(self) -> Result<(), ChartError> {
         self.area.present().map_err(draw_err)
     }
 }
 
 /// Encodes a packed 8-bit RGB buffer as PNG: signature, IHDR, one zlib IDAT, IEND.
 /// Every row uses the "Up" filter, which suits charts (long vertical runs of equal colour).
-pub(super) fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ChartError> {
+pub(crate) fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ChartError> {
     let stride = width as usize * 3;
     if rgb.len() != stride * height as usize {
         return Err(ChartError::Draw(

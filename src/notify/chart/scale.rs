@@ -8,27 +8,27 @@ use crate::model::{DAY_MS, HOUR_MS, TimeMs, format_utc};
 
 /// A plot rectangle in pixels and the data window it shows (time across, value up).
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Frame {
-    pub(super) left: i32,
-    pub(super) top: i32,
-    pub(super) right: i32,
-    pub(super) bottom: i32,
-    pub(super) t0: f64,
-    pub(super) t1: f64,
-    pub(super) v0: f64,
-    pub(super) v1: f64,
+pub(crate) struct Frame {
+    pub(crate) left: i32,
+    pub(crate) top: i32,
+    pub(crate) right: i32,
+    pub(crate) bottom: i32,
+    pub(crate) t0: f64,
+    pub(crate) t1: f64,
+    pub(crate) v0: f64,
+    pub(crate) v1: f64,
 }
 
 impl Frame {
     /// Pixel column of time `t`, clamped to the frame.
-    pub(super) fn x(&self, t: f64) -> i32 {
+    pub(crate) fn x(&self, t: f64) -> i32 {
         let f = (t - self.t0) / (self.t1 - self.t0);
         let x = f64::from(self.left) + f * f64::from(self.right - self.left);
         (x.round() as i32).clamp(self.left, self.right)
     }
 
     /// Pixel row of value `v`, clamped to the frame.
-    pub(super) fn y(&self, v: f64) -> i32 {
+    pub(crate) fn y(&self, v: f64) -> i32 {
         let f = (v - self.v0) / (self.v1 - self.v0);
         let y = f64::from(self.bottom) - f * f64::from(self.bottom - self.top);
         (y.round() as i32).clamp(self.top, self.bottom)
@@ -45,7 +45,7 @@ impl Frame {
 }
 
 /// A 1-2-5 step giving at most `max_ticks` ticks over `range`.
-pub(super) fn nice_step(range: f64, max_ticks: usize) -> f64 {
+pub(crate) fn nice_step(range: f64, max_ticks: usize) -> f64 {
     let raw = range / max_ticks.max(1) as f64;
     let mag = 10f64.powf(raw.log10().floor());
     [1.0, 2.0, 2.5, 5.0, 10.0]
@@ -56,7 +56,7 @@ pub(super) fn nice_step(range: f64, max_ticks: usize) -> f64 {
 }
 
 /// Multiples of `step` inside `[lo, hi]`.
-pub(super) fn ticks(lo: f64, hi: f64, step: f64) -> Vec<f64> {
+pub(crate) fn ticks(lo: f64, hi: f64, step: f64) -> Vec<f64> {
     let first = (lo / step).ceil() as i64;
     let last = (hi / step).floor() as i64;
     (first..=last).map(|k| k as f64 * step).collect()
@@ -65,7 +65,7 @@ pub(super) fn ticks(lo: f64, hi: f64, step: f64) -> Vec<f64> {
 pub(super) use crate::numbers::{group, price as fmt_price};
 
 /// An axis label for a tick on a grid of `step`.
-pub(super) fn fmt_tick(v: f64, step: f64) -> String {
+pub(crate) fn fmt_tick(v: f64, step: f64) -> String {
     let decimals = (-step.log10().floor()).max(0.0) as usize;
     let decimals = if (step * 10f64.powi(decimals as i32)).fract().abs() > 1e-9 {
         decimals + 1

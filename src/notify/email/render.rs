@@ -13,15 +13,18 @@ pub fn alert_subject(alert: &Alert) -> String {
     format!("[liqwave] {}", alert.title)
 }
 
-/// The plain-text body: the title, the facts as `key: value` lines, then time, severity and the
-/// alert id.
-pub fn render_text(alert: &Alert) -> String {
+/// The plain-text body: the title, the facts as `key: value` lines, the kind's measured track
+/// record when there is one, then time, severity and the alert id.
+pub fn render_text(alert: &Alert, track: Option<&str>) -> String {
     let mut out = format!("{}\n\n", alert.title);
     for (key, value) in facts(alert) {
         let _infallible = writeln!(out, "{key}: {value}");
     }
     if !out.ends_with("\n\n") {
         out.push('\n');
+    }
+    if let Some(track) = track {
+        let _infallible = writeln!(out, "Track record: {track}\n");
     }
     for (key, value) in footer(alert) {
         let _infallible = writeln!(out, "{key}: {value}");
@@ -32,7 +35,7 @@ pub fn render_text(alert: &Alert) -> String {
 /// The HTML body: the same content as [`render_text`], the facts as a small table. Every value
 /// (title, keys, facts, id) is escaped.
 pub fn render_html(alert: &Alert) -> String {
-    render_html_with_image(alert, None)
+    render_html_with_image(alert, None, None)
 }
 
 /// An image the HTML shows inline: `<img src="cid:CONTENT_ID" alt="ALT">`.
@@ -42,8 +45,13 @@ pub struct ImageLink<'a> {
     pub alt: &'a str,
 }
 
-/// [`render_html`] with `image` (the alert's chart) under the facts.
-pub fn render_html_with_image(alert: &Alert, image: Option<ImageLink<'_>>) -> String {
+/// [`render_html`] with `image` (the alert's chart) under the facts and the kind's `track` record
+/// under that.
+pub fn render_html_with_image(
+    alert: &Alert,
+    image: Option<ImageLink<'_>>,
+    track: Option<&str>,
+) -> String {
     let mut out =
         String::from("<!DOCTYPE html>\n<html>\n<body style=\"font-family:sans-serif\">\n");
     let _infallible = writeln!(out, "<h3>{}</h3>", escape_html(&alert.title));
@@ -68,6 +76,9 @@ pub fn render_html_with_image(alert: &Alert, image: Option<ImageLink<'_>>) -> St
             escape_html(image.content_id),
             escape_html(image.alt)
         );
+    }
+    if let Some(track) = track {
+        let _infallible = writeln!(out, "<p><i>Track record: {}</i></p>", escape_html(track));
     }
     out.push_str("<p style=\"color:#666;font-size:small\">\n");
     for (key, value) in footer(alert) {

@@ -106,7 +106,7 @@ fn html_escaping() {
 #[test]
 fn text_has_title_facts_and_id() {
     let a = alert("BTCUSDT 1d regime: bull → bear", regime());
-    let text = render_text(&a);
+    let text = render_text(&a, None);
     assert_eq!(
         text,
         "BTCUSDT 1d regime: bull → bear\n\n\
@@ -118,8 +118,27 @@ fn text_has_title_facts_and_id() {
 }
 
 #[test]
+fn a_track_record_goes_under_the_facts_escaped() {
+    let a = alert("BTCUSDT 1d regime: bull → bear", regime());
+    let line = "regime changes: 7-day move +1.2 % vs +0.3 % <any> day (backtest, 9 pairs)";
+    let text = render_text(&a, Some(line));
+    assert!(
+        text.contains("to: bear\n\nTrack record: regime changes: 7-day move +1.2 % vs +0.3 % <any> day (backtest, 9 pairs)\n\ntime: "),
+        "{text}"
+    );
+    let html = render_html_with_image(&a, None, Some(line));
+    assert!(
+        html.contains(
+            "<p><i>Track record: regime changes: 7-day move +1.2 % vs +0.3 % &lt;any&gt; day"
+        ),
+        "{html}"
+    );
+    assert!(!render_html(&a).contains("Track record"));
+}
+
+#[test]
 fn text_without_facts() {
-    let text = render_text(&alert("T", json(serde_json::Value::Null)));
+    let text = render_text(&alert("T", json(serde_json::Value::Null)), None);
     assert!(text.starts_with("T\n\ntime: "), "{text}");
 }
 
@@ -152,7 +171,7 @@ fn subject_and_headers() {
     let message = build_message(
         &config(),
         &alert_subject(&a),
-        &render_text(&a),
+        &render_text(&a, None),
         &render_html(&a),
         &[],
         &message_id(a.id.as_str()),
@@ -248,7 +267,7 @@ fn raw(message: &Message) -> String {
 fn a_summary_is_composed_with_its_images_by_content_id() {
     let report = crate::notify::summary::tests::sample();
     let alert = summary_alert(serde_json::to_value(&report).unwrap());
-    let raw = raw(&compose(&config(), &alert, None).unwrap());
+    let raw = raw(&compose(&config(), &alert, None, None).unwrap());
     assert!(raw.contains("Message-ID: <daily_summary.MARKET.-.2025-06-11@liqwave>\r\n"));
     assert!(raw.contains("Subject: [liqwave] Daily regime summary 2025-06-11: 2 setups"));
     assert!(raw.contains("multipart/alternative") && raw.contains("multipart/related"));
@@ -279,7 +298,7 @@ fn an_alert_with_a_chart_carries_it_inline() {
     let a = alert("ETHUSDT Setup A short", setup);
     let report = crate::notify::summary::tests::sample();
     let chart = &report.charts[0];
-    let raw = raw(&compose(&config(), &a, Some(chart)).unwrap());
+    let raw = raw(&compose(&config(), &a, Some(chart), None).unwrap());
     assert!(raw.contains("multipart/related"), "{raw}");
     assert!(raw.contains("Content-ID: <chart>\r\n"));
     assert!(raw.contains("cid:chart"));
@@ -290,7 +309,7 @@ fn an_alert_with_a_chart_carries_it_inline() {
         regimes: Vec::new(),
         ..chart.clone()
     };
-    let raw = self::raw(&compose(&config(), &a, Some(&empty)).unwrap());
+    let raw = self::raw(&compose(&config(), &a, Some(&empty), None).unwrap());
     assert!(!raw.contains("multipart/related") && !raw.contains("cid:"));
     assert!(raw.contains("Subject: [liqwave] ETHUSDT Setup A short"));
 }

@@ -31,6 +31,11 @@ pub(super) fn esc(text: &str) -> String {
 
 /// The alert as one Telegram HTML text (it may exceed [`MAX_MESSAGE_LEN`]; see [`split_message`]).
 pub fn render_html(alert: &Alert) -> String {
+    render_html_quoting(alert, None)
+}
+
+/// [`render_html`] with the kind's measured `track` record as one line under the estimate caveat.
+pub fn render_html_quoting(alert: &Alert, track: Option<&str>) -> String {
     let mut lines = vec![format!("<b>{}</b>", esc(&alert.title))];
     let interval = alert.interval.map_or(String::new(), |i| format!(" · {i}"));
     lines.push(format!(
@@ -68,6 +73,9 @@ pub fn render_html(alert: &Alert) -> String {
         ));
     }
     lines.extend(estimate_caveat(&alert.facts));
+    if let Some(track) = track {
+        lines.push(format!("<i>Track record: {}</i>", esc(track)));
+    }
     lines.push(String::new());
     lines.push(format!("<i>id</i> <code>{}</code>", esc(alert.id.as_str())));
     lines.join("\n")
@@ -274,7 +282,8 @@ fn estimate_caveat(facts: &Facts) -> Option<String> {
         format!(" (mode {}, coverage {coverage})", m.mode.as_str())
     });
     Some(format!(
-        "<i>Estimate: liquidation levels come from the heatmap model{how}, not from exchange data.</i>"
+        "<i>Estimate: a cluster is where the heatmap model{how} piles up estimated liquidations, \
+         not exchange data; on real Binance prints it has not beaten a plain leverage ladder.</i>"
     ))
 }
 

@@ -110,7 +110,7 @@ fn keep(
 }
 
 /// Regular files directly in `dir`, sorted by name; none when `dir` does not exist.
-fn files_in(dir: &Path) -> Result<Vec<PathBuf>, ReplayError> {
+pub(super) fn files_in(dir: &Path) -> Result<Vec<PathBuf>, ReplayError> {
     let read_error = |source| ReplayError::Read {
         path: dir.to_owned(),
         source,
@@ -131,7 +131,7 @@ fn files_in(dir: &Path) -> Result<Vec<PathBuf>, ReplayError> {
     Ok(files)
 }
 
-fn liquidation_file(path: &Path) -> bool {
+pub(super) fn liquidation_file(path: &Path) -> bool {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())

@@ -5,7 +5,7 @@
 //! (`{"s":"BTCUSDT","S":"SELL","q":"0.014","p":"9910","ap":"9910","z":"0.014","T":1568014460893}`)
 //! or the whole event (`{"e":"forceOrder","E":..,"o":{..}}`); numbers may be strings or numbers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -40,7 +40,10 @@ pub(super) enum Row {
     NonPerpetual,
 }
 
-/// Appends one liquidation event per valid row whose symbol is in `universe`.
+/// Appends one liquidation event per valid row whose symbol is in `universe`. A row that repeats
+/// an earlier one of the file (same symbol, side, time, price and quantity) is counted and
+/// dropped: recordings made by two writers at once hold every print twice, and Binance sends at
+/// most one print per symbol per second, so two equal prints are one.
 pub(super) fn read(
     path: &Path,
     universe: &Universe,
@@ -54,6 +57,7 @@ pub(super) fn read(
     let jsonl = name.ends_with(".jsonl") || name.ends_with(".jsonl.gz");
     let mut lines = LineReader::open(path)?;
     let mut buf = String::new();
+    let mut seen = HashSet::new();
     while let Some((line, text)) = lines.next_line()? {
         let is_header = |t: &str| line == 1 && t.starts_with("s,S,");
         let row = match text {
@@ -64,6 +68,18 @@ pub(super) fn read(
         };
         match row {
             Ok(Row::Event(symbol, liquidation)) => {
+                let l = &liquidation;
+                let key = (
+                    symbol.clone(),
+                    l.time,
+                    l.side,
+                    l.price.to_bits(),
+                    l.quantity.to_bits(),
+                );
+                if !seen.insert(key) {
+                    report.duplicates += 1;
+                    continue;
+                }
                 report.events += 1;
                 out.push(SymbolEvent {
                     symbol,

@@ -28,6 +28,7 @@ mod report;
 mod tests;
 
 use std::cmp::Ordering;
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 
@@ -153,6 +154,37 @@ impl Dataset {
     pub fn report(&self) -> &LoadReport {
         &self.report
     }
+}
+
+/// Reads recorded liquidations outside a dataset (`validate-model --prints`): `path` is one file
+/// or a directory of them (as a dataset's `liquidations/`), read like a dataset's, for the
+/// symbols in `symbols` only. Returns the events in time order and one report per file.
+pub fn read_liquidations(
+    path: &Path,
+    symbols: &BTreeSet<Symbol>,
+) -> Result<(Vec<SymbolEvent>, Vec<FileReport>), ReplayError> {
+    let files = if path.is_dir() {
+        let mut files = discover::files_in(path)?;
+        files.retain(|f| discover::liquidation_file(f));
+        files.sort();
+        files
+    } else {
+        vec![path.to_owned()]
+    };
+    let universe = symbols
+        .iter()
+        .map(|s| (s.as_str().to_owned(), s.clone()))
+        .collect();
+    let mut events = Vec::new();
+    let mut reports = Vec::new();
+    for file in files {
+        let mut report = FileReport::new(file.clone(), FileKind::Liquidations, None);
+        liquidations::read(&file, &universe, &mut events, &mut report)?;
+        report.finish();
+        reports.push(report);
+    }
+    events.sort_by(event_order);
+    Ok((events, reports))
 }
 
 /// Reads one kline file on its own (`liqwave rsi`): its candles in file order and its report.

@@ -46,6 +46,8 @@ pub struct FileReport {
     pub outside_universe: usize,
     /// Liquidation rows of non-perpetual contracts (delivery symbols such as `ETHUSDT_250627`).
     pub non_perpetual: usize,
+    /// Liquidation rows that repeat an earlier row of the file (dropped).
+    pub duplicates: usize,
 }
 
 impl FileReport {
@@ -60,6 +62,7 @@ impl FileReport {
             out_of_order: 0,
             outside_universe: 0,
             non_perpetual: 0,
+            duplicates: 0,
         }
     }
 
@@ -80,6 +83,9 @@ impl FileReport {
         }
         if self.out_of_order > 0 {
             tracing::warn!(%file, out_of_order = self.out_of_order, "Kline open times repeat or go backwards; kept for the aggregator.");
+        }
+        if self.duplicates > 0 {
+            tracing::info!(%file, duplicates = self.duplicates, events = self.events, "Dropped repeated liquidation rows.");
         }
         if self.non_perpetual > 0 || self.outside_universe > 0 {
             tracing::debug!(%file, non_perpetual = self.non_perpetual, outside_universe = self.outside_universe, "Skipped liquidations of unloaded symbols.");
@@ -130,6 +136,11 @@ impl LoadReport {
         self.files.iter().map(|f| f.malformed).sum()
     }
 
+    /// Repeated liquidation rows dropped.
+    pub fn duplicates(&self) -> usize {
+        self.files.iter().map(|f| f.duplicates).sum()
+    }
+
     pub fn out_of_order(&self) -> usize {
         self.files.iter().map(|f| f.out_of_order).sum()
     }
@@ -146,8 +157,8 @@ impl fmt::Display for LoadReport {
         let e = &self.events;
         write!(
             f,
-            "{} symbols, {} files: {} candles ({}), {} funding, {} open interest, {} liquidations; \
-             {} malformed rows skipped, {} out-of-order bars kept",
+            "{} symbols, {} files: {} candles ({}), {} funding, {} open interest, {} liquidations \
+             ({} repeated rows dropped); {} malformed rows skipped, {} out-of-order bars kept",
             self.symbols.len(),
             self.files.len(),
             e.candles,
@@ -155,6 +166,7 @@ impl fmt::Display for LoadReport {
             e.funding,
             e.open_interest,
             e.liquidations,
+            self.duplicates(),
             self.malformed(),
             self.out_of_order(),
         )

@@ -355,3 +355,25 @@ fn file_workers_log_through_the_callers_scoped_subscriber() {
         assert!(logs.contains(&format!("job=job{i}")), "{logs}");
     }
 }
+
+/// The shared 2025-01-26/27 recording holds most prints twice (two writers): a repeated row is
+/// dropped and counted, a print that differs in any field is kept, and a file outside a dataset
+/// reads the same way.
+#[test]
+fn repeated_liquidation_rows_count_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("prints.csv");
+    let row = "BTC,SELL,LIMIT,IOC,0.01,104000,104100,FILLED,0.01,0.01,1737996829829,1041";
+    let later = "BTC,SELL,LIMIT,IOC,0.01,104000,104100,FILLED,0.01,0.01,1737996830829,1041";
+    let other = "ETH,BUY,LIMIT,IOC,1,3100,3090,FILLED,1,1,1737996829829,3090";
+    std::fs::write(&path, [row, row, later, row, other].join("\n")).unwrap();
+    let symbols: std::collections::BTreeSet<Symbol> = ["BTCUSDT", "ETHUSDT"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let (events, files) = super::read_liquidations(&path, &symbols).unwrap();
+    assert_eq!(events.len(), 3);
+    assert_eq!((files[0].events, files[0].duplicates), (3, 2));
+    let (from_dir, files) = super::read_liquidations(dir.path(), &symbols).unwrap();
+    assert_eq!((from_dir, files.len()), (events, 1));
+}

@@ -104,7 +104,8 @@ fn cluster_edge_names_label_range_size_distance_and_the_caveat() {
         "Price: 2,050.0 · 0.46 % from the near edge",
         "Bias: bull wave (4h regime bull, normal conviction)",
         "Funding: -0.0013 % · shorts crowded · confirms the wave",
-        "Estimate: liquidation levels come from the heatmap model (mode volume_proxy, coverage n/a)",
+        "Estimate: a cluster is where the heatmap model (mode volume_proxy, coverage n/a) piles up",
+        "on real Binance prints it has not beaten a plain leverage ladder",
         "<i>id</i> <code>cluster_edge:ETHUSDT:-:1742241600000</code>",
     ] {
         assert!(html.contains(want), "missing {want:?} in\n{html}");
@@ -243,7 +244,8 @@ fn divergence_exit_names_the_divergence_and_the_fuel_cluster() {
         "RSI <b>61.2</b> · close 2,101.5",
         "Fuel cluster: short-liquidation cluster 2,059.4–2,111.5",
         "Reached: 2025-03-17 08:26 UTC",
-        "<i>Estimate: liquidation levels come from the heatmap model, not from exchange data.</i>",
+        "<i>Estimate: a cluster is where the heatmap model piles up estimated liquidations, not \
+         exchange data; on real Binance prints it has not beaten a plain leverage ladder.</i>",
     ] {
         assert!(html.contains(want), "missing {want:?} in\n{html}");
     }
