@@ -26,65 +26,91 @@ pub struct Path {
     atr_1h: Vec<Option<f64>>,
 }
 
-impl Path {
-    /// Builds the path from candles of `interval` in time order; a candle that does not open
-    /// after the previous one is dropped (the replay's aggregator drops it too).
-    pub fn new(interval: Interval, candles: impl IntoIterator<Item = Candle>) -> Path {
-        let step = interval.duration_ms();
-        let mut path = Path::default();
-        let mut atr = Atr::new(14);
-        let mut hour: Option<Candle> = None;
-        for c in candles {
-            if path.bars.last().is_some_and(|b| b.open_time >= c.open_time) {
-                continue;
-            }
-            let open_hour = c.open_time.div_euclid(HOUR_MS) * HOUR_MS;
-            hour = Some(match hour {
-                Some(h) if h.open_time == open_hour => Candle {
-                    high: h.high.max(c.high),
-                    low: h.low.min(c.low),
-                    close: c.close,
-                    ..h
-                },
-                Some(h) => {
-                    atr.update(&h);
-                    Candle {
-                        open_time: open_hour,
-                        ..c
-                    }
-                }
-                None => Candle {
-                    open_time: open_hour,
-                    ..c
-                },
-            });
-            // An hour is closed once its last bar is: fold it in at once, so the ATR at this
-            // bar's close includes it.
-            let close_time = c.open_time + step;
-            if close_time % HOUR_MS == 0
-                && let Some(h) = hour.take()
-            {
-                atr.update(&h);
-            }
-            path.bars.push(Bar {
-                open_time: c.open_time,
-                close_time,
-                open: c.open,
-                high: c.high,
-                low: c.low,
-                close: c.close,
-            });
-            path.atr_1h.push(atr.current());
+/// Builds a [`Path`] one candle at a time, so a replay can grow it as the candles pass by
+/// instead of keeping them all a second time.
+#[derive(Debug, Clone)]
+pub(super) struct PathBuilder {
+    path: Path,
+    step: TimeMs,
+    atr: Atr,
+    /// The hour being aggregated for the ATR.
+    hour: Option<Candle>,
+}
+
+impl PathBuilder {
+    /// A builder for candles of `interval`.
+    pub(super) fn new(interval: Interval) -> PathBuilder {
+        PathBuilder {
+            path: Path::default(),
+            step: interval.duration_ms(),
+            atr: Atr::new(14),
+            hour: None,
         }
-        path
+    }
+
+    /// Adds the next candle; one that does not open after the previous one is dropped (the
+    /// replay's aggregator drops it too).
+    pub(super) fn push(&mut self, c: &Candle) {
+        let path = &mut self.path;
+        if path.bars.last().is_some_and(|b| b.open_time >= c.open_time) {
+            return;
+        }
+        let open_hour = c.open_time.div_euclid(HOUR_MS) * HOUR_MS;
+        self.hour = Some(match self.hour {
+            Some(h) if h.open_time == open_hour => Candle {
+                high: h.high.max(c.high),
+                low: h.low.min(c.low),
+                close: c.close,
+                ..h
+            },
+            Some(h) => {
+                self.atr.update(&h);
+                Candle {
+                    open_time: open_hour,
+                    ..*c
+                }
+            }
+            None => Candle {
+                open_time: open_hour,
+                ..*c
+            },
+        });
+        // An hour is closed once its last bar is: fold it in at once, so the ATR at this bar's
+        // close includes it.
+        let close_time = c.open_time + self.step;
+        if close_time % HOUR_MS == 0
+            && let Some(h) = self.hour.take()
+        {
+            self.atr.update(&h);
+        }
+        path.bars.push(Bar {
+            open_time: c.open_time,
+            close_time,
+            open: c.open,
+            high: c.high,
+            low: c.low,
+            close: c.close,
+        });
+        path.atr_1h.push(self.atr.current());
+    }
+
+    pub(super) fn finish(self) -> Path {
+        self.path
+    }
+}
+
+impl Path {
+    /// The path of candles of `interval` in time order (see [`PathBuilder::push`]).
+    pub fn new(interval: Interval, candles: impl IntoIterator<Item = Candle>) -> Path {
+        let mut builder = PathBuilder::new(interval);
+        for c in candles {
+            builder.push(&c);
+        }
+        builder.finish()
     }
 
     pub fn bars(&self) -> &[Bar] {
         &self.bars
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.bars.is_empty()
     }
 
     /// Index of the first bar that opens at or after `time`: the first bar an alert raised at

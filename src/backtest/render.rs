@@ -4,8 +4,7 @@
 
 use std::fmt::Write;
 
-use super::stats::{Mean, Rate};
-use super::track::diff;
+use super::stats::{Diff, Mean, Rate};
 use super::{PeriodReport, Report};
 use crate::model::format_utc;
 
@@ -210,6 +209,18 @@ fn mean(m: &Mean, digits: usize) -> String {
         Some((lo, hi)) => format!("{:+.digits$} [{lo:+.digits$}, {hi:+.digits$}]", m.mean),
         None if m.n == 0 => "-".to_owned(),
         None => format!("{:+.digits$}", m.mean),
+    }
+}
+
+/// A difference as text, for the report tables.
+fn diff(d: Option<&Diff>, unit: &str, digits: usize) -> String {
+    match d {
+        Some(Diff {
+            value,
+            ci95: Some((lo, hi)),
+        }) => format!("{value:+.digits$}{unit} [{lo:+.digits$}, {hi:+.digits$}]"),
+        Some(d) => format!("{:+.digits$}{unit}", d.value),
+        None => "-".to_owned(),
     }
 }
 

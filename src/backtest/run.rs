@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::baselines::{self, Draws, Ladder, Span};
 use super::outcome::{self, Direction, Level, Trade, walk_trade};
-use super::path::Path;
+use super::path::{Path, PathBuilder};
 use super::score::{self, FORWARD_DAYS, Horizons, Scored};
 use super::summary::{self, Baselines};
 use super::{Options, PairSpan, Period, PeriodReport, Report, Summary, track, volume};
@@ -15,8 +15,8 @@ use crate::analytics::validation::SplitMix64;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::model::{
-    AlertKind, Candle, DAY_MS, EntryDirection, Interval, MarketEvent, Regime, Side, Symbol,
-    SymbolEvent, TimeMs,
+    AlertKind, DAY_MS, EntryDirection, Interval, MarketEvent, Regime, Side, Symbol, SymbolEvent,
+    TimeMs,
 };
 use crate::rules::{Bias, SINKS};
 
@@ -63,13 +63,16 @@ fn replay(config: &Config, events: &[SymbolEvent], h: &Horizons) -> Replayed {
     let rules = &config.rules;
     let warm = config.signals.min_warmup_bars as u64;
     let mut raised = Vec::new();
-    let mut candles: BTreeMap<Symbol, Vec<Candle>> = BTreeMap::new();
+    let interval = config.replay.source_interval;
+    let mut paths: BTreeMap<Symbol, PathBuilder> = BTreeMap::new();
     let mut bias_known: BTreeMap<Symbol, TimeMs> = BTreeMap::new();
     let mut triggers = Vec::new();
     for ev in events {
         engine.handle(ev, &mut raised);
         if let MarketEvent::Candle { candle, .. } = &ev.event {
-            candles.entry(ev.symbol.clone()).or_default().push(*candle);
+            (paths.entry(ev.symbol.clone()))
+                .or_insert_with(|| PathBuilder::new(interval))
+                .push(candle);
         }
         let Some(pair) = engine.pair(&ev.symbol) else {
             continue;
@@ -118,11 +121,7 @@ fn replay(config: &Config, events: &[SymbolEvent], h: &Horizons) -> Replayed {
             }
         }
     }
-    let interval = config.replay.source_interval;
-    let paths: BTreeMap<Symbol, Path> = candles
-        .into_iter()
-        .map(|(s, c)| (s, Path::new(interval, c)))
-        .collect();
+    let paths: BTreeMap<Symbol, Path> = paths.into_iter().map(|(s, b)| (s, b.finish())).collect();
     let pairs = (paths.iter())
         .filter_map(|(s, p)| {
             Some(PairSpan {
@@ -286,10 +285,7 @@ fn period(
 const LADDER_MMR: f64 = 0.005;
 
 fn symbol_path<'a>(r: &'a Replayed, symbol: &str) -> Option<&'a Path> {
-    r.paths
-        .iter()
-        .find(|(s, _)| s.as_str() == symbol)
-        .map(|p| p.1)
+    r.paths.get(&symbol.parse::<Symbol>().ok()?)
 }
 
 /// Days of data, and days with a known bias, summed over pairs, inside `span`.

@@ -322,7 +322,14 @@ pub(super) fn per_symbol(scored: &[&Scored]) -> Vec<SymbolRow> {
                 Rate::of(hits as u64, done.len() as u64)
             };
             let forward: Vec<f64> = (list.iter())
-                .filter(|s| SIGNAL_KINDS[..3].contains(&s.kind))
+                .filter(|s| {
+                    let signal = [
+                        AlertKind::RegimeChange,
+                        AlertKind::MidlineCross,
+                        AlertKind::Divergence,
+                    ];
+                    signal.contains(&s.kind)
+                })
                 .filter_map(|s| s.forward_pct[seven])
                 .collect();
             SymbolRow {

@@ -3,7 +3,7 @@
 //! only; every number comes from `summary`.
 
 use super::PeriodReport;
-use super::stats::{Diff, Mean, Rate};
+use super::stats::{Mean, Rate};
 use crate::model::{AlertKind, ClusterLabel, format_utc};
 use crate::view::{TrackLine, TrackRecord};
 
@@ -124,17 +124,5 @@ fn pct_mean(m: &Mean) -> String {
     match m.ci95 {
         Some((lo, hi)) => format!("{:+.1} % [{lo:+.1}, {hi:+.1}]", m.mean),
         None => signed_pct(m.mean),
-    }
-}
-
-/// A difference as text, for the report tables.
-pub(super) fn diff(d: Option<&Diff>, unit: &str, digits: usize) -> String {
-    match d {
-        Some(Diff {
-            value,
-            ci95: Some((lo, hi)),
-        }) => format!("{value:+.digits$}{unit} [{lo:+.digits$}, {hi:+.digits$}]"),
-        Some(d) => format!("{:+.digits$}{unit}", d.value),
-        None => "-".to_owned(),
     }
 }
