@@ -18,9 +18,9 @@ use crate::analytics::clusters::ClusterParams;
 use crate::analytics::heatmap::{HeatmapParams, Kernel};
 use crate::analytics::timeframe::BarSignals;
 use crate::analytics::{PairContext, PairOutput, PairState, SignalParams};
-use crate::config::{AlertSwitches, Config, SymbolFilter};
+use crate::config::{Config, SymbolFilter};
 use crate::model::{Alert, AlertKind, MarketEvent, Symbol, SymbolEvent, TimeMs};
-use crate::rules::{Mute, Mutes, PairRules, RuleContext, RuleParams, RuleTally};
+use crate::rules::{AlertSwitches, Mute, Mutes, PairRules, RuleContext, RuleParams, RuleTally};
 
 /// Everything the engine task consumes.
 #[derive(Debug)]

@@ -3,8 +3,10 @@
 //! and its health. Pure: built from state and parameters, time is an argument; never rendered for
 //! a channel here.
 
+mod chart;
 mod track;
 
+pub use chart::{ChartSeries, ClusterBand, HeatBand, HeatColumn};
 pub use track::{TrackLine, TrackRecord, TrackRecordError};
 
 use serde::{Deserialize, Serialize};
@@ -15,7 +17,6 @@ use crate::analytics::entry::EntryDirection;
 use crate::analytics::heatmap::Heatmap;
 use crate::analytics::regime::Regime;
 use crate::model::{AlertBrief, Facts, Interval, Side, SummaryFacts, Symbol, TimeMs};
-use crate::notify::chart::{ChartSeries, ClusterBand, HeatBand, HeatColumn};
 use crate::numbers::{price, usd};
 use crate::rules::{Bias, ClusterLabel, Crowding, RuleParams, plan};
 

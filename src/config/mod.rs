@@ -23,6 +23,7 @@ use crate::analytics::heatmap::HeatmapParams;
 use crate::model::{Interval, Symbol};
 use crate::rules::{Mutes, Routes, RuleParams};
 
+pub use crate::rules::AlertSwitches;
 pub use validate::{ConfigError, Problem};
 
 /// The checked configuration. Built only by [`load`] / [`from_toml_str`]; there is no `Default`.
@@ -126,22 +127,6 @@ impl SymbolFilter {
     pub fn accepts(&self, symbol: &Symbol) -> bool {
         (self.include.is_empty() || self.include.contains(symbol)) && !self.exclude.contains(symbol)
     }
-}
-
-/// Which signal alerts the engine raises, per timeframe.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlertSwitches {
-    /// Timeframes whose regime transitions raise `regime_change` (default 1d and 1w; 4h opt-in).
-    pub regime_timeframes: Vec<Interval>,
-    /// Timeframes whose 50-line crosses against the bias raise `midline_cross` (default 1d).
-    pub midline_timeframes: Vec<Interval>,
-    /// Timeframes whose regular divergences raise `divergence` (default 4h and 1d).
-    pub divergence_timeframes: Vec<Interval>,
-    /// Also alert on hidden divergences (default false: computed and tagged only).
-    pub hidden_divergences: bool,
-    /// Raise alerts before `warmup_bars` closed bars (after `min_warmup_bars`), flagged
-    /// `converged: false` (default true).
-    pub allow_unconverged: bool,
 }
 
 /// Offline replay of recorded data.

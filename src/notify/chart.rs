@@ -10,12 +10,13 @@ mod rsi;
 pub(crate) mod scale;
 
 use plotters::style::RGBAColor;
-use serde::{Deserialize, Serialize};
 
 use self::canvas::{Align, Canvas, encode_png, rgb, rgba};
 use self::scale::{Frame, fmt_time_tick, time_ticks};
 use crate::analytics::regime::Regime;
-use crate::model::{Candle, HOUR_MS, Side, TimeMs, format_utc};
+use crate::model::{Candle, HOUR_MS, TimeMs, format_utc};
+
+pub use crate::view::{ChartSeries, ClusterBand, HeatBand, HeatColumn};
 
 pub use self::board::{
     BoardCell, BoardInput, BoardRow, MAX_BOARD_ROWS, board_size, render_board_png,
@@ -42,50 +43,8 @@ pub struct ChartInput<'a> {
     pub footer: &'a str,
 }
 
-/// The estimated liquidation map at one moment, covering `[time, time + width_ms)`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HeatColumn {
-    pub time: TimeMs,
-    pub width_ms: i64,
-    pub bands: Vec<HeatBand>,
-}
-
-/// Estimated notional that would be liquidated between two prices.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct HeatBand {
-    pub price_low: f64,
-    pub price_high: f64,
-    pub long_usd: f64,
-    pub short_usd: f64,
-}
-
-/// A current cluster: `side` is the position that would be liquidated (longs sit below price).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClusterBand {
-    pub side: Side,
-    /// The edge closest to price, where a move first reaches the cluster.
-    pub near_edge: f64,
-    pub far_edge: f64,
-    /// Shown beside the box, e.g. `longs 78,200–76,900 · $412M est.`.
-    pub label: String,
-}
-
 /// Why no image came out.
-/// A chart's data, owned: what the engine hands to a sink (through the outbox) so the sink can
-/// draw it later without the engine's state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChartSeries {
-    pub symbol: String,
-    pub interval_label: String,
-    pub candles: Vec<Candle>,
-    pub rsi: Vec<Option<f64>>,
-    pub regimes: Vec<Regime>,
-    pub heat: Vec<HeatColumn>,
-    pub clusters: Vec<ClusterBand>,
-    pub mark_price: Option<f64>,
-    pub footer: String,
-}
-
+// The data lives in `view` (the engine builds it); drawing it is this module's.
 impl ChartSeries {
     pub fn input(&self) -> ChartInput<'_> {
         ChartInput {

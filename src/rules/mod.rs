@@ -19,7 +19,9 @@ pub use bias::{Bias, ClusterLabel, Conviction, Crowding, funding_facts};
 pub use clusters::{ClusterContext, PriceObs, cluster_alerts, model_facts};
 pub use exit::{ExitInput, FuelTouch, divergence_exit};
 pub use pair::{PairRules, RuleContext, RuleTally};
-pub use params::{ClusterRuleParams, ExitParams, FundingParams, RuleParams, SetupParams};
+pub use params::{
+    AlertSwitches, ClusterRuleParams, ExitParams, FundingParams, RuleParams, SetupParams,
+};
 pub use routing::{KindFilter, Mute, Mutes, Route, Routes, SINKS};
 pub use setup::{NoSetup, Plan, SetupInput, plan, setup_entry};
 pub use signals::signal_alerts;

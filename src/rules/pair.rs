@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 use super::bias::Bias;
 use super::clusters::{ClusterContext, PriceObs, cluster_alerts};
 use super::exit::{ExitInput, FuelTouch, divergence_exit};
+use super::params::AlertSwitches;
 use super::params::RuleParams;
 use super::setup::{NoSetup, SetupInput, setup_entry};
 use super::signals::signal_alerts;
 use super::touch::Touches;
 use crate::analytics::timeframe::BarSignals;
 use crate::analytics::{PairState, SignalParams};
-use crate::config::AlertSwitches;
 use crate::model::{Alert, AlertBrief, HOUR_MS, Interval, MarketEvent, TimeMs};
 
 /// What the rules read from the config, borrowed for one event.

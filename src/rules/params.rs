@@ -1,9 +1,26 @@
-//! The settings of the heatmap and setup rules (DESIGN.md §5), with the defaults the design names.
+//! The settings of the rules (DESIGN.md §5): which signal alerts are switched on, and the heatmap
+//! and setup rules with the defaults the design names.
 //! Plain data checked by the config; must never hold a secret or anything read from the clock.
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::{HOUR_MS, Interval, MINUTE_MS, TimeMs};
+
+/// Which signal alerts the engine raises, per timeframe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSwitches {
+    /// Timeframes whose regime transitions raise `regime_change` (default 1d and 1w; 4h opt-in).
+    pub regime_timeframes: Vec<Interval>,
+    /// Timeframes whose 50-line crosses against the bias raise `midline_cross` (default 1d).
+    pub midline_timeframes: Vec<Interval>,
+    /// Timeframes whose regular divergences raise `divergence` (default 4h and 1d).
+    pub divergence_timeframes: Vec<Interval>,
+    /// Also alert on hidden divergences (default false: computed and tagged only).
+    pub hidden_divergences: bool,
+    /// Raise alerts before `warmup_bars` closed bars (after `min_warmup_bars`), flagged
+    /// `converged: false` (default true).
+    pub allow_unconverged: bool,
+}
 
 /// Everything the rules read from the config besides the signal switches.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

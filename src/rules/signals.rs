@@ -1,11 +1,11 @@
 //! RSI signal rules: `regime_change`, `midline_cross` and `divergence` on closed 4h/1d/1w bars.
 //! Pure: one bar's signals and the switches in, alerts out; never reads the clock.
 
+use super::params::AlertSwitches;
 use crate::analytics::SignalParams;
 use crate::analytics::pivots::{Divergence, DivergenceKind};
 use crate::analytics::regime::Regime;
 use crate::analytics::timeframe::{BarSignals, Cross50};
-use crate::config::AlertSwitches;
 use crate::model::{
     Alert, BarFacts, DivergenceFacts, Facts, MidlineCrossFacts, RegimeChangeFacts, Severity, Symbol,
 };

@@ -8,6 +8,7 @@ use super::scale::group;
 use super::*;
 use crate::analytics::RegimeThresholds;
 use crate::model::Interval;
+use crate::model::Side;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
