@@ -192,8 +192,7 @@ impl ClusterLabel {
     }
 }
 
-/// Where the heatmap's new notional came from, as alert facts name it. The model's own
-/// `analytics::heatmap::Mode` sits above `model`, so facts carry this copy and `rules` converts.
+/// Where the heatmap's new notional came from (`analytics::heatmap::Mode` is this type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HeatmapMode {
@@ -209,6 +208,12 @@ impl HeatmapMode {
             HeatmapMode::Oi => "oi",
             HeatmapMode::VolumeProxy => "volume_proxy",
         }
+    }
+}
+
+impl std::fmt::Display for HeatmapMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

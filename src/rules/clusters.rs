@@ -7,10 +7,9 @@ use super::bias::{Bias, funding_facts};
 use super::params::{ClusterRuleParams, RuleParams};
 use super::touch::{Level, Touches};
 use crate::analytics::clusters::{Cluster, Clusters};
-use crate::analytics::heatmap::Mode;
 use crate::model::{
-    Alert, AlertKind, ClusterLabel, Facts, Funding, HeatmapMode, LevelFacts, ModelFacts, Severity,
-    Side, Symbol, TimeMs,
+    Alert, AlertKind, ClusterLabel, Facts, Funding, LevelFacts, ModelFacts, Severity, Side, Symbol,
+    TimeMs,
 };
 use crate::numbers::{price, usd};
 
@@ -144,18 +143,9 @@ fn reach(side: Side, obs: &PriceObs, edge: f64, by: f64) -> bool {
 pub fn model_facts(clusters: &Clusters) -> ModelFacts {
     ModelFacts {
         estimate: true,
-        mode: HeatmapMode::from(clusters.mode),
+        mode: clusters.mode,
         coverage: clusters.coverage,
         step_ms: clusters.time,
-    }
-}
-
-impl From<Mode> for HeatmapMode {
-    fn from(mode: Mode) -> HeatmapMode {
-        match mode {
-            Mode::Oi => HeatmapMode::Oi,
-            Mode::VolumeProxy => HeatmapMode::VolumeProxy,
-        }
     }
 }
 

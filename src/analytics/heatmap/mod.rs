@@ -144,30 +144,10 @@ impl HeatmapParams {
     }
 }
 
-/// Where new notional comes from. Part of every output, because the two are not comparable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// ΔOI·VWAP with closing flow and the OI·price cap.
-    Oi,
-    /// No open interest: new notional ∝ quote volume, no closing flow, no cap, no coverage.
-    VolumeProxy,
-}
-
-impl Mode {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Mode::Oi => "oi",
-            Mode::VolumeProxy => "volume_proxy",
-        }
-    }
-}
-
-impl std::fmt::Display for Mode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// Where new notional comes from (ΔOI·VWAP with closing flow and the OI·price cap, or quote
+/// volume without them). Part of every output, because the two are not comparable; the word is
+/// the model's vocabulary so alert facts carry it as it is.
+pub use crate::model::HeatmapMode as Mode;
 
 /// USD of liquidation mass removed by price, per side.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
