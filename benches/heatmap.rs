@@ -50,7 +50,7 @@ fn load() -> Data {
             }
         })
         .collect();
-    // Metrics rows are aligned with the klines (checked by tests/heatmap_real_data.rs).
+    // Metrics rows are aligned with the klines (checked by tests/it/heatmap_real_data.rs).
     let oi_text =
         std::fs::read_to_string("tests/fixtures/binance/oi/HYPEUSDT_metrics_5m.csv").unwrap();
     let oi: Vec<f64> = oi_text

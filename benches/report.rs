@@ -4,13 +4,13 @@
 //! (throughput, cost per step), `report/live.rs` (ingest at 10× rate), `report/memory.rs` (per
 //! pair, RSS), `report/warmup.rs` (cold start, warm restart); `report/sys.rs` reads /proc.
 
-#[path = "../tests/support/coherent.rs"]
+#[path = "../tests/it/support/coherent.rs"]
 mod coherent;
 #[allow(dead_code, unused_imports)]
-#[path = "../tests/support/fake_binance_rest.rs"]
+#[path = "../tests/it/support/fake_binance_rest.rs"]
 mod fake_binance_rest;
-#[allow(dead_code, unreachable_pub)]
-#[path = "../tests/support/fake_binance_ws.rs"]
+#[allow(dead_code)]
+#[path = "../tests/it/support/fake_binance_ws.rs"]
 mod fake_binance_ws;
 #[path = "report/live.rs"]
 mod live;
@@ -127,14 +127,14 @@ const NOTES: [&str; 5] = [
      (engine, rules, console sink; loading excluded), five runs each; the step cost is the engine \
      alone over the 5m recording, all its time divided by the 5m bars.",
     "Cold start, memory, restart and live use the daemon's default config and 600 synthetic pairs \
-     of the fake REST exchange (tests/support/fake_binance_rest.rs), warmed by `warm_all` into an \
+     of the fake REST exchange (tests/it/support/fake_binance_rest.rs), warmed by `warm_all` into an \
      engine that persists each input's changed pairs to sled as the engine task does. The weight \
      window is 1 s on both sides, so the real-speed figure is the measured time × 60; request \
      round trips on a real link hide mostly behind the budget's waits.",
     "Warm restart: the cold start held back each pair's last hour, so the restart opens that \
      store, restores 600 pairs and back-fills 12 bars each, 4 requests in flight as `run_live`'s \
      back-fill does; `run_live`'s resume path asks for the same holes as soon as discovery has \
-     answered (tests/live.rs checks it does so before any live event of the pair).",
+     answered (tests/it/live.rs checks it does so before any live event of the pair).",
     "Live: the stream fake plays the REST fake's market (prices and bars continue the warmed \
      pairs) on a clock 10× fast, on its own thread; the client is `run_streams` feeding the \
      engine on this thread (not `run_live`: its warm-up and OI polls are the rows above). \

@@ -1,12 +1,14 @@
 //! The engine: the single owner of all per-pair state. It takes one closed input enum, runs the
 //! analytics and rules synchronously, and hands the alerts on. It never spawns tasks, touches the
 //! network or reads the clock: ordering is the order of its inputs, so a replay is deterministic.
-//! The task around it (`task.rs`) hands its alerts on and persists what it changed.
+//! The task around it (`task.rs`) routes its alerts, hands them on and persists what it changed.
 
+mod meter;
 mod task;
 mod views;
 
-pub use task::{Outlet, Persist};
+pub use meter::EngineMeter;
+pub use task::{Inputs, Outlet, Persist, SinkSlot};
 pub use views::{MARKET, PairAnswer, Query, SummaryRequest};
 
 use std::collections::{BTreeMap, HashMap};
@@ -21,13 +23,11 @@ use crate::analytics::{PairContext, PairOutput, PairState, SignalParams};
 use crate::config::{Config, SymbolFilter};
 use crate::model::{Alert, AlertKind, MarketEvent, Symbol, SymbolEvent, TimeMs};
 use crate::rules::{AlertSwitches, Mute, Mutes, PairRules, RuleContext, RuleParams, RuleTally};
+use crate::store::Snapshot;
 
-/// Everything the engine task consumes.
+/// What the engine task takes besides market data (which arrives as [`crate::source::Batch`]es).
 #[derive(Debug)]
-pub enum Input {
-    /// Market events in time order; sources send them in batches to keep channel cost off the
-    /// per-event path.
-    Market(Vec<SymbolEvent>),
+pub enum Command {
     /// Silences a symbol (one kind or all) until a time, e.g. a `/mute` from the chat.
     Mute(Mute),
     /// Lifts every mute of a symbol.
@@ -107,6 +107,12 @@ enum Change {
 pub struct PairSnapshot {
     pub state: PairState,
     pub rules: PairRules,
+}
+
+impl Snapshot for PairSnapshot {
+    fn key(&self) -> &str {
+        self.state.symbol().as_str()
+    }
 }
 
 impl Engine {

@@ -8,7 +8,7 @@ use clap::Parser;
 use liqwave::cli::{self, Cli};
 
 fn main() -> ExitCode {
-    liqwave::notify::install_crypto_provider();
+    liqwave::supervisor::install_crypto_provider();
     let cli = Cli::parse();
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

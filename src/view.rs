@@ -182,6 +182,15 @@ fn setup_view(pair: &PairState, bias: &Bias, entry: f64, p: &RuleParams) -> Opti
     })
 }
 
+/// What waits for delivery, as the store tells it; `None` where there is no store or it could not
+/// be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryView {
+    /// Outbox entries per sink.
+    pub outbox: Option<std::collections::BTreeMap<String, usize>>,
+    pub dead_letters: Option<usize>,
+}
+
 /// How the feeds and the engine are doing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedHealth {

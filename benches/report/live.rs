@@ -14,13 +14,14 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use liqwave::clock::{Clock, wall_ms};
 use liqwave::engine::Engine;
-use liqwave::model::{MarketEvent, Symbol};
-use liqwave::source::binance::clock::{Clock, wall_ms};
+use liqwave::model::{Interval, MarketEvent, Symbol};
 use liqwave::source::binance::ws::{
     ALL_MARKET, Counters, FrameKind, StreamEvent, WsConfig, kline_stream, run_streams,
 };
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
 
 use crate::coherent::Coherent;
 use crate::fake_binance_rest::{self as rest, FakeBinanceRest};
@@ -287,17 +288,17 @@ async fn follow(
     let counters = Arc::new(Counters::default());
     let (_symbols_tx, symbols_rx) = watch::channel(symbols);
     let (out_tx, out_rx) = mpsc::channel(1024);
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop = CancellationToken::new();
     // The daemon's stream settings (200 streams per connection).
     let ws = WsConfig::new(url, 200);
-    let streams = run_streams(ws, counters.clone(), symbols_rx, out_tx, stop_rx);
+    let streams = run_streams(ws, counters.clone(), symbols_rx, out_tx, stop.clone());
     let client = Client {
         engine,
         persister,
         counters: &counters,
         fake_tid,
     };
-    let consume = client.consume(out_rx, opened, stop_tx);
+    let consume = client.consume(out_rx, opened, stop);
     let ((), side) = tokio::join!(streams, consume);
     side
 }
@@ -321,10 +322,11 @@ impl Client<'_> {
         mut self,
         mut rx: mpsc::Receiver<StreamEvent>,
         mut opened: oneshot::Receiver<Instant>,
-        stop: watch::Sender<bool>,
+        stop: CancellationToken,
     ) -> ClientSide {
         let mut side = ClientSide::default();
         let mut alerts = Vec::new();
+        let mut last_open = BTreeMap::new();
         let mut open_at: Option<Instant> = None;
         let mut waiting = true;
         let give_up = Instant::now() + CONNECT_BOUND + Duration::from_secs(5);
@@ -371,6 +373,13 @@ impl Client<'_> {
                         None => None,
                     };
                     for e in &events {
+                        // A hole: this pair's bar is more than one bar after its last one.
+                        if let MarketEvent::Candle { candle, .. } = &e.event {
+                            let last = last_open.insert(e.symbol.clone(), candle.open_time);
+                            let hole = last
+                                .is_some_and(|t| candle.open_time - t > Interval::M5.duration_ms());
+                            side.gaps += u64::from(hole && measuring);
+                        }
                         self.engine.handle(e, &mut alerts);
                     }
                     alerts.clear();
@@ -385,12 +394,11 @@ impl Client<'_> {
                         });
                     }
                 }
-                Some(StreamEvent::Gap { .. }) => side.gaps += u64::from(measuring),
                 Some(StreamEvent::Reconnected { .. }) | None => {}
             }
         }
         // Dropping the receiver ends the streams even while they wait to hand on more.
-        stop.send_replace(true);
+        stop.cancel();
         side
     }
 }

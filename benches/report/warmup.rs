@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use liqwave::config::Config;
-use liqwave::engine::{Engine, Input, PairSnapshot};
+use liqwave::engine::{Engine, PairSnapshot};
 use liqwave::model::{HOUR_MS, Interval, MarketEvent, Symbol, SymbolEvent, TimeMs};
 use liqwave::source::binance::budget::{BudgetParams, FUTURES_DATA_LIMIT};
 use liqwave::source::binance::discovery::discover;
@@ -178,14 +178,12 @@ pub(crate) fn cold_start(config: &Config, dir: &Path) -> ColdStart {
         assert_eq!(contracts.len(), PAIRS, "the fake lists {PAIRS} pairs");
         let started = Instant::now();
         let cut = client.now() - DOWN_MS;
-        let (tx, mut rx) = mpsc::channel(config.engine.input_capacity.clamp(1, 16));
+        let (tx, mut rx) =
+            mpsc::channel::<Vec<SymbolEvent>>(config.engine.input_capacity.clamp(1, 16));
         let mut alerts = Vec::new();
         let feed = async {
             let (mut events, mut busy, mut storing) = (0, Duration::ZERO, Duration::ZERO);
-            while let Some(input) = rx.recv().await {
-                let Input::Market(batch) = input else {
-                    continue;
-                };
+            while let Some(batch) = rx.recv().await {
                 let t = Instant::now();
                 let mut n = 0;
                 for e in batch.iter().filter(|e| e.event.known_at() <= cut) {

@@ -217,18 +217,8 @@ fn run_cmd(config_path: &Path, reset_state: bool) -> anyhow::Result<()> {
     let source_config = config.clone();
     runtime.block_on(supervisor::run_daemon(&config, reset_state, move |cx| {
         Box::pin(async move {
-            let options = LiveOptions::new(&source_config.binance, cx.resume);
-            let (inputs, shutdown) = (cx.inputs, cx.shutdown);
-            run_live(
-                &source_config,
-                inputs,
-                shutdown,
-                cx.metrics,
-                cx.health,
-                options,
-            )
-            .await
-            .context("the Binance source cannot start")
+            let options = LiveOptions::new(&source_config.binance);
+            (run_live(&source_config, cx, options).await).context("the Binance source cannot start")
         })
     }))
 }

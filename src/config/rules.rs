@@ -1,283 +1,206 @@
-//! The `[rules]`, `[[mutes]]` and `[[routes]]` schema: the settings of the heatmap and setup rules
-//! in the units a config author thinks in (minutes, hours, percent), assembled into `RuleParams`;
-//! and the mutes and routes, each entry checked on its own and reported by its index. The defaults
-//! are the rules' own (`RuleParams::DEFAULT`, `Routes::defaults()`). Must never do I/O, read the
-//! clock (a mute that has already ended is inert, not wrong) or read a secret.
+//! The analytics sections: `[heatmap]` (the liquidation-heatmap model and its clusters),
+//! `[rules]` (cluster, setup, exit and funding settings), `[[mutes]]` and `[[routes]]`, in the
+//! units a config author thinks in (minutes, hours, percent). The defaults are the models' own
+//! (`HeatmapParams::default()`, `ClusterParams::default()`, `RuleParams::DEFAULT`,
+//! `Routes::defaults()`), and the heatmap ranges are at least as strict as
+//! `HeatmapParams::problems()`, so a config that passes never builds a model that would refuse
+//! its parameters. Must never do I/O, read the clock (a mute that has already ended is inert, not
+//! wrong) or read a secret.
 
-use super::check::{Checker, fraction, positive};
-use super::raw::{RawExit, RawFunding, RawMute, RawRoute, RawRuleClusters, RawRules, RawSetup};
-use crate::model::{AlertKind, Interval, MINUTE_MS, Symbol, TimeMs, parse_utc};
+use std::ops::Bound::{Excluded, Included};
+
+use super::sections::symbol;
+use super::table::{Table, fraction, intervals, one_of, parsed, positive};
+use crate::analytics::clusters::ClusterParams;
+use crate::analytics::heatmap::{HeatmapParams, LeverageTier};
+use crate::model::Interval::{self, D1, H4};
+use crate::model::{AlertKind, MINUTE_MS, Symbol};
 use crate::rules::{
     ClusterRuleParams, ExitParams, FundingParams, KindFilter, Mute, Mutes, Route, Routes,
     RuleParams, SINKS, SetupParams,
 };
 
-/// The timeframes whose regime can be the wave (each qualified by the next higher one).
-const BIAS_TIMEFRAMES: &[(&str, Interval)] = &[
-    ("4h", Interval::H4),
-    ("1d", Interval::D1),
-    ("1w", Interval::W1),
-];
-
-/// The timing timeframes a setup or an exit can watch.
-const RULE_TIMEFRAMES: &[(&str, Interval)] = &[("4h", Interval::H4), ("1d", Interval::D1)];
-
-impl Checker<'_, '_> {
-    pub(super) fn rules(&mut self, raw: &RawRules) -> RuleParams {
-        let d = RuleParams::DEFAULT;
-        let cooldown = self.int(
-            "rules.cooldown_minutes",
-            raw.cooldown_minutes,
-            (d.cooldown_ms / MINUTE_MS) as usize,
-            1..=10_080, // a week
-        );
-        RuleParams {
-            bias_timeframe: self.choice(
-                "rules.bias_timeframe",
-                raw.bias_timeframe.clone(),
-                d.bias_timeframe,
-                BIAS_TIMEFRAMES,
-            ),
-            cooldown_ms: if cooldown.set {
-                cooldown.value as TimeMs * MINUTE_MS
-            } else {
-                d.cooldown_ms
-            },
-            clusters: self.rule_clusters(&raw.clusters),
-            setup: self.setup(&raw.setup),
-            exit: self.exit(&raw.exit),
-            funding: self.funding(&raw.funding),
-        }
+section! {
+    /// The liquidation-heatmap model and its cluster extraction (DESIGN.md §4.4).
+    #[derive(Default)]
+    pub struct HeatmapConfig(t) {
+        pub model: HeatmapParams = model(t),
+        pub clusters: ClusterParams = heatmap_clusters(&t.table("clusters")),
     }
+}
 
-    fn rule_clusters(&mut self, raw: &RawRuleClusters) -> ClusterRuleParams {
-        let d = RuleParams::DEFAULT.clusters;
-        let min_share = self.percent(
-            "rules.clusters.min_share_pct",
-            raw.min_share_pct,
-            d.min_share,
-            0.0..=100.0,
-        );
-        let approach = self.percent(
-            "rules.clusters.approach_pct",
-            raw.approach_pct,
-            d.approach_frac,
-            positive(20.0),
-        );
-        ClusterRuleParams {
-            min_density: self
-                .float(
-                    "rules.clusters.min_density",
-                    raw.min_density,
-                    d.min_density,
-                    positive(1000.0),
-                )
-                .value,
-            min_share: fraction(min_share, d.min_share),
-            min_age_steps: self
-                .int(
-                    "rules.clusters.min_age_steps",
-                    raw.min_age_steps,
-                    d.min_age_steps as usize,
-                    1..=10_000,
-                )
-                .value as u32, // at most 10000
-            approach_frac: fraction(approach, d.approach_frac),
-            approach_atr_mult: self
-                .float(
-                    "rules.clusters.approach_atr_mult",
-                    raw.approach_atr_mult,
-                    d.approach_atr_mult,
-                    0.0..=20.0,
-                )
-                .value,
-            rearm_mult: self
-                .float(
-                    "rules.clusters.rearm_mult",
-                    raw.rearm_mult,
-                    d.rearm_mult,
-                    1.0..=20.0,
-                )
-                .value,
-        }
+fn model(t: &Table) -> HeatmapParams {
+    let d = HeatmapParams::default();
+    HeatmapParams {
+        bin_bp: t.float("bin_bp", d.bin_bp, positive(1000.0)),
+        window_bins: t.int("window_bins", d.window_bins, 256..=65_536),
+        reanchor_margin: t.float("reanchor_margin", d.reanchor_margin, 0.0..0.5),
+        tiers: tiers(t, &d.tiers),
+        smear_rel: t.float("smear", d.smear_rel, 0.0..=1.0),
+        smear_min_bins: t.float("smear_min_bins", d.smear_min_bins, 0.0..=1000.0),
+        smear_cutoff_sigmas: t.float("smear_cutoff_sigmas", d.smear_cutoff_sigmas, positive(10.0)),
+        taker_kappa: t.float("taker_kappa", d.taker_kappa, 0.0..=10.0),
+        // Each bound on its own side of an even split, so min ≤ max needs no relation check.
+        taker_share_min: t.float("taker_share_min", d.taker_share_min, 0.0..=0.5),
+        taker_share_max: t.float("taker_share_max", d.taker_share_max, 0.5..=1.0),
+        half_life_ms: t.hours("half_life_hours", d.half_life_ms, 8760.0), // a year
+        volume_proxy_factor: t.float("volume_proxy_factor", d.volume_proxy_factor, 0.0..=1.0),
     }
+}
 
-    fn setup(&mut self, raw: &RawSetup) -> SetupParams {
-        let d = RuleParams::DEFAULT.setup;
-        let fee = self.percent("rules.setup.fee_pct", raw.fee_pct, d.fee_frac, 0.0..=5.0);
-        SetupParams {
-            timeframe: self.choice(
-                "rules.setup.timeframe",
-                raw.timeframe.clone(),
-                d.timeframe,
-                RULE_TIMEFRAMES,
-            ),
-            min_reward_risk: self
-                .float(
-                    "rules.setup.min_reward_risk",
-                    raw.min_reward_risk,
-                    d.min_reward_risk,
-                    positive(100.0),
-                )
-                .value,
-            fee_frac: fraction(fee, d.fee_frac),
-            min_thin_approach: self
-                .float(
-                    "rules.setup.min_thin_approach",
-                    raw.min_thin_approach,
-                    d.min_thin_approach,
-                    0.0..=1.0,
-                )
-                .value,
-        }
-    }
-
-    fn exit(&mut self, raw: &RawExit) -> ExitParams {
-        let d = RuleParams::DEFAULT.exit;
-        ExitParams {
-            timeframe: self.choice(
-                "rules.exit.timeframe",
-                raw.timeframe.clone(),
-                d.timeframe,
-                RULE_TIMEFRAMES,
-            ),
-            touch_window_ms: self.hours(
-                "rules.exit.touch_window_hours",
-                raw.touch_window_hours,
-                d.touch_window_ms,
-                2160.0, // 90 days
-            ),
-        }
-    }
-
-    /// Funding thresholds in percent per funding interval; shorts are crowded below the one and
-    /// longs above the other, so the first may not exceed the second.
-    fn funding(&mut self, raw: &RawFunding) -> FundingParams {
-        let d = RuleParams::DEFAULT.funding;
-        let longs = self.percent(
-            "rules.funding.crowded_longs_above_pct",
-            raw.crowded_longs_above_pct,
-            d.crowded_longs_above,
-            -1.0..=1.0,
-        );
-        let shorts = self.percent(
-            "rules.funding.crowded_shorts_below_pct",
-            raw.crowded_shorts_below_pct,
-            d.crowded_shorts_below,
-            -1.0..=1.0,
-        );
-        self.order(shorts, longs, false);
-        FundingParams {
-            crowded_longs_above: fraction(longs, d.crowded_longs_above),
-            crowded_shorts_below: fraction(shorts, d.crowded_shorts_below),
-        }
-    }
-
-    /// `[[mutes]]`: each entry needs `symbol` and `until`; without `kind` it mutes every kind.
-    /// An entry with a problem is reported and left out.
-    pub(super) fn mutes(&mut self, raw: Option<Vec<RawMute>>) -> Mutes {
-        let mut mutes = Vec::new();
-        for (i, raw) in raw.unwrap_or_default().into_iter().enumerate() {
-            let at = |key: &str| format!("mutes[{i}].{key}");
-            let symbol = match raw.symbol {
-                Some(text) => self.parsed::<Symbol>(&at("symbol"), &text),
-                None => {
-                    self.missing(&at("symbol"));
-                    None
-                }
-            };
-            let kind = match raw.kind {
-                Some(text) => self.parsed::<AlertKind>(&at("kind"), &text).map(Some),
-                None => Some(None),
-            };
-            let until = match raw.until {
-                Some(text) => {
-                    let parsed = parse_utc(&text.0);
-                    if parsed.is_none() {
-                        let message = format!(
-                            "must be a UTC date and time such as \"2025-07-01T00:00:00Z\", got \
-                             {:?}",
-                            text.0
-                        );
-                        self.report_at(&at("until"), message);
-                    }
-                    parsed
-                }
-                None => {
-                    self.missing(&at("until"));
-                    None
-                }
-            };
-            if let (Some(symbol), Some(kind), Some(until)) = (symbol, kind, until) {
-                mutes.push(Mute {
-                    symbol,
-                    kind,
-                    until,
-                });
-            }
-        }
-        Mutes::new(mutes)
-    }
-
-    /// `[[routes]]`: absent means `Routes::defaults()`; present, the routes written replace the
-    /// defaults entirely. Each needs `sink` and a non-empty `kinds`; `symbols` narrows it.
-    pub(super) fn routes(&mut self, raw: Option<Vec<RawRoute>>) -> Routes {
-        let Some(raw) = raw else {
-            return Routes::defaults();
+/// `leverage_tiers` and `tier_weights`, paired one to one.
+fn tiers(t: &Table, default: &[LeverageTier]) -> Vec<LeverageTier> {
+    let (leverages, weights) = default.iter().map(|t| (t.leverage, t.weight)).unzip();
+    let above_1 = (Excluded(1.0), Included(1000.0));
+    let leverages = t.floats("leverage_tiers", leverages, above_1);
+    let weights = t.floats("tier_weights", weights, 0.0..=100.0);
+    if leverages.value.is_empty() {
+        t.report(&leverages.at, "must list at least one leverage");
+    } else if leverages.value.len() != weights.value.len() {
+        // Blame the list the file wrote, as for an order; the other may be the default.
+        let (blamed, other) = match weights.set || !leverages.set {
+            true => (&weights, &leverages),
+            false => (&leverages, &weights),
         };
-        if raw.is_empty() {
-            // Not a way to keep the defaults, and no route at all would deliver nothing.
-            let message = "must list at least one route (leave it out for the default routes)";
-            self.report_at("routes", message);
-        }
-        let sinks = SINKS.map(|sink| (sink, sink));
-        let mut routes = Vec::new();
-        for (i, raw) in raw.into_iter().enumerate() {
-            let at = |key: &str| format!("routes[{i}].{key}");
-            let sink = match raw.sink {
-                Some(text) => self.one_of(&at("sink"), &text, &sinks),
-                None => {
-                    self.missing(&at("sink"));
-                    None
-                }
-            };
-            let kinds = self.kind_filters(&at("kinds"), raw.kinds);
-            let symbols = self.symbols(&at("symbols"), raw.symbols);
-            if let (Some(sink), Some(kinds)) = (sink, kinds) {
-                routes.push(Route {
-                    sink: sink.to_owned(),
-                    kinds,
-                    symbols,
-                });
-            }
-        }
-        Routes::new(routes)
+        let (n, n_other, path) = (blamed.value.len(), other.value.len(), &other.at.path);
+        let default = if other.set { "" } else { ", its default" };
+        let pair = "the two lists pair up one to one";
+        let message = format!("has {n} entries but {path} has {n_other}{default}; {pair}");
+        t.report(&blamed.at, message);
+    } else if weights.valid && !weights.value.iter().any(|&w| w > 0.0) {
+        t.report(&weights.at, "must have at least one weight above 0");
     }
+    let pairs = leverages.value.iter().zip(&weights.value);
+    let tier = |(&leverage, &weight)| LeverageTier { leverage, weight };
+    pairs.map(tier).collect()
+}
 
-    /// A route's `kinds`: required, not empty, each a kind optionally narrowed to a label
-    /// (`cluster_edge:fuel`), each at most once. `None` after any problem.
-    fn kind_filters(&mut self, path: &str, raw: Option<Vec<String>>) -> Option<Vec<KindFilter>> {
-        let Some(raw) = raw else {
-            self.missing(path);
-            return None;
-        };
-        if raw.is_empty() {
-            self.report_at(path, "must list at least one kind");
-            return None;
-        }
-        let mut kinds = Vec::with_capacity(raw.len());
-        let mut valid = true;
-        for (j, text) in raw.iter().enumerate() {
-            let at = format!("{path}[{j}]");
-            match self.parsed::<KindFilter>(&at, text) {
-                Some(kind) if kinds.contains(&kind) => {
-                    self.report_at(&at, format!("duplicate kind {text:?}"));
-                    valid = false;
-                }
-                Some(kind) => kinds.push(kind),
-                None => valid = false,
-            }
-        }
-        valid.then_some(kinds)
+/// `[heatmap.clusters]`: `*_pct` keys are percent, fractions in the model.
+fn heatmap_clusters(t: &Table) -> ClusterParams {
+    let d = ClusterParams::default();
+    let window_atr_mult = t.float("window_atr_mult", d.window_atr_mult, 0.0..=100.0);
+    let window = (Excluded(0.0), Excluded(100.0));
+    let min = t.percent("window_min_pct", d.window_min, window);
+    let max = t.percent("window_max_pct", d.window_max, window);
+    t.order(&min, &max, false);
+    ClusterParams {
+        window_atr_mult,
+        window_min: fraction(&min, d.window_min),
+        window_max: fraction(&max, d.window_max),
+        fallback_atr_frac: t.frac("fallback_atr_pct", d.fallback_atr_frac, positive(100.0)),
+        hot_background_mult: t.float("hot_background_mult", d.hot_background_mult, 0.0..=100.0),
+        hot_percentile: t.float("hot_percentile", d.hot_percentile, 0.0..=1.0),
+        background_min_count: t.int("background_min_count", d.background_min_count, 0..=10_000),
+        merge_gap_bins: t.int("merge_gap_bins", d.merge_gap_bins, 0..=1000),
+        min_share: t.frac("min_share_pct", d.min_share, 0.0..=100.0),
+        isolation_cap: t.float("isolation_cap", d.isolation_cap, 0.0..=1000.0),
+        fuel_atr_mult: t.float("fuel_atr_mult", d.fuel_atr_mult, 0.0..=100.0),
+        id_match_bins: t.int("id_match_bins", d.id_match_bins, 0..=1000),
+    }
+}
+
+pub(super) fn rules(t: &Table) -> RuleParams {
+    let (d, signal) = (RuleParams::DEFAULT, intervals(&Interval::SIGNAL));
+    RuleParams {
+        bias_timeframe: t.choice("bias_timeframe", d.bias_timeframe, &signal),
+        // At most a week.
+        cooldown_ms: t.int("cooldown_minutes", d.cooldown_ms / MINUTE_MS, 1..=10_080) * MINUTE_MS,
+        clusters: clusters(&t.table("clusters")),
+        setup: setup(&t.table("setup")),
+        exit: exit(&t.table("exit")),
+        funding: funding(&t.table("funding")),
+    }
+}
+
+fn exit(t: &Table) -> ExitParams {
+    let d = RuleParams::DEFAULT.exit;
+    ExitParams {
+        timeframe: t.choice("timeframe", d.timeframe, &intervals(&[H4, D1])),
+        touch_window_ms: t.hours("touch_window_hours", d.touch_window_ms, 2160.0), // 90 days
+    }
+}
+
+fn clusters(t: &Table) -> ClusterRuleParams {
+    let d = RuleParams::DEFAULT.clusters;
+    ClusterRuleParams {
+        min_density: t.float("min_density", d.min_density, positive(1000.0)),
+        min_share: t.frac("min_share_pct", d.min_share, 0.0..=100.0),
+        min_age_steps: t.int("min_age_steps", d.min_age_steps, 1..=10_000),
+        approach_frac: t.frac("approach_pct", d.approach_frac, positive(20.0)),
+        approach_atr_mult: t.float("approach_atr_mult", d.approach_atr_mult, 0.0..=20.0),
+        rearm_mult: t.float("rearm_mult", d.rearm_mult, 1.0..=20.0),
+    }
+}
+
+fn setup(t: &Table) -> SetupParams {
+    let d = RuleParams::DEFAULT.setup;
+    SetupParams {
+        timeframe: t.choice("timeframe", d.timeframe, &intervals(&[H4, D1])),
+        min_reward_risk: t.float("min_reward_risk", d.min_reward_risk, positive(100.0)),
+        fee_frac: t.frac("fee_pct", d.fee_frac, 0.0..=5.0),
+        min_thin_approach: t.float("min_thin_approach", d.min_thin_approach, 0.0..=1.0),
+    }
+}
+
+fn funding(t: &Table) -> FundingParams {
+    let d = RuleParams::DEFAULT.funding;
+    let percent = |key, frac| t.percent(key, frac, -1.0..=1.0);
+    let longs = percent("crowded_longs_above_pct", d.crowded_longs_above);
+    let shorts = percent("crowded_shorts_below_pct", d.crowded_shorts_below);
+    t.order(&shorts, &longs, false);
+    FundingParams {
+        crowded_longs_above: fraction(&longs, d.crowded_longs_above),
+        crowded_shorts_below: fraction(&shorts, d.crowded_shorts_below),
+    }
+}
+
+/// `[[mutes]]`; an entry with a problem is reported and left out.
+pub(super) fn mutes(t: &Table) -> Mutes {
+    let mute = |m: Table| {
+        let symbol = m.required("symbol", |m, key| m.parse(key, parsed::<Symbol>));
+        let kind = m.parse("kind", parsed::<AlertKind>);
+        let until = m.required("until", Table::utc);
+        Some(Mute {
+            symbol: symbol?,
+            kind,
+            until: until?,
+        })
+    };
+    let mutes = t.tables("mutes").unwrap_or_default();
+    Mutes::new(mutes.into_iter().filter_map(mute).collect())
+}
+
+/// `[[routes]]`: absent means `Routes::defaults()`; present, the routes written replace them.
+pub(super) fn routes(t: &Table) -> Routes {
+    let Some(routes) = t.tables("routes") else {
+        return Routes::defaults();
+    };
+    if routes.is_empty() {
+        // Not a way to keep the defaults, and no route at all would deliver nothing.
+        let message = "must list at least one route (leave it out for the default routes)";
+        t.problem("routes", message);
+    }
+    let route = |r: Table| {
+        let sink = r.required("sink", |r, key| {
+            r.parse(key, |s| one_of(s, &SINKS.map(|s| (s, s))))
+        });
+        let kinds = r.required("kinds", |r, key| {
+            r.list(key, Some("must list at least one kind"), kind_filter)
+        });
+        let symbols = r.list("symbols", None, symbol).unwrap_or_default();
+        Some(Route {
+            sink: sink?.to_owned(),
+            kinds: kinds?,
+            symbols,
+        })
+    };
+    Routes::new(routes.into_iter().filter_map(route).collect())
+}
+
+/// A route's kind, optionally narrowed to a label (`cluster_edge:fuel`), at most once per route.
+fn kind_filter(text: &str, seen: &[KindFilter]) -> Result<KindFilter, String> {
+    match parsed::<KindFilter>(text)? {
+        kind if seen.contains(&kind) => Err(format!("duplicate kind {text:?}")),
+        kind => Ok(kind),
     }
 }

@@ -1,145 +1,213 @@
-//! The engine task: consumes inputs in order, hands alerts to the console channel and — with a
-//! store — records the realized liquidations it sees, commits the changed pair state, the routed
-//! alerts and the replay position in one transaction, then wakes the sink workers. It never
-//! spawns and never sends to a channel itself.
+//! The engine task: consumes market batches and commands in order, routes every alert once (to
+//! the console channel and the durable sinks), and — with a store — records the realized
+//! liquidations it sees, commits the changed pair state, the routed alerts and the position in
+//! one transaction, then wakes the sink workers. It never spawns; its only wait is on its inputs
+//! and the console channel.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::{Notify, mpsc};
 
-use super::{Engine, Input};
-use crate::metrics::Metrics;
-use crate::model::Alert;
-use crate::model::AlertKind;
-use crate::model::{MarketEvent, SymbolEvent};
+use super::{Command, Engine, EngineMeter, Query};
+use crate::model::{Alert, AlertKind, MarketEvent, SymbolEvent};
 use crate::rules::Routes;
+use crate::source::Batch;
 use crate::store::{Commit, Routed, Store, StoreError};
-use crate::view::chart_series;
+use crate::view::{DeliveryView, chart_series};
 
-/// Durable output: the store, the routes, and the sink workers that read the outbox.
+/// The engine's inputs: market batches from the source, commands from the chat and the clock.
+/// The engine runs until both are closed; a command goes before a waiting batch.
+#[derive(Debug)]
+pub struct Inputs {
+    pub market: mpsc::Receiver<Batch>,
+    pub commands: mpsc::Receiver<Command>,
+}
+
+impl Inputs {
+    /// Market data only (a replay): no command can arrive.
+    pub fn market(market: mpsc::Receiver<Batch>) -> Inputs {
+        let (_none, commands) = mpsc::channel(1);
+        Inputs { market, commands }
+    }
+
+    async fn next(&mut self) -> Option<Next> {
+        tokio::select! {
+            biased;
+            Some(command) = self.commands.recv() => Some(Next::Command(command)),
+            Some(batch) = self.market.recv() => Some(Next::Market(batch)),
+            else => None,
+        }
+    }
+}
+
+enum Next {
+    Market(Batch),
+    Command(Command),
+}
+
+/// A durable sink as the engine sees it: its name in the routes, how to wake its worker, and
+/// whether it draws charts (then its alerts carry the chart data of their moment).
+#[derive(Debug, Clone)]
+pub struct SinkSlot {
+    pub name: String,
+    pub wake: Arc<Notify>,
+    pub draws_charts: bool,
+}
+
+/// Durable output: the store and the sink workers that read its outbox.
 #[derive(Debug)]
 pub struct Persist {
     pub store: Store,
-    pub routes: Routes,
-    /// Sinks with a worker, by name, and how to wake each.
-    pub sinks: Vec<(String, Arc<Notify>)>,
-    /// Events of the input stream processed so far (restored from the store on a restart).
+    pub sinks: Vec<SinkSlot>,
+    /// Events of the market input processed so far (restored from the store on a restart).
     pub position: u64,
 }
 
-/// Where the engine task puts what it produced.
-#[derive(Debug, Default)]
+/// Where the engine task puts what it produced: routing is decided here, once per alert.
+#[derive(Debug)]
 pub struct Outlet {
-    /// Every alert, in order, for the console. A closed channel stops the engine.
-    pub console: Option<mpsc::Sender<Alert>>,
+    pub routes: Routes,
+    /// Every alert with its route, in order, for the console (which shows those routed to it
+    /// and records all). A closed channel stops the engine.
+    pub console: Option<mpsc::Sender<Routed>>,
     pub persist: Option<Persist>,
+    /// What the task counts for `/metrics`.
+    pub meter: EngineMeter,
+}
+
+impl Outlet {
+    /// Every alert to `console`, nothing durable: a replay without a store, and tests.
+    pub fn console(routes: Routes, console: mpsc::Sender<Routed>) -> Outlet {
+        Outlet {
+            routes,
+            console: Some(console),
+            persist: None,
+            meter: EngineMeter::default(),
+        }
+    }
+
+    /// The sinks of `alert` that exist here: the console when it is attached, the durable
+    /// sinks that have a worker.
+    fn route(&self, alert: &Alert) -> Vec<String> {
+        let exists = |name: &str| match &self.persist {
+            _ if name == "console" => self.console.is_some(),
+            Some(p) => p.sinks.iter().any(|s| s.name == name),
+            None => false,
+        };
+        let sinks = self.routes.sinks_for(alert).into_iter();
+        sinks.filter(|s| exists(s)).map(str::to_owned).collect()
+    }
 }
 
 impl Engine {
-    /// The engine task without a store: every alert goes to `alerts`.
-    pub async fn run(self, inputs: mpsc::Receiver<Input>, alerts: mpsc::Sender<Alert>) -> Engine {
-        let outlet = Outlet {
-            console: Some(alerts),
-            persist: None,
-        };
-        self.run_with(inputs, outlet).await.0
-    }
-
     /// Consumes inputs until every sender is gone and returns the engine (its final state) with
     /// the store error that stopped it early, if any: without its store the engine cannot keep
-    /// its promise that no alert is lost, so it stops.
-    pub async fn run_with(
-        self,
-        inputs: mpsc::Receiver<Input>,
-        outlet: Outlet,
-    ) -> (Engine, Result<(), StoreError>) {
-        self.run_metered(inputs, outlet, Arc::default()).await
-    }
-
-    /// [`Engine::run_with`], counting alerts, pairs and the time each input takes in `metrics`.
-    /// The task is an edge: it reads the monotonic clock, the engine itself never does.
-    pub async fn run_metered(
+    /// its promise that no alert is lost, so it stops. The task is an edge: it reads the
+    /// monotonic clock for its metrics, the engine itself never does.
+    pub async fn run(
         mut self,
-        mut inputs: mpsc::Receiver<Input>,
+        mut inputs: Inputs,
         mut outlet: Outlet,
-        metrics: Arc<Metrics>,
     ) -> (Engine, Result<(), StoreError>) {
         let mut out = Vec::new();
-        while let Some(input) = inputs.recv().await {
+        while let Some(next) = inputs.next().await {
             let started = Instant::now();
-            let mut processed = 0;
-            match input {
-                Input::Market(events) => {
+            let processed = match next {
+                Next::Market(events) => {
                     for ev in &events {
                         self.handle(ev, &mut out);
                     }
-                    processed = events.len() as u64;
                     if let Some(p) = &outlet.persist
                         && let Err(e) = record_liquidations(&p.store, &events)
                     {
                         return (self, Err(e));
                     }
+                    events.len() as u64
                 }
-                Input::Mute(mute) => {
-                    if let Some(p) = &outlet.persist
-                        && let Err(e) = p.store.put_mute(&mute)
-                    {
+                Next::Command(command) => {
+                    if let Err(e) = self.obey(command, outlet.persist.as_ref(), &mut out) {
                         return (self, Err(e));
                     }
-                    tracing::info!(symbol = %mute.symbol, kind = ?mute.kind, until = mute.until, "Muted.");
-                    self.mute(mute);
+                    0
                 }
-                Input::Unmute(symbol) => {
-                    if let Some(p) = &outlet.persist
-                        && let Err(e) = p.store.remove_mutes(&symbol)
-                    {
-                        return (self, Err(e));
-                    }
-                    let lifted = self.unmute(&symbol);
-                    tracing::info!(%symbol, lifted, "Unmuted.");
-                }
-                Input::Query(query) => self.answer(query),
-                Input::Summary(req) => match self.summary_alert(&req) {
-                    Ok(alert) => {
-                        tracing::info!(alert = %alert.id, "Daily summary raised.");
-                        *self.stats.alerts.entry(alert.kind()).or_default() += 1;
-                        out.push(alert);
-                    }
-                    // A report that does not encode is a bug; the engine goes on without it.
-                    Err(e) => tracing::error!(
-                        day = %req.day,
-                        error = %e,
-                        "Could not encode the daily summary; none goes out for this day."
-                    ),
-                },
-            }
+            };
+            let routed: Vec<Routed> = (out.drain(..))
+                .map(|alert| {
+                    let sinks = outlet.route(&alert);
+                    Routed::new(alert, sinks)
+                })
+                .collect();
             if let Some(p) = &mut outlet.persist
-                && let Err(e) = self.persist(p, processed, &out)
+                && let Err(e) = self.persist(p, processed, &routed)
             {
                 tracing::error!(error = %e, "Could not persist the engine's state; the engine stops.");
                 return (self, Err(e));
             }
-            metrics.engine_step(started.elapsed().as_secs_f64());
-            metrics.set_engine_pairs(self.pairs.len());
-            for alert in &out {
-                metrics.alert(alert.kind());
+            outlet.meter.step(started.elapsed().as_secs_f64());
+            outlet.meter.set_pairs(self.pairs.len());
+            for r in &routed {
+                outlet.meter.alert(r.alert.kind());
             }
             if let Some(console) = &outlet.console {
-                for alert in out.drain(..) {
-                    if console.send(alert).await.is_err() {
-                        tracing::error!("Alert sink closed; the engine stops.");
+                for r in routed {
+                    if console.send(r).await.is_err() {
+                        tracing::error!("The console sink closed; the engine stops.");
                         return (self, Ok(()));
                     }
                 }
             }
-            out.clear();
         }
         let drained = match &outlet.persist {
             Some(p) => self.persist_quiet(p),
             None => Ok(()),
         };
         (self, drained)
+    }
+
+    /// Applies a command; a mute is stored before it applies, so a restart keeps it.
+    fn obey(
+        &mut self,
+        command: Command,
+        persist: Option<&Persist>,
+        out: &mut Vec<Alert>,
+    ) -> Result<(), StoreError> {
+        let store = persist.map(|p| &p.store);
+        match command {
+            Command::Mute(mute) => {
+                if let Some(store) = store {
+                    store.put_mute(&mute)?;
+                }
+                tracing::info!(symbol = %mute.symbol, kind = ?mute.kind, until = mute.until, "Muted.");
+                self.mute(mute);
+            }
+            Command::Unmute(symbol) => {
+                if let Some(store) = store {
+                    store.remove_mutes(&symbol)?;
+                }
+                let lifted = self.unmute(&symbol);
+                tracing::info!(%symbol, lifted, "Unmuted.");
+            }
+            Command::Query(Query::Delivery(reply)) => {
+                // The asker may have given up waiting; nothing to do then.
+                let _gone = reply.send(store.map(delivery_view).unwrap_or_default());
+            }
+            Command::Query(query) => self.answer(query),
+            Command::Summary(req) => match self.summary_alert(&req) {
+                Ok(alert) => {
+                    tracing::info!(alert = %alert.id, "Daily summary raised.");
+                    *self.stats.alerts.entry(alert.kind()).or_default() += 1;
+                    out.push(alert);
+                }
+                // A report that does not encode is a bug; the engine goes on without it.
+                Err(e) => tracing::error!(
+                    day = %req.day,
+                    error = %e,
+                    "Could not encode the daily summary; none goes out for this day."
+                ),
+            },
+        }
+        Ok(())
     }
 
     /// The drain's last commit: pairs whose quiet ticks were deferred (see
@@ -158,49 +226,48 @@ impl Engine {
     }
 
     /// One transaction for one input: the pairs it changed, its alerts for every durable sink
-    /// they are routed to, and the new position; then the workers that got something are woken.
+    /// they are routed to (with the chart of this moment for sinks that draw one), and the new
+    /// position; then the workers that got something are woken.
     fn persist(
         &mut self,
         p: &mut Persist,
         processed: u64,
-        alerts: &[Alert],
+        routed: &[Routed],
     ) -> Result<(), StoreError> {
-        let routed: Vec<Routed> = alerts
-            .iter()
-            .filter_map(|alert| {
-                let sinks: Vec<String> = p
-                    .routes
-                    .sinks_for(alert)
-                    .into_iter()
-                    .filter(|s| p.sinks.iter().any(|(name, _)| name == s))
-                    .map(str::to_owned)
+        let durable = |name: &String| p.sinks.iter().find(|s| &s.name == name);
+        let queued: Vec<Routed> = (routed.iter())
+            .filter_map(|r| {
+                let sinks: Vec<String> = r
+                    .sinks
+                    .iter()
+                    .filter(|s| durable(s).is_some())
+                    .cloned()
                     .collect();
                 if sinks.is_empty() {
                     return None;
                 }
-                let mut routed = Routed::new(alert.clone(), sinks);
-                if shows_chart(&routed) {
-                    routed.chart = self
-                        .pairs
-                        .get(&alert.symbol)
+                let charts = sinks.iter().filter_map(durable).any(|s| s.draws_charts);
+                let mut queued = Routed::new(r.alert.clone(), sinks);
+                if charts && shows_chart(r.alert.kind()) {
+                    queued.chart = (self.pairs.get(&r.alert.symbol))
                         .and_then(|pair| chart_series(&pair.state, &self.rules, &self.params));
                 }
-                Some(routed)
+                Some(queued)
             })
             .collect();
         let pairs = self.take_changed();
-        if pairs.is_empty() && routed.is_empty() && processed == 0 {
+        if pairs.is_empty() && queued.is_empty() && processed == 0 {
             return Ok(());
         }
         p.position += processed;
         p.store.commit(&Commit {
             pairs: &pairs,
-            alerts: &routed,
+            alerts: &queued,
             position: Some(p.position),
         })?;
-        for (name, wake) in &p.sinks {
-            if routed.iter().any(|r| r.sinks.contains(name)) {
-                wake.notify_one();
+        for slot in &p.sinks {
+            if queued.iter().any(|r| r.sinks.contains(&slot.name)) {
+                slot.wake.notify_one();
             }
         }
         Ok(())
@@ -218,14 +285,26 @@ fn record_liquidations(store: &Store, events: &[SymbolEvent]) -> Result<(), Stor
     Ok(())
 }
 
-/// Cluster and setup alerts carry a chart to the sinks that draw one.
-fn shows_chart(routed: &Routed) -> bool {
-    let kind = matches!(
-        routed.alert.kind(),
+/// The outbox and dead letters as the store has them; an unreadable part is `None` and logged.
+fn delivery_view(store: &Store) -> DeliveryView {
+    DeliveryView {
+        outbox: (store.outbox_depth())
+            .inspect_err(|error| tracing::warn!(%error, "Could not read the outbox depth."))
+            .ok(),
+        dead_letters: (store.dead_letters())
+            .inspect_err(|error| tracing::warn!(%error, "Could not read the dead letters."))
+            .ok()
+            .map(|d| d.len()),
+    }
+}
+
+/// Cluster and setup alerts are about a place on the chart.
+fn shows_chart(kind: AlertKind) -> bool {
+    matches!(
+        kind,
         AlertKind::ClusterApproach
             | AlertKind::ClusterEdge
             | AlertKind::ClusterSwept
             | AlertKind::SetupEntry
-    );
-    kind && routed.sinks.iter().any(|s| s == "telegram" || s == "email")
+    )
 }

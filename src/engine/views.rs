@@ -6,8 +6,10 @@ use tokio::sync::oneshot;
 
 use super::Engine;
 use crate::model::{Alert, AlertBrief, AlertKind, DAY_MS, Severity, Symbol, TimeMs, format_utc};
-use crate::notify::chart::ChartSeries;
-use crate::view::{FeedHealth, MarketView, PairView, SummaryReport, chart_series};
+use crate::rules::Mute;
+use crate::view::{
+    ChartSeries, DeliveryView, FeedHealth, MarketView, PairView, SummaryReport, chart_series,
+};
 
 /// Setups whose chart the summary carries.
 const SUMMARY_CHARTS: usize = 3;
@@ -21,6 +23,10 @@ pub enum Query {
     Market(oneshot::Sender<MarketView>),
     /// One pair with its chart; `None` for a pair the engine has not seen.
     Pair(Symbol, oneshot::Sender<Option<PairAnswer>>),
+    /// The mutes in force (the engine's own copy, which the store mirrors).
+    Mutes(oneshot::Sender<Vec<Mute>>),
+    /// The outbox depth and the dead letters (read from the store the engine owns).
+    Delivery(oneshot::Sender<DeliveryView>),
 }
 
 /// A pair's view and its chart (none before its first 4h bar).
@@ -47,6 +53,9 @@ impl Engine {
         let _gone = match query {
             Query::Market(reply) => reply.send(self.market_view()).is_err(),
             Query::Pair(symbol, reply) => reply.send(self.pair_answer(&symbol)).is_err(),
+            Query::Mutes(reply) => reply.send(self.mutes.iter().cloned().collect()).is_err(),
+            // Answered by the task, which holds the store (`task.rs`).
+            Query::Delivery(reply) => reply.send(DeliveryView::default()).is_err(),
         };
     }
 

@@ -10,11 +10,10 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tokio::time::{Instant, sleep, timeout_at};
+use tokio_util::sync::CancellationToken;
 
-use super::Metrics;
-use crate::notify::delivery::now_ms;
+use super::{CONTENT_TYPE, Metrics};
 
 /// How much a client may ask of the server.
 #[derive(Debug, Clone, Copy)]
@@ -38,8 +37,8 @@ impl Limits {
 /// How long to wait after a failed accept (out of file descriptors, say) before the next.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
-/// Serves `metrics` on `listener` until `shutdown` turns true (or its sender is gone).
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, shutdown: watch::Receiver<bool>) {
+/// Serves `metrics` on `listener` until `shutdown` is cancelled.
+pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, shutdown: CancellationToken) {
     serve_with(listener, &metrics, Limits::DEFAULT, shutdown).await;
 }
 
@@ -47,7 +46,7 @@ pub(super) async fn serve_with(
     listener: TcpListener,
     metrics: &Metrics,
     limits: Limits,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) {
     match listener.local_addr() {
         Ok(addr) => tracing::info!(%addr, "Serving metrics."),
@@ -56,7 +55,7 @@ pub(super) async fn serve_with(
     let mut open = FuturesUnordered::new();
     loop {
         tokio::select! {
-            () = stopped(&mut shutdown) => return,
+            () = shutdown.cancelled() => return,
             Some(()) = open.next(), if !open.is_empty() => {}
             accepted = listener.accept(), if open.len() < limits.connections => match accepted {
                 Ok((stream, _peer)) => open.push(answer(stream, metrics, limits)),
@@ -67,12 +66,6 @@ pub(super) async fn serve_with(
             },
         }
     }
-}
-
-/// Resolves when the process stops (or nobody can tell it to any more).
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    // The guard it returns is dropped here, never held across the server's awaits.
-    drop(shutdown.wait_for(|stop| *stop).await);
 }
 
 /// Reads one request head and answers it, all before the connection's deadline; then closes.
@@ -159,10 +152,17 @@ fn respond(head: &Head, metrics: &Metrics) -> Vec<u8> {
     }
     let path = target.split('?').next().unwrap_or_default();
     match (method, path) {
-        ("GET", "/metrics") => {
-            let body = metrics.render(now_ms());
-            response("200 OK", "", &body)
-        }
+        ("GET", "/metrics") => match metrics.render() {
+            Ok(body) => response("200 OK", "", &body),
+            Err(error) => {
+                tracing::error!(%error, "Cannot encode the metrics.");
+                response(
+                    "500 Internal Server Error",
+                    "",
+                    "Cannot encode the metrics.\n",
+                )
+            }
+        },
         ("GET", _) => response("404 Not Found", "", "Not found; metrics are at /metrics.\n"),
         _ => response(
             "405 Method Not Allowed",
@@ -171,9 +171,6 @@ fn respond(head: &Head, metrics: &Metrics) -> Vec<u8> {
         ),
     }
 }
-
-/// The content type of the Prometheus text format.
-const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 fn response(status: &str, extra_headers: &str, body: &str) -> Vec<u8> {
     let head = format!(

@@ -1,113 +1,22 @@
-//! The exposition text, exact, and the endpoint over real sockets on 127.0.0.1:0.
+//! The registry's own series and its grouping, exact, and the endpoint over real sockets on
+//! 127.0.0.1:0. The components' series are tested beside them; the whole daemon's scrape in
+//! tests/metrics.rs.
 
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::server::{Limits, serve_with};
-use super::text::{Exposition, Histogram, Value, escape_label};
 use super::*;
-use crate::model::{Alert, Severity, Symbol, demo_alert};
-use crate::store::{Commit, Routed};
 
-#[test]
-fn label_values_are_escaped() {
-    for (raw, want) in [
-        ("telegram", "telegram"),
-        (r#"say "hi""#, r#"say \"hi\""#),
-        (r"C:\dir", r"C:\\dir"),
-        ("two\nlines", r"two\nlines"),
-        ("ünï ⓈM", "ünï ⓈM"),
-    ] {
-        let mut out = String::new();
-        escape_label(raw, &mut out);
-        assert_eq!(out, want, "{raw:?}");
-    }
-}
-
-type Labels<'a> = &'a [(&'a str, &'a str)];
-
-#[test]
-fn samples_print_as_prometheus_parses_them() {
-    #[rustfmt::skip]
-    let cases: [(Labels, Value, &str); 7] = [
-        (&[], Value::Int(0), "m 0"),
-        (&[], Value::Int(u64::MAX), "m 18446744073709551615"),
-        (&[("sink", "email")], Value::Float(0.25), r#"m{sink="email"} 0.25"#),
-        (&[("a", "1"), ("b", "x\"y")], Value::Float(3.0), r#"m{a="1",b="x\"y"} 3"#),
-        (&[], Value::Float(f64::INFINITY), "m +Inf"),
-        (&[], Value::Float(f64::NAN), "m NaN"),
-        (&[], Value::Float(0.000_05), "m 0.00005"),
-    ];
-    for (labels, value, want) in cases {
-        let mut out = Exposition::default();
-        out.sample("m", labels, value);
-        assert_eq!(out.into_string(), format!("{want}\n"));
-    }
-}
-
-#[test]
-fn a_family_opens_with_help_and_type() {
-    let mut out = Exposition::default();
-    out.family("m_total", text::Kind::Counter, "What a \\ does\nhere.");
-    assert_eq!(
-        out.into_string(),
-        "# HELP m_total What a \\\\ does\\nhere.\n# TYPE m_total counter\n"
-    );
-}
-
-/// Each case: observations, then the histogram's sample lines (name `h` left out).
-#[test]
-fn histogram_buckets_are_cumulative() {
-    const BOUNDS: &[f64] = &[0.5, 1.0];
-    #[rustfmt::skip]
-    let cases = [
-        ("", r#"_bucket{le="0.5"} 0; _bucket{le="1"} 0; _bucket{le="+Inf"} 0; _sum 0; _count 0"#),
-        ("0.5", r#"_bucket{le="0.5"} 1; _bucket{le="1"} 1; _bucket{le="+Inf"} 1; _sum 0.5; _count 1"#),
-        ("0.25 0.5 1 4", r#"_bucket{le="0.5"} 2; _bucket{le="1"} 3; _bucket{le="+Inf"} 4; _sum 5.75; _count 4"#),
-        ("8 8", r#"_bucket{le="0.5"} 0; _bucket{le="1"} 0; _bucket{le="+Inf"} 2; _sum 16; _count 2"#),
-        ("0.75", r#"_bucket{le="0.5"} 0; _bucket{le="1"} 1; _bucket{le="+Inf"} 1; _sum 0.75; _count 1"#),
-    ];
-    for (observed, want) in cases {
-        let histogram = Histogram::new(BOUNDS);
-        for v in observed.split_whitespace() {
-            histogram.observe(v.parse().unwrap());
-        }
-        let mut out = Exposition::default();
-        out.histogram("h", "Help.", &histogram);
-        let text = out.into_string();
-        assert!(text.starts_with("# HELP h Help.\n# TYPE h histogram\n"));
-        let samples: Vec<&str> = text
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .map(|l| l.strip_prefix('h').unwrap())
-            .collect();
-        assert_eq!(samples.join("; "), want, "{observed}");
-    }
-}
-
-/// A fresh registry: every family, in order, with its HELP and TYPE. The names are a contract
+/// A fresh registry: the daemon's own two series, with HELP and TYPE. The names are a contract
 /// (RUNBOOK.md, dashboards); changing one must change this test.
 #[test]
-fn a_fresh_registry_renders_every_family() {
-    let metrics = Metrics::default();
-    let text = metrics.render(0);
-    let frames: String = FrameKind::ALL
-        .iter()
-        .map(|k| format!("liqwave_ws_frames_total{{kind=\"{}\"}} 0\n", k.as_str()))
-        .collect();
-    let alerts: String = AlertKind::ALL
-        .iter()
-        .map(|k| format!("liqwave_alerts_total{{kind=\"{}\"}} 0\n", k.as_str()))
-        .collect();
-    let buckets: String = STEP_BOUNDS
-        .iter()
-        .map(|b| format!("liqwave_engine_step_seconds_bucket{{le=\"{b}\"}} 0\n"))
-        .collect();
+fn a_fresh_registry_renders_its_own_series() {
     let version = env!("CARGO_PKG_VERSION");
     let want = format!(
         "\
@@ -117,151 +26,39 @@ liqwave_up 1
 # HELP liqwave_build_info Always 1; the version is in the label.
 # TYPE liqwave_build_info gauge
 liqwave_build_info{{version=\"{version}\"}} 1
-# HELP liqwave_feed_lag_seconds Seconds since the market-stream connection's last message.
-# TYPE liqwave_feed_lag_seconds gauge
-# HELP liqwave_ws_frames_total Market-stream text frames by what they were.
-# TYPE liqwave_ws_frames_total counter
-{frames}\
-# HELP liqwave_ws_reconnects_total Market-stream links that came back after being lost.
-# TYPE liqwave_ws_reconnects_total counter
-liqwave_ws_reconnects_total 0
-# HELP liqwave_gaps_total Holes found in a pair's series of closed bars.
-# TYPE liqwave_gaps_total counter
-liqwave_gaps_total 0
-# HELP liqwave_bars_backfilled_total Bars fetched from REST to fill holes.
-# TYPE liqwave_bars_backfilled_total counter
-liqwave_bars_backfilled_total 0
-# HELP liqwave_rest_weight_used REST weight counted in the current minute.
-# TYPE liqwave_rest_weight_used gauge
-liqwave_rest_weight_used 0
-# HELP liqwave_rest_weight_spent_total REST weight reserved since start.
-# TYPE liqwave_rest_weight_spent_total counter
-liqwave_rest_weight_spent_total 0
-# HELP liqwave_alerts_total Alerts the engine raised, by kind.
-# TYPE liqwave_alerts_total counter
-{alerts}\
-# HELP liqwave_engine_step_seconds Engine time per input: analytics, rules and the store commit.
-# TYPE liqwave_engine_step_seconds histogram
-{buckets}\
-liqwave_engine_step_seconds_bucket{{le=\"+Inf\"}} 0
-liqwave_engine_step_seconds_sum 0
-liqwave_engine_step_seconds_count 0
-# HELP liqwave_engine_pairs Pairs the engine holds state for.
-# TYPE liqwave_engine_pairs gauge
-liqwave_engine_pairs 0
-# HELP liqwave_alerts_delivered_total Alerts a sink delivered (each alert of a digest counts).
-# TYPE liqwave_alerts_delivered_total counter
-# HELP liqwave_sink_errors_total Failed sends per sink, retriable or not.
-# TYPE liqwave_sink_errors_total counter
 "
     );
-    assert_eq!(text, want);
+    assert_eq!(Metrics::default().render().unwrap(), want);
 }
 
-/// Applies `actions` (`;`-separated) to a fresh registry at time 10 s, renders at `now` (ms) and
-/// returns the sample lines of the series named `series`, joined by `; `.
-fn check(actions: &str, now: TimeMs, series: &str) -> String {
-    let metrics = Metrics::default();
-    let counters = Arc::new(Counters::default());
-    metrics.watch_feeds(Arc::clone(&counters));
-    let dir = tempfile::tempdir().unwrap();
-    for action in actions.split(';').map(str::trim).filter(|a| !a.is_empty()) {
-        let words: Vec<&str> = action.split_whitespace().collect();
-        match words.as_slice() {
-            ["alert", kind] => metrics.alert(kind.parse().unwrap()),
-            ["step", seconds] => metrics.engine_step(seconds.parse().unwrap()),
-            ["pairs", n] => metrics.set_engine_pairs(n.parse().unwrap()),
-            ["sink", name] => drop(metrics.sink(name)),
-            ["delivered", name, n] => metrics.sink(name).delivered(n.parse().unwrap()),
-            ["error", name] => metrics.sink(name).error(),
-            ["frame", kind] => {
-                counters.count_frame(*FrameKind::ALL.iter().find(|k| k.as_str() == *kind).unwrap())
-            }
-            ["reconnect"] => {
-                counters.reconnects.fetch_add(1, Ordering::Relaxed);
-            }
-            ["connection", slot, last_ms] => counters
-                .register(slot.parse().unwrap())
-                .store(last_ms.parse().unwrap(), Ordering::Relaxed),
-            ["scrape", at] => drop(metrics.render(at.parse().unwrap())),
-            ["store"] => metrics.watch_store(Store::open(dir.path(), 1 << 20).unwrap()),
-            ["outbox", sink, n] => {
-                let store = lock(&metrics.readers).store.clone().unwrap();
-                let alerts: Vec<Routed> = (0..n.parse().unwrap())
-                    .map(|i| Routed::new(alert(i), vec![(*sink).to_owned()]))
-                    .collect();
-                let commit = Commit::alerts(&alerts);
-                store.commit(&commit).unwrap();
-            }
-            _ => panic!("unknown action {action:?}"),
-        }
-    }
-    let text = metrics.render(now);
-    let prefix = format!("{series}{{");
-    let lines: Vec<&str> = text
-        .lines()
-        .filter(|l| l.starts_with(&prefix) || l.split(' ').next() == Some(series))
-        .collect();
-    lines.join("; ")
-}
-
-fn alert(i: i64) -> Alert {
-    let symbol: Symbol = "BTCUSDT".parse().unwrap();
-    let facts = demo_alert(AlertKind::RegimeChange).facts;
-    Alert::new(
-        symbol,
-        None,
-        i,
-        i,
-        Severity::Info,
-        format!("alert {i}"),
-        facts,
-    )
-}
-
+/// Each component's families stay together, in the order the components registered, after the
+/// registry's own; counters get their `_total` from the encoder.
 #[test]
-fn series_follow_what_happened() {
+fn components_render_in_the_order_they_registered() {
+    let metrics = Metrics::default();
+    let (a, b) = (Counter::<u64>::default(), Gauge::<i64>::default());
+    metrics.register(|r| {
+        r.register("liqwave_test_first", "First", a.clone());
+        r.register("liqwave_test_first_gauge", "First, too", b.clone());
+    });
+    metrics.register(|r| r.register("liqwave_test_second", "Second", Gauge::<i64>::default()));
+    a.inc_by(3);
+    b.set(-2);
+    let text = metrics.render().unwrap();
+    let types: Vec<&str> = text.lines().filter(|l| l.starts_with("# TYPE ")).collect();
     #[rustfmt::skip]
-    let cases = [
-        ("alert regime_change; alert regime_change; alert setup_entry", 0, "liqwave_alerts_total",
-         r#"liqwave_alerts_total{kind="regime_change"} 2; liqwave_alerts_total{kind="midline_cross"} 0; liqwave_alerts_total{kind="divergence"} 0; liqwave_alerts_total{kind="cluster_approach"} 0; liqwave_alerts_total{kind="cluster_edge"} 0; liqwave_alerts_total{kind="cluster_swept"} 0; liqwave_alerts_total{kind="setup_entry"} 1; liqwave_alerts_total{kind="divergence_exit"} 0; liqwave_alerts_total{kind="daily_summary"} 0"#),
-        ("step 0.0002; step 0.003", 0, "liqwave_engine_step_seconds_count", "liqwave_engine_step_seconds_count 2"),
-        ("step 0.0002; step 0.003", 0, "liqwave_engine_step_seconds_bucket",
-         r#"liqwave_engine_step_seconds_bucket{le="0.00005"} 0; liqwave_engine_step_seconds_bucket{le="0.0001"} 0; liqwave_engine_step_seconds_bucket{le="0.00025"} 1; liqwave_engine_step_seconds_bucket{le="0.0005"} 1; liqwave_engine_step_seconds_bucket{le="0.001"} 1; liqwave_engine_step_seconds_bucket{le="0.0025"} 1; liqwave_engine_step_seconds_bucket{le="0.005"} 2; liqwave_engine_step_seconds_bucket{le="0.01"} 2; liqwave_engine_step_seconds_bucket{le="0.025"} 2; liqwave_engine_step_seconds_bucket{le="0.05"} 2; liqwave_engine_step_seconds_bucket{le="0.1"} 2; liqwave_engine_step_seconds_bucket{le="0.25"} 2; liqwave_engine_step_seconds_bucket{le="0.5"} 2; liqwave_engine_step_seconds_bucket{le="1"} 2; liqwave_engine_step_seconds_bucket{le="2.5"} 2; liqwave_engine_step_seconds_bucket{le="+Inf"} 2"#),
-        ("pairs 3; pairs 600", 0, "liqwave_engine_pairs", "liqwave_engine_pairs 600"),
-        ("sink telegram", 0, "liqwave_sink_errors_total", r#"liqwave_sink_errors_total{sink="telegram"} 0"#),
-        ("delivered email 3; delivered email 2; error telegram", 0, "liqwave_alerts_delivered_total",
-         r#"liqwave_alerts_delivered_total{sink="email"} 5; liqwave_alerts_delivered_total{sink="telegram"} 0"#),
-        ("error telegram; error telegram", 0, "liqwave_sink_errors_total", r#"liqwave_sink_errors_total{sink="telegram"} 2"#),
-        ("reconnect; reconnect", 0, "liqwave_ws_reconnects_total", "liqwave_ws_reconnects_total 2"),
-        ("connection 0 1000; connection 7 4500", 6_250, "liqwave_feed_lag_seconds",
-         r#"liqwave_feed_lag_seconds{connection="0"} 5.25; liqwave_feed_lag_seconds{connection="7"} 1.75"#),
-        // Before its first message, a connection's lag counts from the first scrape that saw it.
-        ("connection 3 0; scrape 2000", 9_000, "liqwave_feed_lag_seconds", r#"liqwave_feed_lag_seconds{connection="3"} 7"#),
-        ("connection 3 0", 9_000, "liqwave_feed_lag_seconds", r#"liqwave_feed_lag_seconds{connection="3"} 0"#),
-        // A clock behind ours is no negative lag.
-        ("connection 1 9500", 9_000, "liqwave_feed_lag_seconds", r#"liqwave_feed_lag_seconds{connection="1"} 0"#),
-        ("", 0, "liqwave_outbox_depth", ""),
-        ("store; sink telegram", 0, "liqwave_outbox_depth", r#"liqwave_outbox_depth{sink="telegram"} 0"#),
-        ("store; sink telegram; outbox email 2; outbox telegram 3", 0, "liqwave_outbox_depth",
-         r#"liqwave_outbox_depth{sink="email"} 2; liqwave_outbox_depth{sink="telegram"} 3"#),
-    ];
-    for (actions, now, series, want) in cases {
-        assert_eq!(check(actions, now, series), want, "{actions} / {series}");
-    }
+    assert_eq!(types, [
+        "# TYPE liqwave_up gauge", "# TYPE liqwave_build_info gauge",
+        "# TYPE liqwave_test_first_total counter", "# TYPE liqwave_test_first_gauge gauge",
+        "# TYPE liqwave_test_second gauge",
+    ]);
     assert_eq!(
-        check(
-            "frame candle; frame candle; frame malformed",
-            0,
-            "liqwave_ws_frames_total"
-        )
-        .split("; ")
-        .filter(|l| !l.ends_with(" 0"))
-        .collect::<Vec<_>>(),
-        [
-            r#"liqwave_ws_frames_total{kind="candle"} 2"#,
-            r#"liqwave_ws_frames_total{kind="malformed"} 1"#
-        ]
+        metrics.samples("liqwave_test_first_total"),
+        "liqwave_test_first_total 3"
+    );
+    assert_eq!(
+        metrics.samples("liqwave_test_first_gauge"),
+        "liqwave_test_first_gauge -2"
     );
 }
 
@@ -284,8 +81,10 @@ async fn with_server<F: Future<Output = T>, T>(
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let metrics = Metrics::default();
-    metrics.alert(AlertKind::SetupEntry);
-    let (_stop, shutdown) = watch::channel(false);
+    let served = Counter::<u64>::default();
+    served.inc();
+    metrics.register(|r| r.register("liqwave_test_served", "Counted once", served));
+    let shutdown = CancellationToken::new();
     // A generous bound so a broken server fails the test instead of hanging it.
     let bound = Duration::from_secs(30);
     tokio::select! {
@@ -334,7 +133,7 @@ async fn metrics_come_with_their_content_type_and_length() {
         ]
     );
     assert!(body.contains("\nliqwave_up 1\n"), "{body}");
-    assert!(body.contains("liqwave_alerts_total{kind=\"setup_entry\"} 1\n"));
+    assert!(body.contains("\nliqwave_test_served_total 1\n"), "{body}");
 }
 
 #[tokio::test]
@@ -397,8 +196,8 @@ async fn a_stalled_request_is_closed_at_the_deadline() {
 async fn the_server_stops_on_shutdown() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let metrics = Metrics::default();
-    let (stop, shutdown) = watch::channel(false);
-    stop.send_replace(true);
+    let shutdown = CancellationToken::new();
+    shutdown.cancel();
     let bound = Duration::from_secs(30);
     let served = serve_with(listener, &metrics, Limits::DEFAULT, shutdown);
     tokio::time::timeout(bound, served).await.expect("stopped");

@@ -4,6 +4,8 @@
 
 mod alert;
 mod facts;
+#[cfg(test)]
+pub(crate) mod testing;
 mod vocab;
 
 use std::fmt;
@@ -11,14 +13,14 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// A real alert of each kind, for tests anywhere in the crate.
-#[cfg(test)]
-pub(crate) use alert::tests::demo as demo_alert;
 pub use alert::{Alert, AlertBrief, AlertId, AlertKind, Severity};
 pub use facts::{
     BarFacts, BiasFacts, Checklist, ClusterFacts, DivergenceFacts, ExitFacts, Facts, FundingFacts,
     LevelFacts, MidlineCrossFacts, ModelFacts, RegimeChangeFacts, SetupFacts, SummaryFacts,
 };
+/// A real alert of each kind, for tests anywhere in the crate.
+#[cfg(test)]
+pub(crate) use testing::demo as demo_alert;
 pub use vocab::{
     ClusterLabel, Conviction, Cross50, Crowding, DivergenceKind, EntryDirection, HeatmapMode,
     Regime, SetupLetter,

@@ -1,6 +1,6 @@
 //! The console / JSONL sink: one human line or JSON object per alert routed to the console on
 //! stdout, and optionally every alert as one JSON line in a file. The default sink, and the one
-//! replay writes to.
+//! replay writes to. It reads the engine's routing decision, never makes its own.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -9,13 +9,10 @@ use std::path::Path;
 use super::{Sink, SinkError};
 use crate::config::ConsoleFormat;
 use crate::model::{Alert, format_utc};
-use crate::rules::Routes;
 
 #[derive(Debug)]
 pub struct ConsoleSink {
     stdout: Option<ConsoleFormat>,
-    /// Which alerts stdout shows (the `console` routes); the JSONL file keeps every alert.
-    routes: Option<Routes>,
     jsonl: Option<BufWriter<File>>,
 }
 
@@ -24,24 +21,18 @@ impl ConsoleSink {
     /// (truncating it: a replay's alert file describes one run).
     pub fn new(stdout: Option<ConsoleFormat>, jsonl: Option<&Path>) -> io::Result<ConsoleSink> {
         let jsonl = jsonl.map(File::create).transpose()?.map(BufWriter::new);
-        Ok(ConsoleSink {
-            stdout,
-            routes: None,
-            jsonl,
+        Ok(ConsoleSink { stdout, jsonl })
+    }
+
+    /// Stdout shows the alert when the engine routed it to the console (`shown`); the JSONL
+    /// file records every alert. A broken pipe or a full disk will not heal by retrying.
+    pub fn show(&mut self, alert: &Alert, shown: bool) -> Result<(), SinkError> {
+        self.write(alert, shown).map_err(|e| SinkError::Permanent {
+            message: e.to_string(),
         })
     }
 
-    /// Shows on stdout only the alerts `routes` send to the console.
-    pub fn with_routes(mut self, routes: Routes) -> ConsoleSink {
-        self.routes = Some(routes);
-        self
-    }
-
-    fn write(&mut self, alert: &Alert) -> io::Result<()> {
-        let shown = self
-            .routes
-            .as_ref()
-            .is_none_or(|r| r.routes_to(alert, "console"));
+    fn write(&mut self, alert: &Alert, shown: bool) -> io::Result<()> {
         if let Some(format) = self.stdout.filter(|_| shown) {
             let mut out = io::stdout().lock();
             match format {
@@ -77,11 +68,9 @@ impl Sink for ConsoleSink {
         "console"
     }
 
+    /// Outside the engine's routing (a direct send) the alert is shown.
     async fn send(&mut self, alert: &Alert) -> Result<(), SinkError> {
-        // A broken pipe or a full disk will not heal by retrying the same write.
-        self.write(alert).map_err(|e| SinkError::Permanent {
-            message: e.to_string(),
-        })
+        self.show(alert, true)
     }
 
     async fn flush(&mut self) -> Result<(), SinkError> {

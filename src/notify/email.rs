@@ -102,7 +102,6 @@ impl EmailSink {
         config: &EmailSinkConfig,
         password: Option<Secret>,
     ) -> Result<EmailSink, EmailError> {
-        super::install_crypto_provider();
         parse_addresses(config)?;
         let transport = build_transport(config, password.as_ref(), &[])?;
         Ok(EmailSink {
@@ -173,6 +172,10 @@ impl EmailSink {
 impl Sink for EmailSink {
     fn name(&self) -> &str {
         "email"
+    }
+
+    fn draws_charts(&self) -> bool {
+        true
     }
 
     async fn send(&mut self, alert: &Alert) -> Result<(), SinkError> {

@@ -1,9 +1,9 @@
-//! Delivery: the `Sink` trait every channel implements, its error type, and the worker loop that
-//! feeds a sink from the engine. Only this module knows how an alert looks on a channel.
+//! Delivery channels: the `Sink` trait every channel implements, its error type, and the sinks
+//! themselves. Only this module knows how an alert looks on a channel; it never reads the store
+//! (the supervisor's delivery worker feeds a sink from the outbox).
 
 pub mod chart;
 pub mod console;
-pub mod delivery;
 pub mod email;
 pub mod file;
 pub mod secret;
@@ -13,20 +13,8 @@ pub mod telegram;
 use std::future::Future;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
 use self::chart::ChartSeries;
 use crate::model::Alert;
-
-/// Makes ring the process-wide rustls crypto provider, once. Our TLS clients (Bot API, SMTP) use
-/// ring; when another provider is also compiled in (a test server's), rustls refuses to guess.
-pub fn install_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // Err means a provider is already installed, which is what we want.
-        let _already = rustls::crypto::ring::default_provider().install_default();
-    });
-}
 
 /// Escapes `&`, `<`, `>` and `"` for HTML text and double-quoted attributes: safe in email HTML
 /// and in Telegram's HTML parse mode (which knows `&quot;` and numeric entities).
@@ -77,6 +65,11 @@ pub trait Sink {
         let _unused = chart;
         self.send(alert)
     }
+    /// Whether the sink draws charts: the engine then captures the chart data of the alert's
+    /// moment with the alerts routed to it.
+    fn draws_charts(&self) -> bool {
+        false
+    }
     /// A run of at least this many alerts of one bar goes out as one digest message (see
     /// [`Sink::send_digest`]); `None`: the sink sends every alert on its own.
     fn digest_min(&self) -> Option<usize> {
@@ -108,23 +101,4 @@ pub struct Delivered {
     pub retried: u64,
     /// Outbox entries dropped because the sent log already had them (a repeat after a crash).
     pub repeats: u64,
-}
-
-/// Delivers alerts from `rx` to `sink` until the channel closes. Retries, dead letters and the
-/// durable outbox arrive with the store; until then a failure is logged and counted.
-pub async fn run_worker<S: Sink>(mut sink: S, mut rx: mpsc::Receiver<Alert>) -> Delivered {
-    let mut done = Delivered::default();
-    while let Some(alert) = rx.recv().await {
-        match sink.send(&alert).await {
-            Ok(()) => done.sent += 1,
-            Err(error) => {
-                done.failed += 1;
-                tracing::error!(sink = sink.name(), alert = %alert.id, %error, "Alert delivery failed.");
-            }
-        }
-    }
-    if let Err(error) = sink.flush().await {
-        tracing::error!(sink = sink.name(), %error, "Sink flush failed.");
-    }
-    done
 }

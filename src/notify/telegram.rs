@@ -264,6 +264,10 @@ impl Sink for TelegramSink {
         "telegram"
     }
 
+    fn draws_charts(&self) -> bool {
+        true
+    }
+
     async fn send(&mut self, alert: &Alert) -> Result<(), SinkError> {
         self.send_with_chart(alert, None).await
     }

@@ -10,7 +10,7 @@
 //!
 //! | tree           | key                                   | value                        |
 //! |----------------|---------------------------------------|------------------------------|
-//! | `pairs`        | symbol                                | [`PairSnapshot`]             |
+//! | `pairs`        | symbol                                | a [`Snapshot`] (pair state)  |
 //! | `outbox`       | sink `0` seq u64                      | [`OutboxEntry`]              |
 //! | `sent`         | sink `0` alert id                     | sent_at i64 (8 bytes BE)     |
 //! | `dead`         | seq u64                               | [`DeadLetter`]               |
@@ -36,6 +36,7 @@
 
 mod error;
 mod keys;
+mod meter;
 mod open;
 mod outbox;
 mod records;
@@ -46,18 +47,18 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionResult;
 
 pub use error::StoreError;
 pub use keys::OutboxKey;
+pub use meter::OutboxDepth;
 pub use outbox::{DeadLetter, OutboxEntry, SentRecord};
 
-use crate::engine::PairSnapshot;
 use crate::model::Alert;
-use crate::notify::chart::ChartSeries;
+use crate::view::ChartSeries;
 use error::{decode_error, op_error, tx_error};
 use keys::{META_POSITION, be_u64};
 
@@ -96,18 +97,34 @@ impl fmt::Debug for Store {
     }
 }
 
+/// What the store keeps per pair: any serialisable state that names the key it is stored under
+/// (the engine's pair snapshot). The store never looks inside.
+pub trait Snapshot: Serialize + DeserializeOwned {
+    fn key(&self) -> &str;
+}
+
+/// The snapshot type of a commit that carries alerts only: there is no value of it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub enum NoPairs {}
+
+impl Snapshot for NoPairs {
+    fn key(&self) -> &str {
+        match *self {}
+    }
+}
+
 /// What one engine step persists, in one transaction.
 #[derive(Debug, Clone, Copy)]
-pub struct Commit<'a> {
-    /// Upserted by symbol.
-    pub pairs: &'a [PairSnapshot],
+pub struct Commit<'a, P = NoPairs> {
+    /// Upserted by [`Snapshot::key`].
+    pub pairs: &'a [P],
     /// Each alert with the sinks it is routed to: one outbox entry per (alert, sink).
     pub alerts: &'a [Routed],
     /// Events of the input processed so far, when it changed.
     pub position: Option<u64>,
 }
 
-impl<'a> Commit<'a> {
+impl<'a> Commit<'a, NoPairs> {
     /// Alerts into the outbox without a state change or a new position.
     pub fn alerts(alerts: &'a [Routed]) -> Commit<'a> {
         Commit {
@@ -147,17 +164,12 @@ impl Store {
     /// outbox entry per (alert, sink) — due at once, no attempts yet — and sets the replay
     /// position when given. Not durable until the next [`Store::flush`] (or sled's background
     /// flush, every 500 ms).
-    pub fn commit(&self, commit: &Commit<'_>) -> Result<(), StoreError> {
+    pub fn commit<P: Snapshot>(&self, commit: &Commit<'_, P>) -> Result<(), StoreError> {
         // Encode and allocate ids first: the transaction closure may run more than once.
         let pairs = commit
             .pairs
             .iter()
-            .map(|p| {
-                Ok((
-                    p.state.symbol().as_str().as_bytes().to_vec(),
-                    encode(PAIRS, p)?,
-                ))
-            })
+            .map(|p| Ok((p.key().as_bytes().to_vec(), encode(PAIRS, p)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
         let mut outbox = Vec::new();
         for routed in commit.alerts {
@@ -201,7 +213,7 @@ impl Store {
     }
 
     /// Every stored pair snapshot, in symbol order.
-    pub fn pair_snapshots(&self) -> Result<Vec<PairSnapshot>, StoreError> {
+    pub fn pair_snapshots<P: Snapshot>(&self) -> Result<Vec<P>, StoreError> {
         self.pairs
             .iter()
             .map(|kv| {

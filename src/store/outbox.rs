@@ -11,7 +11,7 @@ use super::error::{decode_error, tx_error};
 use super::keys::{be_i64, parse_sent_key, prefix, sent_key, split};
 use super::{DEAD, OUTBOX, OutboxKey, SENT, Store, StoreError, decode, encode};
 use crate::model::{Alert, AlertId, TimeMs};
-use crate::notify::chart::ChartSeries;
+use crate::view::ChartSeries;
 
 /// An alert waiting for one sink.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

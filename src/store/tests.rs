@@ -10,28 +10,15 @@ use std::path::Path;
 
 use super::*;
 use crate::config::{self, Config};
-use crate::model::{AlertKind, Interval, Severity, Symbol, SymbolEvent, TimeMs, demo_alert};
+use crate::engine::PairSnapshot;
+use crate::model::testing::alert;
+use crate::model::{AlertKind, Symbol, SymbolEvent, TimeMs};
 use crate::source::replay::{Dataset, ReplayOptions};
 
 const CACHE: u64 = 4 << 20;
 
 fn sym(s: &str) -> Symbol {
     s.parse().expect("symbol")
-}
-
-fn alert(symbol: &str, kind: AlertKind, time_ms: TimeMs) -> Alert {
-    // A real alert's facts: full-precision floats that must come back bit for bit.
-    let facts = demo_alert(kind).facts;
-    let (interval, title) = (Some(Interval::H4), format!("{kind} at {time_ms}"));
-    Alert::new(
-        sym(symbol),
-        interval,
-        time_ms,
-        time_ms,
-        Severity::Warning,
-        title,
-        facts,
-    )
 }
 
 fn routed(alerts: &[Alert], sinks: &[&str]) -> Vec<Routed> {
@@ -47,13 +34,7 @@ fn open(path: &Path) -> Store {
 }
 
 fn commit_alerts(store: &Store, alerts: &[Routed]) {
-    store
-        .commit(&Commit {
-            pairs: &[],
-            alerts,
-            position: None,
-        })
-        .expect("commit");
+    store.commit(&Commit::alerts(alerts)).expect("commit");
 }
 
 fn demo() -> (Config, Vec<SymbolEvent>) {
@@ -86,7 +67,7 @@ fn seeded(path: &Path) {
     let store = open(path);
     commit_alerts(
         &store,
-        &routed(&[alert("BTCUSDT", AlertKind::RegimeChange, 1)], &["file"]),
+        &routed(&[alert(AlertKind::RegimeChange).at(1).build()], &["file"]),
     );
     store.db.flush().expect("flush");
 }
@@ -98,11 +79,14 @@ fn open_creates_and_reopen_keeps_data() {
     {
         let store = open(&path);
         assert_eq!(store.position().unwrap(), None);
-        assert!(store.pair_snapshots().unwrap().is_empty());
+        assert!(store.pair_snapshots::<PairSnapshot>().unwrap().is_empty());
         store
-            .commit(&Commit {
+            .commit(&Commit::<NoPairs> {
                 pairs: &[],
-                alerts: &routed(&[alert("ETHUSDT", AlertKind::SetupEntry, 7)], &["telegram"]),
+                alerts: &routed(
+                    &[alert(AlertKind::SetupEntry).symbol("ETHUSDT").at(7).build()],
+                    &["telegram"],
+                ),
                 position: Some(42),
             })
             .unwrap();

@@ -7,17 +7,17 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use crate::clock::wall_ms;
 use crate::config::Config;
 use crate::engine::Engine;
-use crate::model::Interval;
-use crate::notify::delivery::now_ms;
-use crate::source::binance::live::Resume;
+use crate::model::{Interval, SymbolEvent};
+use crate::source::Resume;
 use crate::store::Store;
 
 /// Opens the store at `path`; with `reset` an existing database is first moved aside.
 pub fn open_store(path: &Path, cache_bytes: u64, reset: bool) -> anyhow::Result<Store> {
     if reset {
-        let label = now_ms().to_string();
+        let label = wall_ms().to_string();
         if let Some(moved) = Store::move_aside(path, &label)
             .with_context(|| format!("moving the state in {} aside", path.display()))?
         {
@@ -46,6 +46,26 @@ pub(super) fn restore(config: &Config, store: &Store) -> anyhow::Result<(Engine,
         tracing::info!(pairs, position, "Restored pair state from the store.");
     }
     Ok((engine, position))
+}
+
+/// The events of a recording after the `position` a previous run committed.
+pub(super) fn remaining(
+    events: Vec<SymbolEvent>,
+    position: u64,
+) -> anyhow::Result<Vec<SymbolEvent>> {
+    anyhow::ensure!(
+        position as usize <= events.len(),
+        "the store has processed {position} events but this dataset has {}: it belongs to another \
+         dataset; point store.path elsewhere or start with --reset-state",
+        events.len()
+    );
+    if position > 0 {
+        tracing::info!(
+            position,
+            "Resuming after the events a previous run committed."
+        );
+    }
+    Ok(events.into_iter().skip(position as usize).collect())
 }
 
 /// The open time of the last 5m bar of every pair the engine holds: a live source continues

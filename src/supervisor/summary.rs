@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
-use crate::engine::{Input, SummaryRequest};
+use crate::engine::{Command, SummaryRequest};
 use crate::model::TimeMs;
 use crate::schedule::{Slot, SummarySchedule};
 
@@ -14,13 +15,13 @@ use crate::schedule::{Slot, SummarySchedule};
 /// least this often.
 const MAX_SLEEP: Duration = Duration::from_secs(600);
 
-/// Runs until `shutdown` turns true or the engine is gone. `clock` reads wall-clock ms (tests
+/// Runs until `shutdown` is cancelled or the engine is gone. `clock` reads wall-clock ms (tests
 /// pass one driven by paused tokio time).
 pub(crate) async fn run_summaries(
     schedule: SummarySchedule,
     tz: String,
-    inputs: mpsc::Sender<Input>,
-    mut shutdown: watch::Receiver<bool>,
+    commands: mpsc::Sender<Command>,
+    shutdown: CancellationToken,
     clock: impl Fn() -> TimeMs,
 ) {
     let start = clock();
@@ -39,9 +40,12 @@ pub(crate) async fn run_summaries(
                 tz: tz.clone(),
                 now,
             };
+            // The request first: a summary that is due goes out even when shutdown comes at the
+            // same moment, if the engine has room for it; the drain then delivers it.
             tokio::select! {
-                sent = inputs.send(Input::Summary(request)) => if sent.is_err() { return },
-                _ = shutdown.changed() => return,
+                biased;
+                sent = commands.send(Command::Summary(request)) => if sent.is_err() { return },
+                () = shutdown.cancelled() => return,
             }
             tracing::info!(day = %next.day, "Daily summary requested.");
             next = schedule.next_after(now.max(next.at_ms));
@@ -51,10 +55,7 @@ pub(crate) async fn run_summaries(
         let wait = Duration::from_millis((next.at_ms - now) as u64).min(MAX_SLEEP);
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
-            _ = shutdown.changed() => return,
-        }
-        if *shutdown.borrow() {
-            return;
+            () = shutdown.cancelled() => return,
         }
     }
 }
@@ -78,7 +79,7 @@ mod tests {
         let origin = tokio::time::Instant::now();
         let clock = move || base + origin.elapsed().as_millis() as TimeMs;
         let (tx, mut rx) = mpsc::channel(16);
-        let (_stop, shutdown) = watch::channel(false);
+        let shutdown = CancellationToken::new();
         let runner = run_summaries(
             SummarySchedule::new(&config),
             "Europe/Berlin".into(),
@@ -89,7 +90,7 @@ mod tests {
         let _ran_out =
             tokio::time::timeout(Duration::from_millis((hours * HOUR_MS) as u64), runner).await;
         let mut got = Vec::new();
-        while let Ok(Input::Summary(r)) = rx.try_recv() {
+        while let Ok(Command::Summary(r)) = rx.try_recv() {
             got.push((r.day, format_utc(r.now)));
         }
         got

@@ -3,42 +3,11 @@
 //! shutdown. A datagram to `$NOTIFY_SOCKET`; without it (not under systemd) nothing is sent.
 
 use std::os::unix::net::UnixDatagram;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
+use crate::clock::wall_ms;
 use crate::config::ServiceConfig;
-use crate::model::TimeMs;
-use crate::notify::delivery::now_ms;
-
-/// How the source is doing, written by the source and read by the watchdog.
-#[derive(Debug, Default)]
-pub struct SourceHealth {
-    ready: AtomicBool,
-    /// Wall time of the last market data received; 0 before any.
-    last_data_ms: AtomicI64,
-}
-
-impl SourceHealth {
-    /// Every followed pair has been warmed up once (or tried).
-    pub fn set_ready(&self) {
-        self.ready.store(true, Ordering::Relaxed);
-    }
-
-    pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Relaxed)
-    }
-
-    pub fn data_received(&self, at: TimeMs) {
-        self.last_data_ms.store(at, Ordering::Relaxed);
-    }
-
-    /// Data is flowing: some arrived within `silence`, or the source is still warming up (REST
-    /// only, so no stream data is expected yet).
-    pub fn is_healthy(&self, now: TimeMs, silence: Duration) -> bool {
-        let last = self.last_data_ms.load(Ordering::Relaxed);
-        !self.is_ready() || (last > 0 && now - last <= silence.as_millis() as TimeMs)
-    }
-}
+use crate::source::SourceHealth;
 
 /// Sends one notification; `Ok(false)` when not running under systemd.
 pub(super) fn notify(state: &str) -> std::io::Result<bool> {
@@ -74,7 +43,7 @@ pub(super) async fn supervise(
     health: &SourceHealth,
     service: &ServiceConfig,
     alive: impl Fn() -> bool,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio_util::sync::CancellationToken,
 ) {
     let started = tokio::time::Instant::now();
     let period = watchdog_interval().map_or(Duration::from_secs(5), |w| w / 2);
@@ -87,13 +56,13 @@ pub(super) async fn supervise(
         }
         if watchdog_interval().is_some()
             && alive()
-            && health.is_healthy(now_ms(), service.watchdog_silence)
+            && health.is_healthy(wall_ms(), service.watchdog_silence)
         {
             let _sent = notify("WATCHDOG=1");
         }
         tokio::select! {
             () = tokio::time::sleep(period) => {}
-            _ = shutdown.wait_for(|s| *s) => {
+            () = shutdown.cancelled() => {
                 let _sent = notify("STOPPING=1");
                 return;
             }
@@ -104,21 +73,6 @@ pub(super) async fn supervise(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn healthy_while_warming_and_while_data_flows() {
-        let silence = Duration::from_secs(60);
-        let h = SourceHealth::default();
-        assert!(h.is_healthy(1_000_000, silence), "warming up: REST only");
-        h.set_ready();
-        assert!(!h.is_healthy(1_000_000, silence), "ready but no data yet");
-        h.data_received(990_000);
-        assert!(h.is_healthy(1_000_000, silence));
-        assert!(
-            !h.is_healthy(1_061_000, silence),
-            "stalled feed: no watchdog"
-        );
-    }
 
     #[test]
     fn notifications_reach_the_socket() {

@@ -1,34 +1,14 @@
 //! Alerts as JSON: today's lines (one real alert of each kind from the demo replay, in
 //! `tests/fixtures/alerts/demo-alerts.jsonl`) read into typed facts and write back byte for byte;
-//! facts that are not their kind's are refused. [`demo`] also serves other modules' tests.
+//! facts that are not their kind's are refused.
 
 use super::*;
-use crate::model::{ClusterLabel, EntryDirection, HeatmapMode, Regime, SetupLetter, SummaryFacts};
+use crate::model::testing::demo;
+use crate::model::{ClusterLabel, EntryDirection, HeatmapMode, Regime, SetupLetter};
 
 /// One alert of each kind but the summary, as `liqwave replay --alerts-out` wrote them before
 /// facts were typed.
 const DEMO: &str = include_str!("../../../tests/fixtures/alerts/demo-alerts.jsonl");
-
-/// A real alert of `kind` (the summary is a small hand-made one).
-pub(crate) fn demo(kind: AlertKind) -> Alert {
-    if kind == AlertKind::DailySummary {
-        let report = serde_json::json!({"day": "2025-03-26", "tz": "UTC", "alerts_total": 0});
-        return Alert::new(
-            "MARKET".parse().unwrap(),
-            None,
-            "2025-03-26",
-            1_742_976_000_000,
-            Severity::Info,
-            "Daily regime summary 2025-03-26 (UTC)".into(),
-            Facts::DailySummary(SummaryFacts::from_json(report)),
-        );
-    }
-    let line = DEMO
-        .lines()
-        .find(|l| l.contains(&format!(r#""kind":"{kind}""#)))
-        .unwrap_or_else(|| panic!("no {kind} in the fixture"));
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("{kind}: {e}"))
-}
 
 #[test]
 fn todays_json_reads_into_typed_facts_and_writes_back_unchanged() {

@@ -3,23 +3,16 @@
 use std::time::Duration;
 
 use super::*;
+use crate::model::testing::{TestAlert, alert};
 use crate::model::{
     AlertKind, BarFacts, Facts, Interval, Regime, RegimeChangeFacts, Severity, SummaryFacts,
-    Symbol, demo_alert,
+    demo_alert,
 };
 use crate::notify::escape_html;
 
-fn alert(title: &str, facts: Facts) -> Alert {
-    let symbol: Symbol = "BTCUSDT".parse().unwrap();
-    Alert::new(
-        symbol,
-        Some(Interval::D1),
-        1_741_564_800_000_i64,
-        1_741_564_800_000,
-        Severity::Warning,
-        title.to_owned(),
-        facts,
-    )
+/// BTCUSDT's 1d alert of `facts` at the close of 2025-03-10.
+fn btc_1d(facts: Facts) -> TestAlert {
+    alert(facts).interval(Interval::D1).at(1_741_564_800_000)
 }
 
 /// A 1d regime change of BTCUSDT, bull to bear at RSI 38.5.
@@ -81,7 +74,7 @@ fn message_ids_are_sanitised() {
 
 #[test]
 fn message_id_is_deterministic_per_alert() {
-    let a = alert("t", regime());
+    let a = btc_1d(regime()).title("t").build();
     assert_eq!(message_id(a.id.as_str()), message_id(a.id.as_str()));
     assert_eq!(
         message_id(a.id.as_str()),
@@ -105,7 +98,9 @@ fn html_escaping() {
 
 #[test]
 fn text_has_title_facts_and_id() {
-    let a = alert("BTCUSDT 1d regime: bull → bear", regime());
+    let a = btc_1d(regime())
+        .title("BTCUSDT 1d regime: bull → bear")
+        .build();
     let text = render_text(&a, None);
     assert_eq!(
         text,
@@ -119,7 +114,9 @@ fn text_has_title_facts_and_id() {
 
 #[test]
 fn a_track_record_goes_under_the_facts_escaped() {
-    let a = alert("BTCUSDT 1d regime: bull → bear", regime());
+    let a = btc_1d(regime())
+        .title("BTCUSDT 1d regime: bull → bear")
+        .build();
     let line = "regime changes: 7-day move +1.2 % vs +0.3 % <any> day (backtest, 9 pairs)";
     let text = render_text(&a, Some(line));
     assert!(
@@ -138,16 +135,18 @@ fn a_track_record_goes_under_the_facts_escaped() {
 
 #[test]
 fn text_without_facts() {
-    let text = render_text(&alert("T", json(serde_json::Value::Null)), None);
+    let text = render_text(
+        &btc_1d(json(serde_json::Value::Null)).title("T").build(),
+        None,
+    );
     assert!(text.starts_with("T\n\ntime: "), "{text}");
 }
 
 #[test]
 fn html_escapes_every_value() {
-    let a = alert(
-        "A <b>&\"c\"",
-        json(serde_json::json!({"k<&>": "v<script>&\"x\"", "n": 1})),
-    );
+    let a = btc_1d(json(serde_json::json!({"k<&>": "v<script>&\"x\"", "n": 1})))
+        .title("A <b>&\"c\"")
+        .build();
     let html = render_html(&a);
     assert!(
         html.contains("<h3>A &lt;b&gt;&amp;&quot;c&quot;</h3>"),
@@ -167,7 +166,7 @@ fn html_escapes_every_value() {
 
 #[test]
 fn subject_and_headers() {
-    let a = alert("BTC\r\nbreaks", regime());
+    let a = btc_1d(regime()).title("BTC\r\nbreaks").build();
     let message = build_message(
         &config(),
         &alert_subject(&a),
@@ -247,16 +246,13 @@ fn scrub_hides_the_password() {
 }
 
 fn summary_alert(facts: serde_json::Value) -> Alert {
-    let symbol: Symbol = "MARKET".parse().unwrap();
-    Alert::new(
-        symbol,
-        None,
-        "2025-06-11",
-        1_749_628_800_000,
-        Severity::Info,
-        "Daily regime summary 2025-06-11 (UTC)".into(),
-        json(facts),
-    )
+    alert(json(facts))
+        .symbol("MARKET")
+        .at(1_749_628_800_000)
+        .trigger("2025-06-11")
+        .severity(Severity::Info)
+        .title("Daily regime summary 2025-06-11 (UTC)")
+        .build()
 }
 
 fn raw(message: &Message) -> String {
@@ -295,7 +291,7 @@ async fn summary_facts_that_are_no_report_are_a_permanent_error_naming_the_alert
 #[test]
 fn an_alert_with_a_chart_carries_it_inline() {
     let setup = demo_alert(AlertKind::SetupEntry).facts;
-    let a = alert("ETHUSDT Setup A short", setup);
+    let a = btc_1d(setup).title("ETHUSDT Setup A short").build();
     let report = crate::notify::summary::tests::sample();
     let chart = &report.charts[0];
     let raw = raw(&compose(&config(), &a, Some(chart), None).unwrap());

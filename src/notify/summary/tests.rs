@@ -7,9 +7,9 @@ use super::doc::{strip_subject, utc};
 use super::*;
 use crate::analytics::entry::EntryDirection;
 use crate::analytics::regime::Regime;
+use crate::model::testing;
 use crate::model::{
-    AlertBrief, Candle, DAY_MS, Facts, Interval, Severity, Side, SummaryFacts, Symbol, demo_alert,
-    parse_utc,
+    AlertBrief, Candle, DAY_MS, Facts, Interval, Side, SummaryFacts, Symbol, demo_alert, parse_utc,
 };
 use crate::notify::chart::ChartSeries;
 use crate::rules::{Bias, ClusterLabel};
@@ -329,10 +329,11 @@ fn the_board_is_paged_and_capped() {
 #[test]
 fn facts_that_are_no_report_are_an_error_naming_the_alert() {
     let good = report("UTC", PAIRS, ALERTS, 5);
-    let symbol: Symbol = "MARKET".parse().unwrap();
-    let alert = |facts| {
-        let (day, title) = ("2025-06-11", "t".to_owned());
-        Alert::new(symbol.clone(), None, day, 0, Severity::Info, title, facts)
+    let alert = |facts: Facts| {
+        testing::alert(facts)
+            .symbol("MARKET")
+            .trigger("2025-06-11")
+            .build()
     };
     let ok = alert(good.to_facts().unwrap());
     assert_eq!(report_of(&ok).unwrap(), good);

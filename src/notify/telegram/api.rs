@@ -16,7 +16,6 @@ use tokio::time::Instant;
 
 use super::{TelegramSetupError, classify};
 use crate::config::TelegramSinkConfig;
-use crate::notify::install_crypto_provider;
 use crate::notify::secret::Secret;
 
 /// teloxide's connect timeout; never longer than the whole request.
@@ -74,7 +73,6 @@ pub(super) fn build_bot(
     token: &Secret,
     timeout: Duration,
 ) -> Result<Bot, TelegramSetupError> {
-    install_crypto_provider();
     let client = teloxide::net::default_reqwest_settings()
         .connect_timeout(timeout.min(CONNECT_TIMEOUT))
         .timeout(timeout)

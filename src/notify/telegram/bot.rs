@@ -14,18 +14,18 @@ use teloxide::payloads::GetUpdatesSetters as _;
 use teloxide::requests::{Request as _, Requester as _};
 use teloxide::types::{AllowedUpdate, Update, UpdateKind};
 use teloxide::{ApiError, RequestError};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::api::{self, GROUP_GAP, Outgoing, PRIVATE_GAP, Pacer};
 use super::commands::parse_command;
 use super::render::esc;
 use super::{TelegramSetupError, classify, compose};
 use crate::config::TelegramSinkConfig;
-use crate::engine::Input;
+use crate::engine::Command;
 use crate::notify::SinkError;
 use crate::notify::secret::Secret;
-use crate::store::Store;
 
 /// Attempts to send one piece of an answer; the chat can always ask again.
 const REPLY_ATTEMPTS: u32 = 3;
@@ -37,15 +37,14 @@ const CONFIRM_BOUND: Duration = Duration::from_secs(3);
 /// What the bot needs from the rest of the daemon.
 #[derive(Debug)]
 pub struct BotContext {
-    /// Queries, mutes and unmutes for the engine. Dropped when the bot returns, so the engine
-    /// can drain and stop.
-    pub inputs: mpsc::Sender<Input>,
-    pub store: Store,
+    /// Queries, mutes and unmutes for the engine: the bot asks the engine, never the store.
+    /// Dropped when the bot returns, so the engine can drain and stop.
+    pub commands: mpsc::Sender<Command>,
     /// When the daemon started, for the uptime in `/status`.
     pub started: Instant,
-    /// Turns true at shutdown (a dropped sender counts too): the bot returns within one step,
-    /// after telling Telegram which updates it answered.
-    pub shutdown: watch::Receiver<bool>,
+    /// Cancelled at shutdown: the bot returns within one step, after telling Telegram which
+    /// updates it answered.
+    pub shutdown: CancellationToken,
 }
 
 /// Timings of the bot; [`Default`] is what production uses, tests shorten them.
@@ -161,7 +160,7 @@ struct Runner {
 
 impl Runner {
     async fn run(mut self) -> Result<(), BotError> {
-        let mut shutdown = self.cx.shutdown.clone();
+        let shutdown = self.cx.shutdown.clone();
         let mut backoff = self.options.backoff_initial;
         // The next update wanted, and the offset Telegram last heard (it drops what is below).
         let (mut offset, mut confirmed) = (0_i32, 0_i32);
@@ -169,7 +168,7 @@ impl Runner {
             if self.me.is_none() {
                 let got = tokio::select! {
                     got = self.sender.get_me().send() => got,
-                    () = stopped(&mut shutdown) => break 'run,
+                    () = shutdown.cancelled() => break 'run,
                 };
                 match got {
                     Ok(me) => {
@@ -179,7 +178,7 @@ impl Runner {
                         backoff = self.options.backoff_initial;
                     }
                     Err(e) => {
-                        if !self.pause(&e, &mut backoff, &mut shutdown).await? {
+                        if !self.pause(&e, &mut backoff, &shutdown).await? {
                             break 'run;
                         }
                     }
@@ -194,12 +193,12 @@ impl Runner {
                 .allowed_updates([AllowedUpdate::Message]);
             let polled = tokio::select! {
                 polled = request.send() => polled,
-                () = stopped(&mut shutdown) => break 'run,
+                () = shutdown.cancelled() => break 'run,
             };
             let updates = match polled {
                 Ok(updates) => updates,
                 Err(e) => {
-                    if !self.pause(&e, &mut backoff, &mut shutdown).await? {
+                    if !self.pause(&e, &mut backoff, &shutdown).await? {
                         break 'run;
                     }
                     continue;
@@ -214,7 +213,7 @@ impl Runner {
                 tokio::select! {
                     () = self.handle(update) => {}
                     // Unconfirmed, so Telegram offers it again after a restart.
-                    () = stopped(&mut shutdown) => break 'run,
+                    () = shutdown.cancelled() => break 'run,
                 }
                 offset = offset.max(next);
             }
@@ -232,7 +231,7 @@ impl Runner {
         &self,
         error: &RequestError,
         backoff: &mut Duration,
-        shutdown: &mut watch::Receiver<bool>,
+        shutdown: &CancellationToken,
     ) -> Result<bool, BotError> {
         let message = classify::describe(error, self.token.expose());
         let wait = match error {
@@ -252,7 +251,7 @@ impl Runner {
         tracing::warn!(retry_in_ms = wait.as_millis() as u64, error = %message, "Telegram polling failed; retrying.");
         tokio::select! {
             () = tokio::time::sleep(wait) => Ok(true),
-            () = stopped(shutdown) => Ok(false),
+            () = shutdown.cancelled() => Ok(false),
         }
     }
 
@@ -374,10 +373,4 @@ enum Sent {
     Yes,
     PhotoRefused,
     No,
-}
-
-/// Resolves when shutdown is asked for, or when nobody can ask any more.
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    // Err: the sender is gone, which means the same.
-    let _gone = shutdown.wait_for(|stop| *stop).await;
 }

@@ -7,7 +7,7 @@
 mod jobs;
 mod lanes;
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -15,19 +15,18 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use super::clock::{Clock, wall_ms};
 use super::discovery::{diff, discover};
-use super::rest::{RestClient, RestError, RestOptions};
+use super::rest::{RestClient, RestError, RestMeter, RestOptions};
 use super::warmup::{CONCURRENCY, PairWarmup, WarmupPlan};
 use super::wire::Contract;
-use super::ws::{Counters, StreamEvent, WsConfig, run_streams};
+use super::ws::{Counters, FeedMeter, StreamEvent, WsConfig, run_streams};
+use crate::clock::{Clock, wall_ms};
 use crate::config::{BinanceConfig, Config};
-use crate::engine::Input;
-use crate::metrics::Metrics;
 use crate::model::{Interval, Symbol, TimeMs};
-use crate::supervisor::SourceHealth;
+use crate::source::{Batch, SourceContext, SourceHealth};
 use jobs::{OI_DELAY_MS, fill, next_poll, poll, warm};
 use lanes::{Hole, Lanes, Out};
 
@@ -38,51 +37,52 @@ const WARMUP_RETRY: Duration = Duration::from_secs(300);
 /// A select arm that is off still needs a timer.
 const IDLE: Duration = Duration::from_secs(3600);
 
-/// Pairs the restored engine knows, with the open time of their last 5m bar.
-pub type Resume = HashMap<Symbol, TimeMs>;
-
-/// What the live source needs beyond the config.
+/// What the live source needs beyond the config and its [`SourceContext`].
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
     /// The market clock: always [`Clock::Wall`] for the daemon; tests accelerate it.
     pub clock: Clock,
     /// The streams' endpoint and timings (Binance's for the daemon; tests shorten them).
     pub ws: WsConfig,
-    /// Pairs whose last 5m bar is within the warm-up lookback skip their warm-up: the hole since
-    /// is back-filled at start (a `Gap` and the bars) before their live events flow.
-    pub resume: Resume,
 }
 
 impl LiveOptions {
     /// The daemon's options: the wall clock and Binance's stream timings.
-    pub fn new(config: &BinanceConfig, resume: Resume) -> LiveOptions {
+    pub fn new(config: &BinanceConfig) -> LiveOptions {
         LiveOptions {
             clock: Clock::Wall,
             ws: WsConfig::new(&config.ws_url, config.streams_per_connection),
-            resume,
         }
     }
 }
 
-/// Follows every selected pair until `shutdown`. Errors only when the very first discovery is
-/// impossible (a bad base URL); connection failures are retried inside.
-/// The streams' counters and the REST client are registered with `metrics`.
+/// Follows every selected pair until `cx.shutdown`. Pairs of `cx.resume` whose last 5m bar is
+/// within the warm-up lookback skip their warm-up: the hole since is back-filled at start (a
+/// `Gap` and the bars) before their live events flow. Errors only when the very first discovery
+/// is impossible (a bad base URL); connection failures are retried inside. The streams'
+/// counters and the REST client's budget are reported in `cx.metrics`.
 pub async fn run_live(
     config: &Config,
-    inputs: mpsc::Sender<Input>,
-    shutdown: watch::Receiver<bool>,
-    metrics: Arc<Metrics>,
-    health: Arc<SourceHealth>,
+    cx: SourceContext,
     options: LiveOptions,
 ) -> Result<(), RestError> {
+    let SourceContext {
+        events: inputs,
+        shutdown,
+        health,
+        metrics,
+        resume,
+    } = cx;
     let rest = RestOptions {
         clock: options.clock,
         ..RestOptions::from_config(&config.binance)
     };
     let client = RestClient::new(rest)?;
     let counters = Arc::new(Counters::default());
-    metrics.watch_feeds(Arc::clone(&counters));
-    metrics.watch_rest(client.clone());
+    metrics.register(|registry| {
+        FeedMeter::register(registry, Arc::clone(&counters));
+        RestMeter::register(registry, client.clone());
+    });
     let Some(contracts) = first_discovery(&client, config, shutdown.clone()).await else {
         return Ok(());
     };
@@ -94,7 +94,7 @@ pub async fn run_live(
     let mut cold = Vec::new();
     let mut restart = Out::default();
     for c in &contracts {
-        match options.resume.get(&c.symbol) {
+        match resume.get(&c.symbol) {
             Some(&last) if last % Interval::M5.duration_ms() == 0 && now - last <= lookback => {
                 lanes.resume(&c.symbol, last, now, &mut restart);
             }
@@ -116,6 +116,9 @@ pub async fn run_live(
         stream_tx,
         shutdown.clone(),
     );
+    counters
+        .gaps
+        .fetch_add(restart.holes.len() as u64, Ordering::Relaxed);
     let mut live = Live {
         config,
         client: &client,
@@ -139,7 +142,7 @@ pub async fn run_live(
 async fn first_discovery(
     client: &RestClient,
     config: &Config,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) -> Option<Vec<Contract>> {
     loop {
         match discover(client, &config.symbols).await {
@@ -150,7 +153,7 @@ async fn first_discovery(
         }
         tokio::select! {
             () = tokio::time::sleep(client.clock().wall(DISCOVERY_RETRY)) => {}
-            _ = shutdown.wait_for(|s| *s) => return None,
+            () = shutdown.cancelled() => return None,
         }
     }
 }
@@ -162,7 +165,7 @@ struct Live<'a> {
     counters: Arc<Counters>,
     plan: WarmupPlan,
     /// The engine's input. A full channel makes the source wait; a closed one ends it.
-    inputs: mpsc::Sender<Input>,
+    inputs: mpsc::Sender<Batch>,
     contracts: Vec<Contract>,
     /// The pairs the streams follow.
     symbols: watch::Sender<Vec<Symbol>>,
@@ -181,10 +184,10 @@ impl Live<'_> {
         &mut self,
         cold: Vec<Contract>,
         mut streams: mpsc::Receiver<StreamEvent>,
-        mut shutdown: watch::Receiver<bool>,
+        shutdown: CancellationToken,
     ) {
         let (client, clock) = (self.client, self.client.clock());
-        let (warm_tx, mut warm_rx) = mpsc::channel::<Input>(4);
+        let (warm_tx, mut warm_rx) = mpsc::channel::<Batch>(4);
         let mut warmups = FuturesUnordered::new();
         warmups.push(warm(client, self.plan, cold, warm_tx.clone()));
         let mut fills = FuturesUnordered::new();
@@ -203,7 +206,7 @@ impl Live<'_> {
             let hold = self.lanes.deadline();
             let mut out = Out::default();
             tokio::select! {
-                _ = shutdown.wait_for(|s| *s) => return,
+                () = shutdown.cancelled() => return,
                 Some(input) = warm_rx.recv() => self.warmed(input, &mut out),
                 Some(outcomes) = warmups.next() => {
                     // Its last pairs' events are in the channel: they go first.
@@ -254,15 +257,14 @@ impl Live<'_> {
     /// Hands `out` on: its events to the engine, its holes to the back-fill queue. False when
     /// the engine is gone.
     async fn send(&mut self, out: Out) -> bool {
+        // Holes are found here only (the streams declare none), so here they are counted.
+        (self.counters.gaps).fetch_add(out.holes.len() as u64, Ordering::Relaxed);
         self.holes.extend(out.holes);
-        out.events.is_empty() || self.inputs.send(Input::Market(out.events)).await.is_ok()
+        out.events.is_empty() || self.inputs.send(out.events).await.is_ok()
     }
 
     /// A pair's warm-up events: to the engine, then the live events it gathered meanwhile.
-    fn warmed(&mut self, input: Input, out: &mut Out) {
-        let Input::Market(events) = input else {
-            return;
-        };
+    fn warmed(&mut self, events: Batch, out: &mut Out) {
         if let Some(symbol) = events.first().map(|e| e.symbol.clone()) {
             self.lanes.warmed(&symbol, events, self.client.now(), out);
         }
@@ -303,9 +305,6 @@ impl Live<'_> {
                     self.lanes.push(e, now, out);
                 }
             }
-            // The lanes find every hole themselves when the pair's next bar arrives, against
-            // the warm-up's bars too, which the streams never see.
-            StreamEvent::Gap { .. } => {}
             StreamEvent::Reconnected {
                 symbols,
                 down_since,

@@ -2,7 +2,6 @@
 //! Only `model` types and this module's errors leave it; no Binance name may leak outside.
 
 pub mod budget;
-pub mod clock;
 pub mod discovery;
 pub mod live;
 pub mod rest;

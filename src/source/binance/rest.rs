@@ -6,10 +6,12 @@
 
 mod endpoints;
 mod error;
+mod meter;
 mod retry;
 
 pub use endpoints::{FUNDING_MAX, KLINES_MAX, OPEN_INTEREST_HIST_MAX, klines_weight};
 pub use error::RestError;
+pub use meter::RestMeter;
 pub use retry::RetryPolicy;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -18,8 +20,8 @@ use std::time::Duration;
 use tracing::{debug, error, warn};
 
 use super::budget::{Budget, BudgetParams, Cost, Ticket, Wait, WaitReason};
-use super::clock::Clock;
 use super::wire::parse_api_error;
+use crate::clock::Clock;
 use crate::config::BinanceConfig;
 use crate::model::{Symbol, TimeMs};
 
@@ -87,7 +89,6 @@ struct Request<'a> {
 
 impl RestClient {
     pub fn new(options: RestOptions) -> Result<RestClient, RestError> {
-        crate::notify::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(options.timeout)
             .connect_timeout(options.timeout.min(Duration::from_secs(5)))

@@ -1,15 +1,17 @@
 //! Binance's live market streams over WebSocket: puts every pair's 5m klines and the all-market
 //! mark-price and liquidation streams on as few connections as the limits allow, keeps each one
 //! alive (pongs, silence, roll-over before the 24-hour cut, reconnect within the attempt budget)
-//! and hands on parsed, de-duplicated events with the holes it saw. Never spawns a task (the
-//! supervisor spawns [`run_streams`], which drives every connection itself) and never calls REST:
-//! a hole is a [`StreamEvent::Gap`] for the caller to back-fill.
+//! and hands on parsed, de-duplicated events, each pair's bars in order. Never spawns a task (the
+//! supervisor spawns [`run_streams`], which drives every connection itself), never calls REST and
+//! never declares holes: the live source's lanes find every hole once, against the warm-up's bars
+//! too, which the streams never see.
 
 mod connection;
 mod counters;
 mod gaps;
 mod limiter;
 mod link;
+mod meter;
 mod plan;
 mod session;
 
@@ -20,17 +22,19 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 pub use counters::{Counters, FrameKind, LogGate};
-pub use gaps::{Admitted, BarVerdict, Gap, GapTracker, Sequencer};
+pub use gaps::{Admitted, BarVerdict, GapTracker, Sequencer};
 pub use limiter::{ATTEMPT_WINDOW, AttemptLimiter, MAX_ATTEMPTS, backoff};
+pub use meter::FeedMeter;
 pub use plan::{
     ALL_MARKET, Control, KLINE_INTERVAL, MAX_PARAMS_PER_MESSAGE, MAX_STREAMS_PER_CONNECTION, Plan,
     SlotChange, SlotId, apply, control_messages, kline_stream, stream_symbol,
 };
 
-use crate::model::{Interval, Symbol, SymbolEvent, TimeMs};
+use crate::model::{Symbol, SymbolEvent, TimeMs};
 
 /// The routed path for klines, mark prices and liquidations. The legacy `/ws` and `/stream`
 /// paths accept these stream names and silently deliver nothing.
@@ -99,17 +103,9 @@ impl Default for WsConfig {
 pub enum StreamEvent {
     /// The events of one frame: closed bars, marks or a liquidation, none seen before.
     Events(Vec<SymbolEvent>),
-    /// Closed bars of a pair with open times `from..=to` never arrived; the bar after them is in
-    /// the next `Events`. Back-fill them before consuming it.
-    Gap {
-        symbol: Symbol,
-        interval: Interval,
-        from: TimeMs,
-        to: TimeMs,
-    },
     /// A connection is back after being lost at `down_since` (epoch ms, wall clock). Its pairs
-    /// may have missed bars; each exact hole follows as a `Gap` when the pair's next bar arrives.
-    /// Marks and liquidations of the outage are lost for good.
+    /// may have missed bars: each hole shows when the pair's next bar arrives. Marks and
+    /// liquidations of the outage are lost for good.
     Reconnected {
         symbols: Vec<Symbol>,
         down_since: TimeMs,
@@ -144,9 +140,8 @@ pub async fn run_streams(
     counters: Arc<Counters>,
     mut symbols: watch::Receiver<Vec<Symbol>>,
     out: mpsc::Sender<StreamEvent>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) {
-    crate::notify::install_crypto_provider();
     let shared = Shared {
         limiter: Mutex::new(AttemptLimiter::new(
             config.max_attempts,
@@ -157,7 +152,7 @@ pub async fn run_streams(
         sequencer: Mutex::new(Sequencer::default()),
         gates: Mutex::new(HashMap::new()),
         out,
-        seed: connection::now_ms() as u64,
+        seed: crate::clock::wall_ms() as u64,
     };
     let mut plan = Plan::new(shared.config.streams_per_connection);
     let mut targets = HashMap::new();
@@ -170,7 +165,7 @@ pub async fn run_streams(
         }
         tokio::select! {
             biased;
-            () = connection::stopped(&mut shutdown) => break,
+            () = shutdown.cancelled() => break,
             changed = symbols.changed(), if symbols_open => match changed {
                 Ok(()) => wanted = symbols.borrow_and_update().clone(),
                 // The symbol source is gone: keep following the last set.

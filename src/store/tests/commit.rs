@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::*;
-use crate::engine::Engine;
+use crate::engine::{Engine, PairSnapshot};
 
 #[test]
 fn commit_round_trips_pairs_outbox_and_position() {
@@ -42,7 +42,7 @@ fn commit_round_trips_pairs_outbox_and_position() {
             .unwrap();
     }
     let store = open(&path);
-    let restored = store.pair_snapshots().unwrap();
+    let restored: Vec<PairSnapshot> = store.pair_snapshots().unwrap();
     assert!(restored == pairs, "snapshots differ after the round trip");
     // Bit-exact, NaN and -0.0 included: the same JSON both ways.
     assert_eq!(
@@ -120,7 +120,7 @@ async fn flush_is_a_send_future_and_clones_share_the_data() {
     commit_alerts(
         &store,
         &routed(
-            &[alert("BTCUSDT", AlertKind::DailySummary, 1)],
+            &[alert(AlertKind::DailySummary).at(1).build()],
             &["console"],
         ),
     );

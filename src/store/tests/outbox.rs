@@ -7,7 +7,7 @@ fn the_outbox_delivers_in_order_per_sink() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir.path().join("state"));
     let a: Vec<Alert> = (1..=4)
-        .map(|t| alert("BTCUSDT", AlertKind::ClusterEdge, t))
+        .map(|t| alert(AlertKind::ClusterEdge).at(t).build())
         .collect();
     commit_alerts(&store, &routed(&a[..2], &["tele", "telegram"]));
     commit_alerts(&store, &routed(&a[2..], &["telegram"]));
@@ -46,7 +46,10 @@ fn reschedule_persists_and_dead_letter_moves() {
         let store = open(&path);
         commit_alerts(
             &store,
-            &routed(&[alert("SOLUSDT", AlertKind::SetupEntry, 5)], &["email"]),
+            &routed(
+                &[alert(AlertKind::SetupEntry).symbol("SOLUSDT").at(5).build()],
+                &["email"],
+            ),
         );
         let (key, entry) = store.pending("email", 10).unwrap().remove(0);
         let next = OutboxEntry {
@@ -100,7 +103,7 @@ fn the_sent_log_prunes_and_lists_newest_first() {
     ];
     let alerts: Vec<Alert> = sends
         .iter()
-        .map(|(_, t, _)| alert("BTCUSDT", AlertKind::MidlineCross, *t))
+        .map(|(_, t, _)| alert(AlertKind::MidlineCross).at(*t).build())
         .collect();
     for ((sink, _, sent_at), a) in sends.iter().zip(&alerts) {
         commit_alerts(&store, &routed(std::slice::from_ref(a), &[sink]));

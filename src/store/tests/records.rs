@@ -107,7 +107,7 @@ fn keys_round_trip_and_sort_numerically() {
             .all(|w| ordered_time(w[0]) < ordered_time(w[1]))
     );
 
-    let id = alert("BTCUSDT", AlertKind::RegimeChange, 60_000).id;
+    let id = alert(AlertKind::RegimeChange).at(60_000).build().id;
     assert_eq!(
         parse_sent_key(&sent_key("email", &id)),
         Some(("email".to_owned(), id))
@@ -130,7 +130,7 @@ fn undecodable_values_are_reported_with_their_tree() {
         .outbox
         .insert(b"no separator", b"{}".as_slice())
         .unwrap();
-    let pairs = store.pair_snapshots().unwrap_err();
+    let pairs = store.pair_snapshots::<PairSnapshot>().unwrap_err();
     assert!(
         matches!(pairs, StoreError::Decode { tree: "pairs", .. }),
         "{pairs:?}"

@@ -1,6 +1,6 @@
 //! What the bot does for each command: asks the engine (every send and every answer bounded by
-//! the answer timeout, so a busy engine gets a "busy" reply, never a stuck bot), reads the store,
-//! draws the images, and puts the answer together. Never sends to Telegram itself.
+//! the answer timeout, so a busy engine gets a "busy" reply, never a stuck bot), draws the
+//! images, and puts the answer together. Never reads the store and never sends to Telegram itself.
 
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -9,11 +9,11 @@ use super::super::answers::{self, StatusFacts};
 use super::super::commands::Command;
 use super::super::render::esc;
 use super::{Answer, Runner};
-use crate::engine::{Input, Query};
+use crate::clock::wall_ms;
+use crate::engine::{Command as EngineCommand, Query};
 use crate::model::Symbol;
-use crate::notify::delivery::now_ms;
-use crate::rules::Mute;
-use crate::view::MarketView;
+use crate::rules::{Mute, Mutes};
+use crate::view::{DeliveryView, MarketView};
 
 /// Why the engine gave no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,19 +52,20 @@ impl Runner {
             Command::Help => Answer::text(answers::help()),
             Command::Status => {
                 let market = self.market(deadline).await?;
-                self.status(&market)
+                let delivery = self.ask(Query::Delivery, deadline).await?;
+                self.status(&market, &delivery)
             }
             Command::Pair(symbol) => self.pair(symbol, deadline).await?,
             Command::Board => board(&self.market(deadline).await?),
             Command::Setups => Answer::text(answers::setups(&self.market(deadline).await?)),
             Command::Mute { symbol, for_ms } => {
-                let until = now_ms() + for_ms;
+                let until = wall_ms() + for_ms;
                 let mute = Mute {
                     symbol: symbol.clone(),
                     kind: None,
                     until,
                 };
-                self.tell(Input::Mute(mute), deadline).await?;
+                self.tell(EngineCommand::Mute(mute), deadline).await?;
                 match self.knows(symbol, deadline).await {
                     Ok(known) => Answer::text(answers::muted(symbol, *for_ms, until, known)),
                     // Taken but not yet applied: it will be, in order.
@@ -76,47 +77,29 @@ impl Runner {
                 }
             }
             Command::Unmute(symbol) => {
-                let now = now_ms();
-                let had = match self.cx.store.mutes() {
-                    Ok(mutes) => mutes
-                        .iter()
-                        .filter(|m| &m.symbol == symbol && m.until > now)
-                        .count(),
-                    Err(error) => {
-                        tracing::warn!(%error, "Could not read the mutes from the store.");
-                        1
-                    }
-                };
-                self.tell(Input::Unmute(symbol.clone()), deadline).await?;
+                let now = wall_ms();
+                let mutes = self.ask(Query::Mutes, deadline).await?;
+                let had = (mutes.iter())
+                    .filter(|m| &m.symbol == symbol && m.until > now)
+                    .count();
+                self.tell(EngineCommand::Unmute(symbol.clone()), deadline)
+                    .await?;
                 self.knows(symbol, deadline).await?;
                 Answer::text(answers::unmuted(symbol, had))
             }
-            Command::Mutes => Answer::text(match self.cx.store.mutes() {
-                Ok(mutes) => answers::mutes(&mutes, now_ms()),
-                Err(error) => {
-                    tracing::warn!(%error, "Could not read the mutes from the store.");
-                    format!("Could not read the mutes: {}", esc(&error.to_string()))
-                }
-            }),
+            Command::Mutes => {
+                let mutes = Mutes::new(self.ask(Query::Mutes, deadline).await?);
+                Answer::text(answers::mutes(&mutes, wall_ms()))
+            }
         })
     }
 
-    fn status(&self, market: &MarketView) -> Answer {
-        let store = &self.cx.store;
-        let outbox = store
-            .outbox_depth()
-            .inspect_err(|error| tracing::warn!(%error, "Could not read the outbox depth."))
-            .ok();
-        let dead_letters = store
-            .dead_letters()
-            .inspect_err(|error| tracing::warn!(%error, "Could not read the dead letters."))
-            .ok()
-            .map(|d| d.len());
+    fn status(&self, market: &MarketView, delivery: &DeliveryView) -> Answer {
         Answer::text(answers::status(&StatusFacts {
             health: &market.health,
-            now_ms: now_ms(),
-            outbox: outbox.as_ref(),
-            dead_letters,
+            now_ms: wall_ms(),
+            outbox: delivery.outbox.as_ref(),
+            dead_letters: delivery.dead_letters,
             uptime: self.cx.started.elapsed(),
         }))
     }
@@ -159,7 +142,7 @@ impl Runner {
         deadline: Instant,
     ) -> Result<T, Unanswered> {
         let (tx, rx) = oneshot::channel();
-        self.tell(Input::Query(query(tx)), deadline).await?;
+        self.tell(EngineCommand::Query(query(tx)), deadline).await?;
         match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(_)) => Err(Unanswered::Gone),
@@ -167,9 +150,9 @@ impl Runner {
         }
     }
 
-    /// Hands `input` to the engine, waiting for room in its channel until `deadline`.
-    async fn tell(&self, input: Input, deadline: Instant) -> Result<(), Unanswered> {
-        match tokio::time::timeout_at(deadline, self.cx.inputs.send(input)).await {
+    /// Hands `command` to the engine, waiting for room in its channel until `deadline`.
+    async fn tell(&self, command: EngineCommand, deadline: Instant) -> Result<(), Unanswered> {
+        match tokio::time::timeout_at(deadline, self.cx.commands.send(command)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Unanswered::Gone),
             Err(_) => Err(Unanswered::Busy),

@@ -3,22 +3,18 @@
 use serde_json::json;
 
 use super::*;
+use crate::model::testing::{TestAlert, alert};
 use crate::model::{
     BarFacts, Checklist, Conviction, Cross50, EntryDirection, HeatmapMode, Interval,
-    MidlineCrossFacts, RegimeChangeFacts, SetupLetter, Severity, SummaryFacts, Symbol,
+    MidlineCrossFacts, RegimeChangeFacts, SetupLetter, SummaryFacts,
 };
 
-fn alert(interval: Option<Interval>, title: &str, facts: Facts) -> Alert {
-    let symbol: Symbol = "ETHUSDT".parse().unwrap();
-    Alert::new(
-        symbol,
-        interval,
-        "1742241600000",
-        1_742_256_000_000,
-        Severity::Warning,
-        title.to_owned(),
-        facts,
-    )
+/// ETHUSDT's alert of `facts` at 2025-03-18 00:00 UTC, the close of the 4h bar it names.
+fn eth(facts: Facts) -> TestAlert {
+    alert(facts)
+        .symbol("ETHUSDT")
+        .at(1_742_256_000_000)
+        .trigger("1742241600000")
 }
 
 fn cluster() -> ClusterFacts {
@@ -87,11 +83,9 @@ fn level(label: ClusterLabel, price: f64) -> LevelFacts {
 
 #[test]
 fn cluster_edge_names_label_range_size_distance_and_the_caveat() {
-    let a = alert(
-        None,
-        "ETHUSDT reached short-liquidation cluster 2,059.4–2,111.5 (fuel, ~$106M est., density 3.9)",
-        Facts::ClusterEdge(Box::new(level(ClusterLabel::Fuel, 2050.0))),
-    );
+    let title = "ETHUSDT reached short-liquidation cluster 2,059.4–2,111.5 (fuel, ~$106M est., density 3.9)";
+    let edge = Facts::ClusterEdge(Box::new(level(ClusterLabel::Fuel, 2050.0)));
+    let a = eth(edge).title(title).build();
     let html = render_html(&a);
     assert!(
         html.starts_with("<b>ETHUSDT reached short-liquidation cluster"),
@@ -133,7 +127,7 @@ fn cluster_approach_and_sweep() {
             ..level(ClusterLabel::Magnet, 2070.0)
         })
     };
-    let approach = render_html(&alert(None, "t", Facts::ClusterApproach(facts(None))));
+    let approach = render_html(&eth(Facts::ClusterApproach(facts(None))).title("t").build());
     assert!(
         approach.contains("<b>Magnet</b> (against the wave)"),
         "{approach}"
@@ -150,12 +144,16 @@ fn cluster_approach_and_sweep() {
         notional_usd: 3.9e7,
         ..cluster()
     };
-    let swept = render_html(&alert(None, "t", Facts::ClusterSwept(facts(Some(next)))));
+    let swept = render_html(
+        &eth(Facts::ClusterSwept(facts(Some(next))))
+            .title("t")
+            .build(),
+    );
     assert!(
         swept.contains("Next: 2,150.0–2,170.0 (~$39.0M est.)"),
         "{swept}"
     );
-    let none = render_html(&alert(None, "t", Facts::ClusterSwept(facts(None))));
+    let none = render_html(&eth(Facts::ClusterSwept(facts(None))).title("t").build());
     assert!(none.contains("Next: none in the window"));
 }
 
@@ -191,11 +189,10 @@ fn setup_entry_has_levels_checklist_funding_and_the_caveat() {
             reward_risk_ok: true,
         },
     };
-    let a = alert(
-        Some(Interval::H4),
-        "ETHUSDT Setup A short: entry 1,925.4, stop 1,957.7, T1 1,813.9, R:R 3.2",
-        Facts::SetupEntry(Box::new(facts)),
-    );
+    let a = eth(Facts::SetupEntry(Box::new(facts)))
+        .interval(Interval::H4)
+        .title("ETHUSDT Setup A short: entry 1,925.4, stop 1,957.7, T1 1,813.9, R:R 3.2")
+        .build();
     let html = render_html(&a);
     for want in [
         "ETHUSDT · 4h · 2025-03-18 00:00 UTC",
@@ -232,11 +229,9 @@ fn divergence_exit_names_the_divergence_and_the_fuel_cluster() {
         converged: true,
         funding: funding(),
     };
-    let a = alert(
-        Some(Interval::H4),
-        "ETHUSDT exit long: bearish divergence on 4h after price reached the fuel cluster at 2,059.4",
-        Facts::DivergenceExit(Box::new(facts)),
-    );
+    let title = "ETHUSDT exit long: bearish divergence on 4h after price reached the fuel cluster at 2,059.4";
+    let exit = Facts::DivergenceExit(Box::new(facts));
+    let a = eth(exit).interval(Interval::H4).title(title).build();
     let html = render_html(&a);
     for want in [
         "<b>Exit long</b>: regular bearish divergence on 4h",
@@ -260,37 +255,37 @@ fn signal_kinds_show_timeframe_rsi_and_regime() {
         bars: 300,
         converged: true,
     };
-    let regime = render_html(&alert(
-        Some(Interval::D1),
-        "ETHUSDT 1d RSI regime bear → range (RSI 61.5)",
-        Facts::RegimeChange(RegimeChangeFacts {
+    let regime = render_html(
+        &eth(Facts::RegimeChange(RegimeChangeFacts {
             from: Regime::Bear,
             to: Regime::Range,
             bar: bar(61.49, 612.3),
-        }),
-    ));
+        }))
+        .interval(Interval::D1)
+        .title("ETHUSDT 1d RSI regime bear → range (RSI 61.5)")
+        .build(),
+    );
     assert!(regime.contains("ETHUSDT · 1d ·"), "{regime}");
     assert!(regime.contains("Regime: bear → <b>range</b>\nRSI <b>61.5</b> · close 612.30"));
     assert!(!regime.contains("Estimate"), "no heatmap facts, no caveat");
 
-    let midline = render_html(&alert(
-        Some(Interval::H4),
-        "t",
-        Facts::MidlineCross(MidlineCrossFacts {
+    let midline = render_html(
+        &eth(Facts::MidlineCross(MidlineCrossFacts {
             direction: Cross50::Up,
             against: Regime::Bear,
             bar: bar(51.9, 1.5),
-        }),
-    ));
+        }))
+        .interval(Interval::H4)
+        .title("t")
+        .build(),
+    );
     assert!(
         midline.contains("RSI crossed <b>up 50</b> against the bear wave"),
         "{midline}"
     );
 
-    let divergence = render_html(&alert(
-        Some(Interval::H4),
-        "t",
-        Facts::Divergence(DivergenceFacts {
+    let divergence = render_html(
+        &eth(Facts::Divergence(DivergenceFacts {
             divergence: DivergenceKind::RegularBull,
             regime: Regime::Bear,
             pivot_open_ms: 1_741_708_800_000,
@@ -302,8 +297,11 @@ fn signal_kinds_show_timeframe_rsi_and_regime() {
             prev_pivot_low: 500.2,
             prev_pivot_high: 520.0,
             bar: bar(33.0, 490.0),
-        }),
-    ));
+        }))
+        .interval(Interval::H4)
+        .title("t")
+        .build(),
+    );
     for want in [
         "<b>regular bullish</b> divergence",
         "Pivots: 2025-03-08 16:00 RSI 28.1 (low 500.20) → 2025-03-11 16:00 RSI 33.0 (low 490.10)",
@@ -322,13 +320,10 @@ fn summary(json: Value) -> Facts {
 
 #[test]
 fn daily_summary_lists_the_facts_and_everything_is_escaped() {
-    let a = alert(
-        None,
-        "Daily <summary> & more",
-        summary(
-            json!({"note": "<b>not bold</b> & co", "pairs": [{"symbol": "BTCUSDT", "rsi": 55.123456789}]}),
-        ),
+    let facts = summary(
+        json!({"note": "<b>not bold</b> & co", "pairs": [{"symbol": "BTCUSDT", "rsi": 55.123456789}]}),
     );
+    let a = eth(facts).title("Daily <summary> & more").build();
     let html = render_html(&a);
     assert!(
         html.starts_with("<b>Daily &lt;summary&gt; &amp; more</b>\n"),
@@ -354,7 +349,7 @@ fn daily_summary_lists_the_facts_and_everything_is_escaped() {
 
 #[test]
 fn long_values_are_cut() {
-    let a = alert(None, &"x".repeat(5000), summary(json!({})));
+    let a = eth(summary(json!({}))).title("x".repeat(5000)).build();
     let html = render_html(&a);
     assert!(html.lines().all(|l| l.chars().count() < 1100));
     assert!(html.contains("x…</b>"));

@@ -8,8 +8,8 @@ use tokio::sync::mpsc;
 use tracing::{error, info};
 
 use super::lanes::Hole;
-use crate::engine::Input;
 use crate::model::{Symbol, SymbolEvent, TimeMs};
+use crate::source::Batch;
 use crate::source::binance::rest::RestClient;
 use crate::source::binance::warmup::{
     PairWarmup, Progress, WarmupPlan, backfill, poll_open_interest, warm_all,
@@ -24,7 +24,7 @@ pub(super) async fn warm(
     client: &RestClient,
     plan: WarmupPlan,
     contracts: Vec<Contract>,
-    tx: mpsc::Sender<Input>,
+    tx: mpsc::Sender<Batch>,
 ) -> Vec<PairWarmup> {
     warm_all(client, &contracts, &plan, tx, Progress::DEFAULT).await
 }

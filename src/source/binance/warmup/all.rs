@@ -1,4 +1,4 @@
-//! Warming every pair: a few at a time, each sent to the engine as one `Input::Market` batch as
+//! Warming every pair: a few at a time, each sent to the engine as one batch as
 //! soon as it is ready (so pairs become alert-ready one by one), with progress lines. A pair
 //! whose requests fail is logged and skipped; it never stops the others. Only a ban past the
 //! client's wait bound, or the engine going away, ends the warm-up early.
@@ -12,8 +12,8 @@ use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 use super::{WarmupPlan, bounded, warm_pair};
-use crate::engine::Input;
 use crate::model::{Funding, MarketEvent, Symbol};
+use crate::source::Batch;
 use crate::source::binance::rest::{RestClient, RestError};
 use crate::source::binance::wire::Contract;
 
@@ -66,7 +66,7 @@ pub async fn warm_all(
     client: &RestClient,
     contracts: &[Contract],
     plan: &WarmupPlan,
-    tx: mpsc::Sender<Input>,
+    tx: mpsc::Sender<Batch>,
     progress: Progress,
 ) -> Vec<PairWarmup> {
     let meter = Mutex::new(Meter::new(client, contracts.len(), progress));
@@ -85,7 +85,7 @@ pub async fn warm_all(
         let outcome = match warm_pair(client, symbol, plan, latest, client.now()).await {
             Ok(events) => {
                 let count = events.len();
-                if tx.send(Input::Market(events)).await.is_ok() {
+                if tx.send(events).await.is_ok() {
                     PairOutcome::Ready { events: count }
                 } else {
                     let _first = stop.set("the engine is gone");

@@ -1,7 +1,7 @@
 //! Order across connections and reconnects: per pair, the last closed bar seen says whether a new
-//! one is in order, a duplicate (dropped) or after a hole (a gap to back-fill); marks and
-//! liquidations seen twice (two links overlap during a roll-over) are dropped. Pure: no I/O, no
-//! clock; it never back-fills, it only says what is missing.
+//! one is in order, a duplicate (dropped) or after a hole (kept: the live source's lanes find and
+//! back-fill the hole); marks and liquidations seen twice (two links overlap during a roll-over)
+//! are dropped. Pure: no I/O, no clock; it never declares a hole.
 
 use std::collections::HashMap;
 
@@ -65,20 +65,9 @@ impl GapTracker {
     }
 }
 
-/// A hole in one pair's series of closed bars, bar open times `from..=to`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Gap {
-    pub symbol: Symbol,
-    pub interval: Interval,
-    pub from: TimeMs,
-    pub to: TimeMs,
-}
-
 /// What went through the [`Sequencer`] from one frame.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Admitted {
-    /// Holes found, to report before `events`.
-    pub gaps: Vec<Gap>,
     pub events: Vec<SymbolEvent>,
     /// Events dropped as already seen.
     pub duplicates: usize,
@@ -102,20 +91,9 @@ impl Sequencer {
         };
         for e in events {
             let keep = match &e.event {
-                MarketEvent::Candle { interval, candle } => {
-                    match self.bars.admit(&e.symbol, *interval, candle.open_time) {
-                        BarVerdict::Gap { from, to } => {
-                            out.gaps.push(Gap {
-                                symbol: e.symbol.clone(),
-                                interval: *interval,
-                                from,
-                                to,
-                            });
-                            true
-                        }
-                        verdict => verdict.is_kept(),
-                    }
-                }
+                MarketEvent::Candle { interval, candle } => (self.bars)
+                    .admit(&e.symbol, *interval, candle.open_time)
+                    .is_kept(),
                 MarketEvent::Mark(m) => newer(&mut self.marks, &e.symbol, m.time),
                 MarketEvent::Liquidation(l) => newer(&mut self.liquidations, &e.symbol, l.time),
                 _ => true,
@@ -229,37 +207,21 @@ mod tests {
         }
     }
 
-    /// Each case: events fed in one batch, then what passed (kept count, gaps, duplicates).
+    /// Each case: events fed in one batch, then what passed (kept count, duplicates).
     #[test]
-    fn the_sequencer_drops_copies_and_reports_holes() {
+    fn the_sequencer_drops_copies_and_keeps_bars_after_a_hole() {
         for (events, want) in [
-            (
-                "bar AA@0; bar AA@1; mark AA@5; liq AA@7",
-                "kept 4 gaps [] dup 0",
-            ),
+            ("bar AA@0; bar AA@1; mark AA@5; liq AA@7", "kept 4 dup 0"),
             (
                 "bar AA@0; bar AA@0; mark AA@5; mark AA@5; mark AA@4",
-                "kept 2 gaps [] dup 3",
+                "kept 2 dup 3",
             ),
-            ("liq AA@7; liq BB@7; liq AA@7", "kept 2 gaps [] dup 1"),
-            (
-                "bar AA@0; bar AA@4; bar BB@2",
-                "kept 3 gaps [AA 1..3] dup 0",
-            ),
+            ("liq AA@7; liq BB@7; liq AA@7", "kept 2 dup 1"),
+            ("bar AA@0; bar AA@4; bar BB@2", "kept 3 dup 0"),
         ] {
             let batch: Vec<SymbolEvent> = events.split("; ").map(event).collect();
             let out = Sequencer::default().admit(batch);
-            let gaps: Vec<String> = out
-                .gaps
-                .iter()
-                .map(|g| format!("{} {}..{}", g.symbol, g.from / M5, g.to / M5))
-                .collect();
-            let got = format!(
-                "kept {} gaps [{}] dup {}",
-                out.events.len(),
-                gaps.join(", "),
-                out.duplicates
-            );
+            let got = format!("kept {} dup {}", out.events.len(), out.duplicates);
             assert_eq!(got, want, "{events}");
         }
     }
@@ -270,7 +232,11 @@ mod tests {
         seq.admit(vec![event("bar AA@0"), event("bar BB@0")]);
         seq.retain(|s| s.as_str() == "BB");
         let out = seq.admit(vec![event("bar AA@9"), event("bar BB@9")]);
-        assert_eq!(out.gaps.len(), 1, "only BB has a hole");
+        assert_eq!(out.events.len(), 2);
+        assert_eq!(
+            seq.bars().last_open(&"BB".parse().unwrap(), Interval::M5),
+            Some(9 * M5)
+        );
         assert_eq!(
             seq.bars().last_open(&"AA".parse().unwrap(), Interval::M5),
             Some(9 * M5)

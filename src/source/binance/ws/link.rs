@@ -1,7 +1,7 @@
-//! One open WebSocket link and what arrives on it: every text frame through `parse_frame`, the
-//! events through the shared sequencer to the output, faulty frames counted and skipped with a
-//! rate-limited warning, pings answered at once. Never reconnects and never decides to: it
-//! reports a lost link to the connection task.
+//! Opening a WebSocket link within the shared attempt budget, and one open link and what arrives
+//! on it: every text frame through `parse_frame`, the events through the shared sequencer to the
+//! output, faulty frames counted and skipped with a rate-limited warning, pings answered at once.
+//! Never reconnects and never decides to: it reports a lost link to the connection task.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use futures_util::SinkExt;
 use tokio::net::TcpStream;
-use tokio::time::{Instant, timeout};
+use tokio::time::{Instant, sleep, timeout};
+use tokio_tungstenite::connect_async_with_config;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tracing::{debug, warn};
@@ -22,6 +24,20 @@ use crate::model::MarketEvent;
 use crate::source::binance::wire::{Frame, WireError, parse_frame};
 
 pub(super) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The largest message accepted: the all-market mark-price array of ~700 pairs is about 100 KB.
+const MAX_MESSAGE: usize = 4 << 20;
+
+/// Why a slot's connection ended for good, or its link for now.
+#[derive(Debug)]
+pub(super) enum End {
+    Shutdown,
+    /// The plan closed the slot.
+    Retired,
+    OutputClosed,
+    /// The link was lost; the slot reconnects.
+    Lost(String),
+}
 
 /// How often each kind of faulty frame may be logged.
 const WARN_EVERY: Duration = Duration::from_secs(10);
@@ -137,7 +153,7 @@ impl Link {
             Some(Ok(message)) => message,
         };
         self.last_frame = Instant::now();
-        clock.store(super::connection::now_ms(), Ordering::Relaxed);
+        clock.store(crate::clock::wall_ms(), Ordering::Relaxed);
         bump(&shared.counters.messages);
         match message {
             Message::Text(text) => {
@@ -204,20 +220,6 @@ async fn on_text(shared: &Shared, slot: SlotId, text: &str) -> Flow {
     };
     let duplicates = admitted.duplicates as u64;
     counters.duplicates.fetch_add(duplicates, Ordering::Relaxed);
-    for gap in admitted.gaps {
-        bump(&counters.gaps);
-        debug!(venue = "binance", slot, symbol = %gap.symbol, from = gap.from, to = gap.to,
-            "Closed bars are missing.");
-        let event = StreamEvent::Gap {
-            symbol: gap.symbol,
-            interval: gap.interval,
-            from: gap.from,
-            to: gap.to,
-        };
-        if shared.out.send(event).await.is_err() {
-            return Flow::OutputClosed;
-        }
-    }
     if admitted.events.is_empty() {
         return Flow::Go;
     }
@@ -267,5 +269,43 @@ fn warn_gated(shared: &Shared, slot: SlotId, kind: FrameKind, error: &str) {
             error,
             "Skipped a market-stream frame."
         );
+    }
+}
+
+pub(super) fn ping_every(shared: &Shared) -> Duration {
+    shared.config.silence_timeout / 3
+}
+
+/// Opens a link to `url` once the attempt budget allows, within the connect timeout.
+pub(super) async fn connect(shared: &Shared, url: String) -> Result<Socket, String> {
+    loop {
+        let verdict = {
+            let mut limiter = shared.limiter.lock().unwrap_or_else(|e| e.into_inner());
+            limiter.try_acquire(Instant::now())
+        };
+        match verdict {
+            Ok(()) => break,
+            Err(wait) => {
+                warn!(
+                    venue = "binance",
+                    wait_ms = wait.as_millis() as u64,
+                    "Connection attempt budget spent; waiting."
+                );
+                sleep(wait).await;
+            }
+        }
+    }
+    bump(&shared.counters.attempts);
+    let ws_config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE))
+        .max_frame_size(Some(MAX_MESSAGE));
+    let handshake = connect_async_with_config(url, Some(ws_config), true);
+    match timeout(shared.config.connect_timeout, handshake).await {
+        Ok(Ok((socket, _response))) => Ok(socket),
+        Ok(Err(e)) => Err(format!("connect failed: {e}")),
+        Err(_) => Err(format!(
+            "connect timed out after {:?}",
+            shared.config.connect_timeout
+        )),
     }
 }

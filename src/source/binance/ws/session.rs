@@ -11,13 +11,13 @@ use futures_util::{FutureExt, StreamExt};
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior, interval};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::Shared;
-use super::connection::{End, connect, ping_every, stopped};
 use super::counters::bump;
 use super::limiter::backoff;
-use super::link::{Flow, Link, Socket};
+use super::link::{End, Flow, Link, Socket, connect, ping_every};
 use super::plan::SlotId;
 
 /// Messages read in one go before the timers get a look in.
@@ -60,7 +60,7 @@ impl<'a> Session<'a> {
     pub(super) async fn run(
         mut self,
         target: &mut watch::Receiver<Vec<String>>,
-        shutdown: &mut watch::Receiver<bool>,
+        shutdown: &CancellationToken,
     ) -> (End, Duration) {
         let config = &self.shared.config;
         let period = (config.silence_timeout / 10).min(config.control_interval / 2);
@@ -72,7 +72,7 @@ impl<'a> Session<'a> {
         let end = loop {
             let flow = tokio::select! {
                 biased;
-                () = stopped(shutdown) => break End::Shutdown,
+                () = shutdown.cancelled() => break End::Shutdown,
                 _ = ticker.tick() => self.on_tick(target).await,
                 changed = target.changed() => match changed {
                     Ok(()) => {
