@@ -5,6 +5,8 @@
 
 mod meter;
 mod task;
+#[cfg(test)]
+mod tests;
 mod views;
 
 pub use meter::EngineMeter;

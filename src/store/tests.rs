@@ -9,11 +9,8 @@ use std::io::Write;
 use std::path::Path;
 
 use super::*;
-use crate::config::{self, Config};
-use crate::engine::PairSnapshot;
 use crate::model::testing::alert;
-use crate::model::{AlertKind, Symbol, SymbolEvent, TimeMs};
-use crate::source::replay::{Dataset, ReplayOptions};
+use crate::model::{AlertKind, Symbol, TimeMs};
 
 const CACHE: u64 = 4 << 20;
 
@@ -37,16 +34,16 @@ fn commit_alerts(store: &Store, alerts: &[Routed]) {
     store.commit(&Commit::alerts(alerts)).expect("commit");
 }
 
-fn demo() -> (Config, Vec<SymbolEvent>) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = config::load(&root.join("config/demo.toml")).expect("demo config");
-    let events = Dataset::load(
-        &root.join("tests/fixtures/binance"),
-        &ReplayOptions::default(),
-    )
-    .expect("fixtures")
-    .into_events();
-    (config, events)
+/// What the engine would snapshot, as far as the store can tell: a value under a key.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Pair {
+    symbol: String,
+}
+
+impl Snapshot for Pair {
+    fn key(&self) -> &str {
+        &self.symbol
+    }
 }
 
 fn write_garbage(path: &Path, len: usize, seed: u64) {
@@ -79,7 +76,7 @@ fn open_creates_and_reopen_keeps_data() {
     {
         let store = open(&path);
         assert_eq!(store.position().unwrap(), None);
-        assert!(store.pair_snapshots::<PairSnapshot>().unwrap().is_empty());
+        assert!(store.pair_snapshots::<Pair>().unwrap().is_empty());
         store
             .commit(&Commit::<NoPairs> {
                 pairs: &[],

@@ -130,7 +130,7 @@ fn undecodable_values_are_reported_with_their_tree() {
         .outbox
         .insert(b"no separator", b"{}".as_slice())
         .unwrap();
-    let pairs = store.pair_snapshots::<PairSnapshot>().unwrap_err();
+    let pairs = store.pair_snapshots::<Pair>().unwrap_err();
     assert!(
         matches!(pairs, StoreError::Decode { tree: "pairs", .. }),
         "{pairs:?}"
