@@ -27,7 +27,7 @@ fn load(source_interval: Interval) -> (Config, Vec<SymbolEvent>) {
     let config = config::from_toml_str(&text, fixtures()).expect("bench config");
     let options = ReplayOptions {
         source_interval,
-        ..ReplayOptions::default()
+        ..ReplayOptions::new(liqwave::clock::wall_ms())
     };
     let events = Dataset::load(fixtures(), &options)
         .expect("fixtures")

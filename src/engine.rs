@@ -10,8 +10,8 @@ mod tests;
 mod views;
 
 pub use meter::EngineMeter;
-pub use task::{Inputs, Outlet, Persist, SinkSlot};
-pub use views::{MARKET, PairAnswer, Query, SummaryRequest};
+pub use task::{Freshness, Inputs, Outlet, Persist, SinkSlot};
+pub use views::{MARKET, PairAnswer, Pulse, Query, SummaryRequest};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -226,9 +226,15 @@ impl Engine {
     }
 
     /// An engine that continues from `snapshot` as if it had processed the events behind it.
-    /// Kernels are rebuilt from the config, so a changed config applies from here on.
+    /// Kernels are rebuilt from the config, so a changed config applies from here on. Its data
+    /// clock starts at the newest source bar restored: the restored pairs are data, and the
+    /// views (the bot's board, `/status`) must not call them "no data" until the next event.
     pub fn restore(config: &Config, snapshot: Vec<PairSnapshot>) -> Engine {
         let mut engine = Engine::new(config);
+        engine.clock = snapshot
+            .iter()
+            .filter_map(|p| p.state.last_source_close())
+            .max();
         for PairSnapshot { state, rules } in snapshot {
             let kernel = Kernel::new(&engine.heatmap, margin_for(state.symbol()));
             let pair = Pair {

@@ -12,6 +12,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // `liqwave status | head`: the reader has what it wanted.
+        Err(error) if cli::is_closed_output(&error) => ExitCode::SUCCESS,
         Err(error) => {
             // The one place errors reach a human directly: before logging may exist.
             #[allow(clippy::print_stderr)]

@@ -3,7 +3,10 @@
 //! source: the offline replay here, and the live daemon in `live`.
 
 pub mod delivery;
+mod heartbeat;
 mod live;
+mod preflight;
+mod signals;
 mod sinks;
 mod state;
 mod summary;
@@ -21,6 +24,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub use live::run_daemon;
+pub use preflight::{NotReady, preflight};
 pub use state::open_store;
 
 use crate::config::Config;
@@ -28,8 +32,9 @@ use crate::engine::Engine;
 use crate::model::{AlertKind, SymbolEvent};
 use crate::notify::Delivered;
 use crate::rules::RuleTally;
-use crate::source::replay::{Dataset, LoadReport, ReplayOptions, SymbolFilter};
+use crate::source::replay::{Dataset, LoadReport, ReplayOptions, RowLimits, SymbolFilter};
 use crate::source::{Batch, SourceHealth};
+use signals::Signals;
 use topology::{BATCH, Finished, Parts, Pipeline, SourceEnd};
 
 /// Makes ring the process-wide rustls crypto provider, once, at start. Our TLS clients (Binance,
@@ -63,6 +68,9 @@ pub struct ReplaySummary {
     pub durable: BTreeMap<String, Delivered>,
     /// Whether a signal cut the replay short.
     pub interrupted: bool,
+    /// Alerts still in the outbox at exit, by sink (only when a signal hurried the sinks, or a
+    /// store error stopped them): the next start delivers them.
+    pub undelivered: BTreeMap<String, usize>,
     pub load_time: Duration,
     pub run_time: Duration,
 }
@@ -90,8 +98,38 @@ impl ReplaySummary {
             delivered: done.console,
             durable: done.durable.clone(),
             interrupted: done.interrupted,
+            undelivered: BTreeMap::new(),
             load_time,
             run_time,
+        }
+    }
+
+    /// A replay stopped by a signal while its dataset loaded: nothing ran.
+    fn stopped_loading(config: &Config, load_time: Duration) -> ReplaySummary {
+        let load = LoadReport {
+            source_interval: config.replay.source_interval,
+            symbols: Default::default(),
+            files: Vec::new(),
+            ignored_files: Vec::new(),
+            events: Default::default(),
+        };
+        ReplaySummary {
+            load,
+            pairs: 0,
+            resumed_at: 0,
+            events: 0,
+            source_bars: 0,
+            signal_bars: 0,
+            heat_steps: 0,
+            alerts: BTreeMap::new(),
+            muted: 0,
+            rules: RuleTally::default(),
+            delivered: Delivered::default(),
+            durable: BTreeMap::new(),
+            interrupted: true,
+            undelivered: BTreeMap::new(),
+            load_time,
+            run_time: Duration::ZERO,
         }
     }
 
@@ -118,8 +156,19 @@ pub async fn replay(
     data_dir: &Path,
     run: ReplayRun<'_>,
 ) -> anyhow::Result<(ReplaySummary, Engine)> {
+    let signals = Signals::listen();
     let started = Instant::now();
-    let dataset = load_dataset(config, data_dir)?;
+    let (loading, dir) = (config.clone(), data_dir.to_owned());
+    let loaded = tokio::task::spawn_blocking(move || load_dataset(&loading, &dir));
+    let signal = signals.received();
+    let dataset = tokio::select! {
+        loaded = loaded => loaded.context("loading the dataset panicked")??,
+        () = signal.cancelled() => {
+            tracing::info!("Stopped while loading; nothing was replayed.");
+            let summary = ReplaySummary::stopped_loading(config, started.elapsed());
+            return Ok((summary, Engine::new(config)));
+        }
+    };
     let load_time = started.elapsed();
     let load = dataset.report().clone();
     tracing::info!(
@@ -143,9 +192,11 @@ pub async fn replay(
     let started = Instant::now();
     let parts = Parts {
         engine,
-        store: store.map(|store| (store, position)),
+        store: store.clone().map(|store| (store, position)),
         console,
         metrics: Arc::default(),
+        signals,
+        fresh: None,
     };
     let mut pipeline = Pipeline::start(config, parts)?;
     let cx = pipeline.source_context(Arc::new(SourceHealth::default()), Default::default());
@@ -153,7 +204,15 @@ pub async fn replay(
     let done = pipeline.run(source, SourceEnd::Finishes).await?;
     let run_time = started.elapsed();
 
-    let summary = ReplaySummary::new(load, position, &done, load_time, run_time);
+    let mut summary = ReplaySummary::new(load, position, &done, load_time, run_time);
+    if let Some(store) = &store {
+        let depth = store.outbox_depth()?.into_iter();
+        summary.undelivered = depth.filter(|(_, n)| *n > 0).collect();
+        for (sink, left) in &summary.undelivered {
+            let why = "the next start sends them";
+            tracing::warn!(sink, left, "Alerts stay undelivered in the outbox; {why}.");
+        }
+    }
     Ok((summary, done.engine))
 }
 
@@ -165,9 +224,15 @@ pub fn load_dataset(config: &Config, dir: &Path) -> anyhow::Result<Dataset> {
             include: config.symbols.include.clone(),
             exclude: config.symbols.exclude.clone(),
         },
+        limits: row_limits(config),
     };
     Dataset::load(dir, &options)
         .with_context(|| format!("loading recorded data from {}", dir.display()))
+}
+
+/// The bounds of a recorded row as the config says, with times up to a day after the wall clock.
+pub fn row_limits(config: &Config) -> RowLimits {
+    RowLimits::new(crate::clock::wall_ms(), config.replay.max_price_jump)
 }
 
 /// The replay source: hands the recorded events to the engine in order, then hangs up; a

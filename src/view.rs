@@ -73,6 +73,10 @@ pub struct PairView {
     pub timeframes: Vec<TimeframeView>,
     pub bias: Bias,
     pub funding_rate: Option<f64>,
+    /// What the configured thresholds (`[rules.funding]`) make of `funding_rate`; `None` without
+    /// a rate, or in a report stored before this field (read it with [`PairView::crowding`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funding_crowding: Option<Crowding>,
     pub above: Option<LevelView>,
     pub below: Option<LevelView>,
     pub setup: Option<SetupView>,
@@ -86,6 +90,16 @@ pub struct PairView {
 impl PairView {
     pub fn timeframe(&self, interval: Interval) -> Option<&TimeframeView> {
         self.timeframes.iter().find(|t| t.interval == interval)
+    }
+
+    /// Which side funding says is crowded: as judged with the configured thresholds when the
+    /// view was made; for a report stored before that was recorded, by the default thresholds.
+    pub fn crowding(&self) -> Option<Crowding> {
+        let rate = self.funding_rate.filter(|r| r.is_finite())?;
+        Some(
+            self.funding_crowding
+                .unwrap_or_else(|| Crowding::of(rate, &RuleParams::DEFAULT.funding)),
+        )
     }
 
     /// The nearest qualifying cluster on the fuel side of the wave.
@@ -137,6 +151,7 @@ impl PairView {
             timeframes,
             bias,
             funding_rate: pair.funding().map(|f| f.rate),
+            funding_crowding: pair.funding().map(|f| Crowding::of(f.rate, &p.funding)),
             above: level(Side::Short),
             below: level(Side::Long),
             setup,

@@ -217,6 +217,12 @@ impl PairState {
     pub fn last_source_open(&self) -> Option<TimeMs> {
         self.aggregator.as_ref().and_then(Aggregator::last_open)
     }
+
+    /// Close time of the last accepted source bar: when the data of this state was last known.
+    pub fn last_source_close(&self) -> Option<TimeMs> {
+        let aggregator = self.aggregator.as_ref()?;
+        Some(aggregator.last_open()? + aggregator.source().duration_ms())
+    }
 }
 
 fn signal_slot(interval: Interval) -> usize {

@@ -72,6 +72,7 @@ fn load_pair(config: &Config, dir: &Path, symbol: &Symbol) -> anyhow::Result<Vec
             include: vec![symbol.clone()],
             exclude: Vec::new(),
         },
+        limits: crate::supervisor::row_limits(config),
     };
     let dataset = Dataset::load(dir, &options)
         .with_context(|| format!("loading recorded data from {}", dir.display()))?;

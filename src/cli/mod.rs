@@ -76,6 +76,10 @@ pub enum Command {
         /// The config file to check.
         #[arg(long)]
         config: PathBuf,
+        /// Also check what `liqwave run` needs at start: store.path set and writable, each
+        /// enabled sink's secret, the alert files writable, the signal report readable.
+        #[arg(long)]
+        for_run: bool,
     },
     /// Replay one pair up to a time and print its liquidation clusters (and optionally a chart).
     Heatmap(heatmap::Args),
@@ -124,7 +128,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             replay_cmd(&config, data, run)
         }
         Command::Status { config } => status::run(&config),
-        Command::CheckConfig { config } => check_config(&config),
+        Command::CheckConfig { config, for_run } => check_config(&config, for_run),
         Command::Heatmap(args) => heatmap::run(&args),
         Command::ValidateModel(args) => validate::run(&args),
         Command::Backtest(args) => backtest::run(&args),
@@ -138,19 +142,29 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The process exit code for an error: 78 for configuration problems (an invalid file, a missing
-/// secret or an unreadable `[signal] report`: restarting cannot help), 1 for everything else.
+/// The process exit code for an error: 78 for configuration problems (an invalid file, or what
+/// `run` needs missing: a store path, a secret, a report; restarting cannot help), 1 otherwise.
 pub fn exit_code(error: &anyhow::Error) -> ExitCode {
     let config = |e: &(dyn std::error::Error + 'static)| {
         e.is::<ConfigError>()
             || e.is::<crate::notify::secret::MissingSecret>()
             || e.is::<crate::view::TrackRecordError>()
+            || e.is::<supervisor::NotReady>()
     };
     if error.chain().any(config) {
         ExitCode::from(EXIT_CONFIG)
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Whether `error` is a write to a closed pipe (the reader went away, as `head` does): nothing to
+/// report.
+pub fn is_closed_output(error: &anyhow::Error) -> bool {
+    let closed = |e: &io::Error| e.kind() == io::ErrorKind::BrokenPipe;
+    error
+        .chain()
+        .any(|e| e.downcast_ref::<io::Error>().is_some_and(closed))
 }
 
 pub(super) fn load_config(path: &Path) -> anyhow::Result<Config> {
@@ -199,10 +213,14 @@ impl DatasetArgs {
     }
 }
 
-fn check_config(path: &Path) -> anyhow::Result<()> {
+fn check_config(path: &Path, for_run: bool) -> anyhow::Result<()> {
     telemetry::init("warn", config::LogFormat::Auto);
-    load_config(path)?;
-    println!("{}: valid", path.display());
+    let config = load_config(path)?;
+    if for_run {
+        supervisor::preflight(&config)?;
+    }
+    let ready = if for_run { ", ready to run" } else { "" };
+    println!("{}: valid{ready}", path.display());
     Ok(())
 }
 
@@ -235,7 +253,10 @@ fn replay_cmd(
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let (summary, _engine) = runtime.block_on(supervisor::replay(&config, &data, run))?;
+    let replayed = runtime.block_on(supervisor::replay(&config, &data, run));
+    // A signal during loading leaves the loading thread behind: do not wait for it.
+    runtime.shutdown_background();
+    let (summary, _engine) = replayed?;
     print_summary(&summary, &mut io::stdout().lock())?;
     Ok(())
 }
@@ -263,7 +284,7 @@ fn print_summary(s: &ReplaySummary, out: &mut impl Write) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "  delivered        {} ({} failed)",
+        "  console          {} recorded ({} failed)",
         s.delivered.sent, s.delivered.failed
     )?;
     if s.resumed_at > 0 {
@@ -278,6 +299,12 @@ fn print_summary(s: &ReplaySummary, out: &mut impl Write) -> io::Result<()> {
             out,
             "  {sink:<16} {} sent, {} retried, {} dead letters, {} repeats dropped",
             d.sent, d.retried, d.failed, d.repeats
+        )?;
+    }
+    for (sink, n) in &s.undelivered {
+        writeln!(
+            out,
+            "  UNDELIVERED      {n} alerts for {sink} stay in the outbox; the next start sends them"
         )?;
     }
     if s.interrupted {

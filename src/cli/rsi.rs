@@ -10,8 +10,11 @@ use super::load_config;
 use crate::analytics::SignalParams;
 use crate::analytics::candles::Aggregator;
 use crate::analytics::timeframe::{BarSignals, Cross50, TimeframeState};
+use crate::clock::wall_ms;
+use crate::config::LogFormat;
 use crate::model::{Candle, Interval};
-use crate::source::replay;
+use crate::source::replay::{self, DEFAULT_MAX_PRICE_JUMP, RowLimits};
+use crate::{supervisor, telemetry};
 
 pub(super) fn run(
     path: &Path,
@@ -19,16 +22,25 @@ pub(super) fn run(
     period: usize,
     config: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let mut params = match config {
-        Some(path) => load_config(path)?.signals,
-        None => SignalParams::DEFAULT,
+    let config = config.map(load_config).transpose()?;
+    // Skipped rows are reported on stderr (each of the first few, then the count); stdout is CSV.
+    match &config {
+        Some(c) => telemetry::init(&c.log.filter, c.log.format),
+        None => telemetry::init("warn", LogFormat::Auto),
+    }
+    let (mut params, limits) = match &config {
+        Some(c) => (c.signals, supervisor::row_limits(c)),
+        None => (
+            SignalParams::DEFAULT,
+            RowLimits::new(wall_ms(), DEFAULT_MAX_PRICE_JUMP),
+        ),
     };
     anyhow::ensure!(
         (2..=100).contains(&period),
         "--period must be between 2 and 100, got {period}"
     );
     params.rsi_period = period;
-    let (candles, _report) = replay::read_kline_file(path)?;
+    let (candles, _report) = replay::read_kline_file(path, &limits)?;
     let native = native_interval(&candles)
         .with_context(|| format!("cannot tell the bar interval of {}", path.display()))?;
     anyhow::ensure!(
@@ -38,7 +50,8 @@ pub(super) fn run(
         path.display()
     );
     let mut tf = TimeframeState::new(interval, &params);
-    let mut aggregator = Aggregator::new(native, &[interval]);
+    // The file's own interval needs no aggregator (which refuses a target equal to its source).
+    let mut aggregator = (native != interval).then(|| Aggregator::new(native, &[interval]));
     let mut closed = Vec::new();
     let mut out = io::BufWriter::new(io::stdout().lock());
     writeln!(
@@ -47,10 +60,9 @@ pub(super) fn run(
     )?;
     for candle in &candles {
         closed.clear();
-        if native == interval {
-            closed.push((interval, *candle));
-        } else {
-            aggregator.push(candle, &mut closed);
+        match &mut aggregator {
+            Some(aggregator) => aggregator.push(candle, &mut closed),
+            None => closed.push((interval, *candle)),
         }
         for (_, bar) in &closed {
             write_rsi_row(&mut out, &tf.on_close(bar, &params))?;

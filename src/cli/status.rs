@@ -11,7 +11,7 @@ use super::load_config;
 use crate::config::{self, LogFormat};
 use crate::engine::PairSnapshot;
 use crate::model::{Interval, format_utc};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::telemetry;
 
 /// Dead letters and deliveries listed at most.
@@ -25,17 +25,24 @@ pub(super) fn run(config_path: &Path) -> anyhow::Result<()> {
         .path
         .as_deref()
         .context("the config has no store.path: there is no state to show")?;
-    let store = match Store::open(path, config.store.cache_bytes) {
-        Err(e) if e.is_locked() => {
-            // sled takes an exclusive lock: a second process cannot read it, not even read-only.
-            anyhow::bail!(
-                "{}: the running daemon holds the store (sled allows one process at a time); \
-                 stop it, or run status on a copy of the directory",
-                path.display()
-            )
-        }
-        other => other?,
-    };
+    let store = Store::open_existing(path, config.store.cache_bytes).map_err(|e| match e {
+        // sled takes an exclusive lock: a second process cannot read it, not even read-only.
+        StoreError::Locked { holder, .. } => anyhow::anyhow!(
+            "{}: {} holds the store (sled allows one process at a time); stop it, or run status \
+             on a copy of the directory",
+            path.display(),
+            holder.map_or("another process (the daemon?)".to_owned(), |pid| {
+                format!("liqwave process {pid} (the daemon?)")
+            })
+        ),
+        // The advice of run and replay names a flag status lacks.
+        StoreError::NewerSchema { .. } => anyhow::anyhow!("{}; upgrade", e.problem()),
+        StoreError::Corrupt { .. } | StoreError::Decode { .. } => anyhow::anyhow!(
+            "{}; `liqwave run --reset-state` moves it aside and starts empty",
+            e.problem()
+        ),
+        e => e.into(),
+    })?;
     print(&store, &config, &mut io::stdout().lock())
 }
 
@@ -51,6 +58,9 @@ fn print(store: &Store, config: &config::Config, out: &mut impl Write) -> anyhow
             .map_or(String::new(), |p| p.display().to_string())
     )?;
     writeln!(out, "events processed {}", store.position()?.unwrap_or(0))?;
+    if let Some(rollback) = store.rollback() {
+        writeln!(out, "ROLLED BACK      {rollback}")?;
+    }
     writeln!(out, "pairs tracked    {}", pairs.len())?;
     if !pairs.is_empty() {
         writeln!(

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -18,7 +18,7 @@ use crate::analytics::validation::{
 };
 use crate::model::{DAY_MS, HOUR_MS, Liquidation, MarketEvent, Side, Symbol, SymbolEvent, TimeMs};
 use crate::source::replay::{Dataset, ReplayOptions, SymbolFilter, read_liquidations};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -123,6 +123,7 @@ pub(super) fn run(args: &Args) -> anyhow::Result<()> {
     let options = ReplayOptions {
         source_interval: config.replay.source_interval,
         filter,
+        limits: crate::supervisor::row_limits(&config),
     };
     let dataset = Dataset::load(&dir, &options)
         .with_context(|| format!("loading recorded data from {}", dir.display()))?;
@@ -149,17 +150,14 @@ pub(super) fn run(args: &Args) -> anyhow::Result<()> {
         ..ValidationParams::default()
     };
     let store = match &args.store {
-        Some(path) => Some(
-            Store::open(path, config.store.cache_bytes).with_context(|| {
-                format!("opening the recorded liquidations in {}", path.display())
-            })?,
-        ),
+        Some(path) => Some(open_recorded(path, config.store.cache_bytes)?),
         None => None,
     };
     let mut extra: BTreeMap<Symbol, Vec<Liquidation>> = BTreeMap::new();
     for path in &args.prints {
-        let (events, files) = read_liquidations(path, &dataset.report().symbols)
-            .with_context(|| format!("reading the prints in {}", path.display()))?;
+        let (events, files) =
+            read_liquidations(path, &dataset.report().symbols, &options.limits)
+                .with_context(|| format!("reading the prints in {}", path.display()))?;
         for f in &files {
             tracing::info!(file = %f.path.display(), prints = f.events, duplicates = f.duplicates, malformed = f.malformed, "Read extra prints.");
         }
@@ -241,6 +239,22 @@ fn known(events: &[SymbolEvent]) -> Vec<&Liquidation> {
             _ => None,
         })
         .collect()
+}
+
+/// The store of `--store`, never created. Its errors carry no `--reset-state` advice: this
+/// command has no such flag, and a path given here may be a typo rather than a damaged store.
+fn open_recorded(path: &Path, cache_bytes: u64) -> anyhow::Result<Store> {
+    let context = || format!("opening the recorded liquidations in {}", path.display());
+    Store::open_existing(path, cache_bytes)
+        .map_err(|e| match e {
+            StoreError::NewerSchema { .. } => anyhow::anyhow!("{}; upgrade", e.problem()),
+            StoreError::Corrupt { .. } | StoreError::Decode { .. } => anyhow::anyhow!(
+                "{}; --store takes the directory of a liqwave store (its store.path)",
+                e.problem()
+            ),
+            e => e.into(),
+        })
+        .with_context(context)
 }
 
 /// Prints from elsewhere (`--prints`, the store) that `known` does not already hold, scored like

@@ -13,15 +13,12 @@ use toml::de::{DeTable, DeValue};
 
 use super::table::Table;
 
-/// Exit status for an invalid configuration (`EX_CONFIG` from BSD `sysexits.h`), so systemd's
-/// `ExecStartPre=liqwave check-config` and scripts can tell it from a runtime failure.
-const EX_CONFIG: u8 = 78;
-
-/// Why a config could not be loaded. Every variant is fatal and maps to exit code 78.
+/// Why a config could not be loaded. Every variant is fatal: the CLI exits 78 (`EX_CONFIG`).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file is missing or unreadable.
-    #[error("cannot read config file {}: {source}", path.display())]
+    /// The message leaves the cause to its source, so an error chain names it once.
+    #[error("cannot read config file {}", path.display())]
     Unreadable {
         path: PathBuf,
         source: std::io::Error,
@@ -38,13 +35,6 @@ pub enum ConfigError {
     #[error("invalid config, {} problem{}:{}", .0.len(), if .0.len() == 1 { "" } else { "s" },
         .0.iter().map(|p| format!("\n  {p}")).collect::<String>())]
     Invalid(Vec<Problem>),
-}
-
-impl ConfigError {
-    /// The process exit code for this error: always 78 (`EX_CONFIG`).
-    pub fn exit_code(&self) -> u8 {
-        EX_CONFIG
-    }
 }
 
 /// One thing wrong with the config: the key path, what is wrong, and the line when the key is in

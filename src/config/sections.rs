@@ -2,14 +2,14 @@
 //! the store, delivery, the daily summary, logging and the engine. Must never do I/O (paths are
 //! resolved, not opened) or read a secret.
 
-use std::ops::Bound::Excluded;
+use std::ops::Bound::{Excluded, Included};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use jiff::civil::Time;
 use jiff::tz::TimeZone;
-use tracing_subscriber::filter::Targets;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 
 use super::AlertSwitches;
 use super::table::{Field, Parsed, Table, intervals, one_of};
@@ -23,18 +23,11 @@ section! {
     #[derive(Default)]
     pub struct SymbolFilter(t) {
         pub include: Vec<Symbol> = t.list("include", None, symbol).unwrap_or_default(),
-        /// A symbol also in `include` is refused, yet counts for the duplicates after it.
-        pub exclude: Vec<Symbol> = {
-            let mut written = Vec::new();
-            t.list("exclude", None, |text, _| {
-                let s = symbol(text, &written)?;
-                written.push(s.clone());
-                match include.contains(&s) {
-                    true => Err(format!("{s} is also in symbols.include")),
-                    false => Ok(s),
-                }
-            }).unwrap_or_default()
-        },
+        /// A symbol also in `include` is refused.
+        pub exclude: Vec<Symbol> = t.list("exclude", None, |text, seen| match symbol(text, seen)? {
+            s if include.contains(&s) => Err(format!("{s} is also in symbols.include")),
+            s => Ok(s),
+        }).unwrap_or_default(),
     }
 }
 
@@ -57,6 +50,8 @@ section! {
     pub struct ReplayConfig(t) {
         pub data_dir: Option<PathBuf> = t.path("data_dir"),
         pub source_interval: Interval = t.choice("source_interval", M5, &intervals(&[M1, M5])),
+        /// A bar beyond this factor of the previous close (or its high over its low) is malformed.
+        pub max_price_jump: f64 = t.float("max_price_jump", 10.0, (Excluded(1.0), Included(1e6))),
     }
 }
 
@@ -80,6 +75,8 @@ section! {
         pub shutdown_deadline: Duration = t.secs("shutdown_deadline_secs", 10, 0..=3600),
         /// `sent_log_days`.
         pub sent_log_retention: Duration = t.secs("sent_log_days", 7, 1..=365) * 86_400,
+        /// Live only: bars of its timeframe an alert may be old and still reach people.
+        pub fresh_bars: u32 = t.int("fresh_bars", 1, 1..=1000),
     }
 }
 
@@ -138,9 +135,31 @@ fn log_filter(text: &str) -> Parsed<String> {
     if text.trim().is_empty() {
         return Err("must not be empty (use \"off\" to silence logging)".to_owned());
     }
-    let targets = Targets::from_str(text).map_err(|e| format!("invalid filter {text:?}: {e}"));
-    targets.map(|_| text.to_owned())
+    Targets::from_str(text).map_err(|e| format!("invalid filter {text:?}: {e}"))?;
+    // A word that is not a level is a target, which keeps only that target's lines: "verbose"
+    // would silence every line liqwave writes.
+    let target = |d: &str| match d.split_once('=') {
+        Some((target, _)) => Some(target.to_owned()),
+        None => LevelFilter::from_str(d).is_err().then(|| d.to_owned()),
+    };
+    let known = |t: &String| {
+        LOG_TARGETS
+            .split(", ")
+            .any(|c| *t == c || t.starts_with(&format!("{c}::")))
+    };
+    let directives = text.split(',').map(str::trim).filter(|d| !d.is_empty());
+    match directives.filter_map(target).find(|t| !known(t)) {
+        None => Ok(text.to_owned()),
+        Some(t) => Err(format!(
+            "{t:?} is neither a level (trace, debug, info, warn, error, off) nor a target liqwave \
+             logs from ({LOG_TARGETS}); e.g. \"warn,liqwave=debug\""
+        )),
+    }
 }
+
+/// The crates of the binary that log through `tracing` (`cargo tree -e normal -i tracing`); the
+/// others log through `log`, which the subscriber does not read.
+const LOG_TARGETS: &str = "liqwave, reqwest, hyper_util, hyper_rustls, teloxide, teloxide_core";
 
 section! {
     pub struct EngineConfig(t) {

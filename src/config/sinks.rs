@@ -3,11 +3,11 @@
 //! supervisor connects and binds) or read a secret: the file only names the environment variables
 //! (or systemd credentials) that hold them.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::table::{Table, positive};
+use super::table::{Parsed, Table, positive};
 use ConsoleFormat::{Json, Text};
 use SmtpTls::{Implicit, Starttls};
 
@@ -57,7 +57,8 @@ section! {
     /// or else from the systemd credential `telegram_token`; never from the config file.
     pub struct TelegramSinkConfig(t) {
         pub chat_ids: Vec<i64> = t.ints("chat_ids").unwrap_or_default(),
-        pub api_url: String = api_url(t),
+        /// `https://`, or `http://` to a loopback host only: the token is in every request.
+        pub api_url: String = url(t, "api_url", "https://api.telegram.org", "http", https_or_loopback),
         pub token_env: String = env_name(t, "token_env", "LIQWAVE_TELEGRAM_TOKEN"),
         pub timeout: Duration = t.secs("timeout_secs", 20, 1..=300),
         pub commands: bool = t.bool("commands", true),
@@ -74,14 +75,6 @@ fn telegram(t: &Table) -> Option<TelegramSinkConfig> {
     t.has("chat_ids").then_some(config)
 }
 
-fn api_url(t: &Table) -> String {
-    let url = t.string("api_url").unwrap_or("https://api.telegram.org");
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
-        t.problem("api_url", format!("must be an http(s) URL, got {url:?}"));
-    }
-    url.trim_end_matches('/').to_owned()
-}
-
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmtpTls {
@@ -90,64 +83,63 @@ pub enum SmtpTls {
     None,
 }
 
-/// The SMTP sink. The password is read from the environment variable `password_env`, or else
-/// from the systemd credential `smtp_password`; never from the config file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EmailSinkConfig {
-    /// `smtp_host`.
-    pub host: String,
-    /// `smtp_port`.
-    pub port: u16,
-    pub tls: SmtpTls,
-    pub username: Option<String>,
-    pub password_env: String,
-    pub from: String,
-    pub to: Vec<String>,
-    pub timeout: Duration,
+impl SmtpTls {
+    /// The port a connection secured this way uses unless `smtp_port` says otherwise.
+    const fn port(self) -> u16 {
+        match self {
+            Implicit => 465,
+            Starttls => 587,
+            SmtpTls::None => 25,
+        }
+    }
+}
+
+section! {
+    /// The SMTP sink. The password is read from the environment variable `password_env`, or else
+    /// from the systemd credential `smtp_password`; never from the config file.
+    pub struct EmailSinkConfig(t) {
+        /// `smtp_host`.
+        pub host: String = t.string("smtp_host").unwrap_or_default().to_owned(),
+        pub tls: SmtpTls = t.choice("tls", Implicit, &[
+            ("implicit", Implicit), ("starttls", Starttls), ("none", SmtpTls::None),
+        ]),
+        /// `smtp_port`.
+        pub port: u16 = t.int("smtp_port", tls.port(), 1..=65_535),
+        pub username: Option<String> =
+            t.string("username").filter(|u| !u.is_empty()).map(str::to_owned),
+        pub password_env: String = env_name(t, "password_env", "LIQWAVE_SMTP_PASSWORD"),
+        pub from: String = t.string("from").unwrap_or_default().to_owned(),
+        pub to: Vec<String> = t.list("to", None, |a, _| address(&host, a)).unwrap_or_default(),
+        pub timeout: Duration = t.secs("timeout_secs", 30, 1..=600),
+    }
 }
 
 /// Email is on when `smtp_host` is set; only then are the addresses required and checked.
 fn email(t: &Table) -> Option<EmailSinkConfig> {
-    let host = t.string("smtp_host");
-    let port = t.int_field("smtp_port", 0, 1..=65_535);
-    let options = [
-        ("implicit", Implicit),
-        ("starttls", Starttls),
-        ("none", SmtpTls::None),
-    ];
-    let tls = t.choice("tls", Implicit, &options);
-    let username = t.string("username").filter(|u| !u.is_empty());
-    let password_env = env_name(t, "password_env", "LIQWAVE_SMTP_PASSWORD");
-    let from = t.string("from").unwrap_or_default();
-    let none = "must list at least one recipient";
-    let address = |a: &str, _: &[String]| match host.is_none() || a.contains('@') {
-        true => Ok(a.to_owned()),
-        false => Err(format!("must be an email address, got {a:?}")),
-    };
-    let to = t.list("to", host.and(Some(none)), address);
-    let timeout = t.secs("timeout_secs", 30, 1..=600);
-    let host = host?.to_owned();
-    if let Err(message) = address(from, &[]) {
+    let email = EmailSinkConfig::read(t);
+    if !t.has("smtp_host") {
+        return None;
+    }
+    if let Err(message) = address(&email.host, &email.from) {
         t.problem("from", message);
     }
-    if to.is_none() {
-        t.problem("to", none);
+    if email.to.is_empty() {
+        t.problem("to", "must list at least one recipient");
     }
-    let default_port = match tls {
-        Implicit => 465,
-        Starttls => 587,
-        SmtpTls::None => 25,
-    };
-    Some(EmailSinkConfig {
-        host,
-        port: if port.set { port.value } else { default_port },
-        tls,
-        username: username.map(str::to_owned),
-        password_env,
-        from: from.to_owned(),
-        to: to.unwrap_or_default(),
-        timeout,
-    })
+    if email.tls == SmtpTls::None && email.username.is_some() && !loopback(&email.host) {
+        let why = "must not be \"none\" with a username (the password would cross the network in \
+            clear) unless smtp_host is loopback";
+        t.problem("tls", why);
+    }
+    Some(email)
+}
+
+/// An email address, checked only when email is on (`host` set).
+fn address(host: &str, a: &str) -> Parsed<String> {
+    match host.is_empty() || a.contains('@') {
+        true => Ok(a.to_owned()),
+        false => Err(format!("must be an email address, got {a:?}")),
+    }
 }
 
 /// The name of an environment variable that holds a secret (never the secret itself).
@@ -167,8 +159,10 @@ const WS_URL: &str = "wss://fstream.binance.com/market";
 section! {
     /// The Binance USDⓈ-M source: where it connects and how hard it may use the REST API.
     pub struct BinanceConfig(t) {
-        pub rest_url: String = url(t, "rest_url", "https://fapi.binance.com", "http"),
-        pub ws_url: String = ws_url(t),
+        /// Without a path: the client appends `/fapi/v1/…`.
+        pub rest_url: String = url(t, "rest_url", "https://fapi.binance.com", "http", no_path),
+        /// The routed `/market` endpoint, on any host (the test servers serve the same path).
+        pub ws_url: String = url(t, "ws_url", WS_URL, "ws", market_path),
         pub weight_limit_per_min: u32 = t.int("weight_limit_per_min", 2400, 1..=100_000),
         /// The rest of the limit is headroom for clock skew between our minute and Binance's.
         pub weight_share: f64 = t.float("weight_share", 0.8, positive(1.0)),
@@ -192,33 +186,60 @@ fn open_interest_interval(t: &Table) -> Duration {
     Duration::from_secs(oi.value)
 }
 
-/// The market-stream base: since 2026-04-23 Binance's legacy `/ws` and `/stream` paths on
-/// `fstream.binance.com` deliver no kline, mark-price or liquidation data, without an error.
-fn ws_url(t: &Table) -> String {
-    let url = url(t, "ws_url", WS_URL, "ws");
-    let rest = url.split_once("://").map_or("", |(_, rest)| rest);
-    let (host, route) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    if host == "fstream.binance.com" && !route.starts_with("/market") {
-        let legacy = "Binance's legacy paths deliver no klines, mark prices or liquidations";
-        let message = format!("must be the routed market endpoint such as {WS_URL:?}: {legacy}");
-        t.problem("ws_url", format!("{message}, got {url:?}"));
+/// A base URL of `scheme` (`http` also admits `https`, `ws` also `wss`), without a trailing
+/// slash; `check` judges whether it is secure, its host (with any port) and its path.
+fn url(t: &Table, key: &'static str, default: &str, scheme: &str, check: Check) -> String {
+    let written = t.string(key).unwrap_or(default);
+    let url = written.trim_end_matches('/');
+    let (plain, secure) = (format!("{scheme}://"), format!("{scheme}s://"));
+    let rest = (url.strip_prefix(&secure).map(|rest| (true, rest)))
+        .or(url.strip_prefix(&plain).map(|rest| (false, rest)));
+    let end = |rest: &str| rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let parts = rest.map(|(secure, rest)| (secure, rest.split_at(end(rest))));
+    let spaced = url.contains(char::is_whitespace);
+    let problem = match parts.filter(|(_, (host, _))| !host.is_empty() && !spaced) {
+        Some((secure, (host, path))) => check(secure, host, path),
+        None => Some(format!("must be a {secure} or {plain} URL")),
+    };
+    if let Some(message) = problem {
+        t.problem(key, format!("{message}, got {written:?}"));
     }
-    url
+    url.to_owned()
 }
 
-/// A base URL of `scheme` (`http` also admits `https`, `ws` also `wss`), without a trailing
-/// slash.
-fn url(t: &Table, key: &'static str, default: &str, scheme: &str) -> String {
-    let url = t.string(key).unwrap_or(default);
-    let (plain, secure) = (format!("{scheme}://"), format!("{scheme}s://"));
-    let host = url.strip_prefix(&secure).or(url.strip_prefix(&plain));
-    if host.is_none_or(|h| h.is_empty() || h.starts_with('/') || h.contains(char::is_whitespace)) {
-        t.problem(
-            key,
-            format!("must be a {secure} or {plain} URL, got {url:?}"),
-        );
-    }
-    url.trim_end_matches('/').to_owned()
+/// Why a URL is wrong beyond its scheme, given whether it is secure, its host and its path.
+type Check = fn(bool, &str, &str) -> Option<String>;
+
+fn no_path(_: bool, _: &str, path: &str) -> Option<String> {
+    let why = "only scheme://host[:port]; liqwave adds /fapi/v1/… itself";
+    (!path.is_empty()).then(|| format!("must have no path ({why})"))
+}
+
+/// Since 2026-04-23 Binance's legacy `/ws` and `/stream` paths deliver no kline, mark-price or
+/// liquidation data, without an error. `/market/` is the same endpoint: the slash is trimmed
+/// before the client appends `/stream?streams=…`, which gives the URL of Binance's docs.
+fn market_path(_: bool, _: &str, path: &str) -> Option<String> {
+    let legacy = "the legacy /ws and /stream paths deliver no klines, mark prices or \
+        liquidations; liqwave adds /stream?streams=… itself";
+    let routed = format!("must be the routed market endpoint such as {WS_URL:?} ({legacy})");
+    (path != "/market").then_some(routed)
+}
+
+/// The bot token is in the path of every Bot API request: only this machine may see it plain.
+fn https_or_loopback(secure: bool, host: &str, _: &str) -> Option<String> {
+    let why = "the bot token is in every request";
+    (!secure && !loopback(host))
+        .then(|| format!("must be https:// ({why}) unless the host is loopback"))
+}
+
+/// Whether a host (with or without a port; an IPv6 address bare or in brackets) is this machine.
+fn loopback(host: &str) -> bool {
+    let bracketed = host
+        .strip_prefix('[')
+        .and_then(|h| Some(h.split_once(']')?.0));
+    let bare = bracketed.or(host.parse::<IpAddr>().is_ok().then_some(host));
+    let name = bare.unwrap_or_else(|| host.split(':').next().unwrap_or(host));
+    name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 section! {

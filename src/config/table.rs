@@ -120,10 +120,14 @@ impl<'r, 'a> Table<'r, 'a> {
         default: T,
         range: RangeInclusive<T>,
     ) -> Field<T> {
-        let Some((at, raw)) = self.get(key, ("an integer", integer)) else {
+        let Some((at, raw)) = self.get(key, ("an integer", DeValue::as_integer)) else {
             return Field::new(self.loc(key), default, false, true);
         };
-        let value = T::try_from(raw).ok().filter(|v| range.contains(v));
+        // One beyond `i64` is beyond every range, so it gets the range message too.
+        let int = i64::from_str_radix(raw.as_str(), raw.radix()).ok();
+        let value = int
+            .and_then(|n| T::try_from(n).ok())
+            .filter(|v| range.contains(v));
         if value.is_none() {
             let (lo, hi) = range.into_inner();
             self.report(&at, format!("must be between {lo} and {hi}, got {raw}"));
@@ -358,16 +362,16 @@ fn range_words(range: &impl Range) -> String {
         Excluded(x) => Some(format!("{excluded} {x}")),
         Unbounded => None,
     };
-    let (lo, hi) = (range.start_bound(), range.end_bound());
-    match (lo, hi) {
+    match (range.start_bound(), range.end_bound()) {
         (Included(lo), Included(hi)) => format!("between {lo} and {hi}"),
         (Excluded(lo), Excluded(hi)) => format!("strictly between {lo} and {hi}"),
-        _ => {
-            let (lo, hi) = (
-                words(lo, "at least", "above"),
-                words(hi, "at most", "below"),
-            );
-            lo.into_iter().chain(hi).collect::<Vec<_>>().join(" and ")
-        }
+        (lo, hi) => [
+            words(lo, "at least", "above"),
+            words(hi, "at most", "below"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" and "),
     }
 }

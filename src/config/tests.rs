@@ -40,7 +40,8 @@ type Value = (&'static str, fn(&Config) -> String, &'static str);
 const VALUES: &[Value] = &[
     // An empty file gives every default.
     ("", |c| show(&c.alerts), "AlertSwitches { regime_timeframes: [D1, W1], midline_timeframes: [D1], divergence_timeframes: [H4, D1], hidden_divergences: false, allow_unconverged: true }"),
-    ("", |c| show(&c.replay), "ReplayConfig { data_dir: None, source_interval: M5 }"),
+    ("", |c| show(&c.replay), "ReplayConfig { data_dir: None, source_interval: M5, max_price_jump: 10.0 }"),
+    ("[replay]\nmax_price_jump = 4", |c| show(c.replay.max_price_jump), "4.0"),
     ("", |c| show(&c.sinks), "SinksConfig { console: ConsoleSinkConfig { enabled: true, format: Text, jsonl_path: None }, file: None, telegram: None, email: None }"),
     ("", |c| show(&c.store), "StoreConfig { path: None, cache_bytes: 67108864 }"),
     ("", |c| show((c.delivery.max_attempts, c.delivery.shutdown_deadline)), "(12, 10s)"),
@@ -79,7 +80,7 @@ const VALUES: &[Value] = &[
     ("[sinks.telegram]\nchat_ids = [1]", |c| show(c.sinks.telegram.as_ref().map(|t| t.commands)), "Some(true)"),
     ("[sinks.telegram]\nchat_ids = [1]\ncommands = false", |c| show(c.sinks.telegram.as_ref().map(|t| t.commands)), "Some(false)"),
     // A local fake for Binance; the trailing slash goes.
-    ("[binance]\nrest_url = \"http://127.0.0.1:9/\"\nws_url = \"ws://127.0.0.1:9\"", |c| show((&c.binance.rest_url, &c.binance.ws_url)), "(\"http://127.0.0.1:9\", \"ws://127.0.0.1:9\")"),
+    ("[binance]\nrest_url = \"http://127.0.0.1:9/\"\nws_url = \"ws://127.0.0.1:9/market/\"", |c| show((&c.binance.rest_url, &c.binance.ws_url)), "(\"http://127.0.0.1:9\", \"ws://127.0.0.1:9/market\")"),
 ];
 
 const HEATMAP: &str = "[heatmap]\nbin_bp = 25\nwindow_bins = 4096\nreanchor_margin = 0.1\n\
@@ -140,6 +141,7 @@ const PROBLEMS: &[(&str, &[&str])] = &[
     // A tier list that does not pair up blames the list that was written.
     ("[heatmap]\nleverage_tiers = [5, 10]", &["line 2: heatmap.leverage_tiers: has 2 entries but heatmap.tier_weights has 8, its default; the two lists pair up one to one"]),
     ("[heatmap]\nleverage_tiers = []\ntier_weights = [0, 0]", &["line 2: heatmap.leverage_tiers: must list at least one leverage"]),
+    ("[replay]\nmax_price_jump = 1", &["line 2: replay.max_price_jump: must be above 1 and at most 1000000, got 1"]),
     ("[heatmap]\nleverage_tiers = [5, 1]\ntier_weights = [0, 0]", &["line 2: heatmap.leverage_tiers[1]: must be above 1 and at most 1000, got 1", "line 3: heatmap.tier_weights: must have at least one weight above 0"]),
     // Missing required keys are reported on the line of their table.
     ("[[mutes]]\nkind = \"divergence\"\n\n[[routes]]\nsymbols = []", &["line 1: mutes[0].symbol: is required", "line 1: mutes[0].until: is required", "line 4: routes[0].sink: is required", "line 4: routes[0].kinds: is required"]),
@@ -150,6 +152,63 @@ const PROBLEMS: &[(&str, &[&str])] = &[
 fn broken_configs_report_every_problem() {
     for (text, want) in PROBLEMS {
         assert_eq!(problems(text), *want, "{text}");
+    }
+}
+
+/// One line per rule about what a value would do at run time: a config text, then the start of
+/// the one problem it gives (the messages go on to say why), or "" when it is accepted.
+#[rustfmt::skip]
+const RUN_VALUES: &[(&str, &str)] = &[
+    // Only the routed /market endpoint delivers klines, on any host; a trailing slash is the same endpoint.
+    ("[binance]\nws_url = \"wss://fstream.binance.com/ws\"", "line 2: binance.ws_url: must be the routed market endpoint such as \"wss://fstream.binance.com/market\""),
+    ("[binance]\nws_url = \"wss://fstream.binance.com/stream\"", "line 2: binance.ws_url: must be the routed market endpoint"),
+    ("[binance]\nws_url = \"wss://fstream.binance.com/market/ws\"", "line 2: binance.ws_url: must be the routed market endpoint"),
+    ("[binance]\nws_url = \"wss://fstream.binance.com/market?x=1\"", "line 2: binance.ws_url: must be the routed market endpoint"),
+    ("[binance]\nws_url = \"ws://127.0.0.1:9\"", "line 2: binance.ws_url: must be the routed market endpoint"),
+    ("[binance]\nws_url = \"wss://fstream.binance.com/market/\"", ""),
+    ("[binance]\nws_url = \"ws://[::1]:9/market\"", ""),
+    // The REST client appends /fapi/v1/… itself.
+    ("[binance]\nrest_url = \"https://fapi.binance.com/fapi/v1\"", "line 2: binance.rest_url: must have no path (only scheme://host[:port]; liqwave adds /fapi/v1/… itself), got \"https://fapi.binance.com/fapi/v1\""),
+    ("[binance]\nrest_url = \"https://\"", "line 2: binance.rest_url: must be a https:// or http:// URL, got \"https://\""),
+    ("[binance]\nrest_url = \"https://fapi.binance.com/\"", ""),
+    // The bot token travels in clear only to this machine.
+    ("[sinks.telegram]\nchat_ids = [1]\napi_url = \"http://api.telegram.org\"", "line 3: sinks.telegram.api_url: must be https:// (the bot token is in every request) unless the host is loopback, got \"http://api.telegram.org\""),
+    ("[sinks.telegram]\nchat_ids = [1]\napi_url = \"http://127.0.0.1.example.com:80\"", "line 3: sinks.telegram.api_url: must be https://"),
+    ("[sinks.telegram]\nchat_ids = [1]\napi_url = \"ftp://api.telegram.org\"", "line 3: sinks.telegram.api_url: must be a https:// or http:// URL"),
+    ("[sinks.telegram]\nchat_ids = [1]\napi_url = \"http://127.0.0.1:8081\"", ""),
+    ("[sinks.telegram]\nchat_ids = [1]\napi_url = \"http://localhost:8081/\"", ""),
+    ("[sinks.telegram]\nchat_ids = [1]\napi_url = \"http://[::1]:8081\"", ""),
+    // And so does the SMTP password.
+    ("[sinks.email]\nsmtp_host = \"smtp.example.com\"\ntls = \"none\"\nusername = \"u\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]", "line 3: sinks.email.tls: must not be \"none\" with a username (the password would cross the network in clear) unless smtp_host is loopback"),
+    ("[sinks.email]\nsmtp_host = \"smtp.example.com\"\ntls = \"none\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]", ""),
+    ("[sinks.email]\nsmtp_host = \"::1\"\ntls = \"none\"\nusername = \"u\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]", ""),
+    ("[sinks.email]\nsmtp_host = \"localhost\"\ntls = \"none\"\nusername = \"u\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]", ""),
+    // A word that is not a level is a target, which would keep only its own lines.
+    ("[log]\nfilter = \"verbose\"", "line 2: log.filter: \"verbose\" is neither a level (trace, debug, info, warn, error, off) nor a target liqwave logs from (liqwave, reqwest, hyper_util, hyper_rustls, teloxide, teloxide_core); e.g. \"warn,liqwave=debug\""),
+    ("[log]\nfilter = \"info,sled=debug\"", "line 2: log.filter: \"sled\" is neither a level"),
+    ("[log]\nfilter = \"info,liqwaves=debug\"", "line 2: log.filter: \"liqwaves\" is neither a level"),
+    ("[log]\nfilter = \"warn,liqwave::source=debug,reqwest=info\"", ""),
+    ("[log]\nfilter = \"liqwave\"", ""),
+    ("[log]\nfilter = \"DEBUG\"", ""),
+    // An integer beyond i64 is out of range like any other.
+    ("[store]\ncache_mb = 99999999999999999999", "line 2: store.cache_mb: must be between 1 and 4096, got 99999999999999999999"),
+    ("[store]\ncache_mb = -99999999999999999999", "line 2: store.cache_mb: must be between 1 and 4096, got -99999999999999999999"),
+];
+
+#[test]
+fn values_that_would_fail_a_run_are_refused() {
+    for (text, want) in RUN_VALUES {
+        match from_toml_str(text, Path::new("/etc/liqwave")) {
+            Ok(_) => assert_eq!(*want, "", "{text}: accepted"),
+            Err(ConfigError::Invalid(p)) => {
+                let got = p.iter().map(ToString::to_string).collect::<Vec<_>>();
+                assert!(
+                    got.len() == 1 && got[0].starts_with(want) && !want.is_empty(),
+                    "{text}: {got:?}"
+                );
+            }
+            Err(e) => panic!("{text}: {e}"),
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! What the engine task counts for `/metrics`: alerts raised by kind, the time each input takes,
-//! and the pairs it holds. Owns these three series (`liqwave_alerts_total`,
-//! `liqwave_engine_step_seconds`, `liqwave_engine_pairs`); must never read a clock (the task
+//! and the pairs it holds. Owns these series (`liqwave_alerts_total`,
+//! `liqwave_engine_step_seconds`, `liqwave_engine_pairs`, `liqwave_alerts_stale_total`); must never read a clock (the task
 //! measures and hands it durations) nor block the engine beyond the histogram's own short lock,
 //! which a scrape holds only while it copies the buckets.
 
@@ -28,6 +28,7 @@ pub struct EngineMeter {
     alerts: AlertCounts,
     step: Histogram,
     pairs: Gauge,
+    stale: Counter,
 }
 
 impl Default for EngineMeter {
@@ -36,6 +37,7 @@ impl Default for EngineMeter {
             alerts: AlertCounts::default(),
             step: Histogram::new(STEP_BOUNDS),
             pairs: Gauge::default(),
+            stale: Counter::default(),
         }
     }
 }
@@ -53,6 +55,11 @@ impl EngineMeter {
         );
         #[rustfmt::skip]
         registry.register("liqwave_engine_pairs", "Pairs the engine holds state for", meter.pairs.clone());
+        registry.register(
+            "liqwave_alerts_stale",
+            "Alerts too old when raised (warm-up, back-fill) to reach people",
+            meter.stale.clone(),
+        );
         meter
     }
 
@@ -61,6 +68,11 @@ impl EngineMeter {
         if let Some(counter) = i.and_then(|i| self.alerts.0.get(i)) {
             counter.inc();
         }
+    }
+
+    /// An alert was kept from the sinks people read: too old when raised.
+    pub fn held_stale(&self) {
+        self.stale.inc();
     }
 
     /// The engine spent `seconds` on one input.

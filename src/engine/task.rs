@@ -10,8 +10,8 @@ use std::time::Instant;
 use tokio::sync::{Notify, mpsc};
 
 use super::{Command, Engine, EngineMeter, Query};
-use crate::model::{Alert, AlertKind, MarketEvent, SymbolEvent};
-use crate::rules::Routes;
+use crate::model::{Alert, AlertKind, MarketEvent, SymbolEvent, TimeMs, format_utc};
+use crate::rules::{Routes, is_fresh};
 use crate::source::Batch;
 use crate::store::{Commit, Routed, Store, StoreError};
 use crate::view::{DeliveryView, chart_series};
@@ -53,6 +53,18 @@ pub struct SinkSlot {
     pub name: String,
     pub wake: Arc<Notify>,
     pub draws_charts: bool,
+    /// People read it: a stale alert is not routed to it (see [`Freshness`]).
+    pub reaches_people: bool,
+}
+
+/// How old an alert may be and still reach people: a live run's, where a warm-up or back-fill
+/// raises alerts about the past. The engine task reads `now` when it routes (it is an edge; the
+/// engine itself never reads a clock).
+#[derive(Debug, Clone, Copy)]
+pub struct Freshness {
+    /// Bars of the alert's timeframe ([`crate::rules::is_fresh`]).
+    pub bars: u32,
+    pub now: fn() -> TimeMs,
 }
 
 /// Durable output: the store and the sink workers that read its outbox.
@@ -72,6 +84,8 @@ pub struct Outlet {
     /// and records all). A closed channel stops the engine.
     pub console: Option<mpsc::Sender<Routed>>,
     pub persist: Option<Persist>,
+    /// `None`: every alert is news (a replay).
+    pub fresh: Option<Freshness>,
     /// What the task counts for `/metrics`.
     pub meter: EngineMeter,
 }
@@ -83,20 +97,35 @@ impl Outlet {
             routes,
             console: Some(console),
             persist: None,
+            fresh: None,
             meter: EngineMeter::default(),
         }
     }
 
     /// The sinks of `alert` that exist here: the console when it is attached, the durable
-    /// sinks that have a worker.
+    /// sinks that have a worker, except those people read when the alert is stale.
     fn route(&self, alert: &Alert) -> Vec<String> {
-        let exists = |name: &str| match &self.persist {
+        let stale = (self.fresh).is_some_and(|f| !is_fresh(alert, (f.now)(), f.bars));
+        let mut held = false;
+        let mut takes = |name: &str| match &self.persist {
             _ if name == "console" => self.console.is_some(),
-            Some(p) => p.sinks.iter().any(|s| s.name == name),
+            Some(p) => p.sinks.iter().any(|s| {
+                let shown = s.name == name && !(stale && s.reaches_people);
+                held |= s.name == name && !shown;
+                shown
+            }),
             None => false,
         };
-        let sinks = self.routes.sinks_for(alert).into_iter();
-        sinks.filter(|s| exists(s)).map(str::to_owned).collect()
+        let sinks: Vec<String> = (self.routes.sinks_for(alert).into_iter())
+            .filter(|s| takes(s))
+            .map(str::to_owned)
+            .collect();
+        if held {
+            self.meter.held_stale();
+            let age_s = (self.fresh.map_or(0, |f| (f.now)()) - alert.time_ms) / 1000;
+            tracing::debug!(alert = %alert.id, age_s, "Kept a stale alert from people.");
+        }
+        sinks
     }
 }
 
@@ -178,7 +207,7 @@ impl Engine {
                 if let Some(store) = store {
                     store.put_mute(&mute)?;
                 }
-                tracing::info!(symbol = %mute.symbol, kind = ?mute.kind, until = mute.until, "Muted.");
+                tracing::info!(symbol = %mute.symbol, kind = ?mute.kind, until = %format_utc(mute.until), "Muted.");
                 self.mute(mute);
             }
             Command::Unmute(symbol) => {

@@ -13,9 +13,10 @@ use crate::store::{Commit, Routed, Store};
 fn demo() -> (Config, Vec<SymbolEvent>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config = config::load(&root.join("config/demo.toml")).expect("demo config");
+    // The engine reads no clock; the recordings are in the past, so no upper bound on times.
     let events = Dataset::load(
         &root.join("tests/fixtures/binance"),
-        &ReplayOptions::default(),
+        &ReplayOptions::new(TimeMs::MAX),
     )
     .expect("fixtures")
     .into_events();
@@ -177,5 +178,32 @@ fn quiet_ticks_wait_for_the_pairs_next_bar_when_deferred() {
             persisted.eq([&tick.symbol]),
             "deferred {defer}: only the ticked pair"
         );
+    }
+}
+
+/// A restored engine knows how far its data goes, so the bot's board and `/status` do not say
+/// "no data" over restored pairs until the next event. (events fed before the snapshot)
+#[test]
+fn a_restored_engine_keeps_its_data_time() {
+    let (config, events) = demo();
+    for fed in [0, 1, 2_000, events.len() / 2] {
+        let mut first = Engine::new(&config);
+        let mut out = Vec::new();
+        for ev in &events[..fed] {
+            first.handle(ev, &mut out);
+        }
+        let newest_bar = events[..fed]
+            .iter()
+            .filter(|e| matches!(e.event, crate::model::MarketEvent::Candle { .. }))
+            .map(|e| e.event.known_at())
+            .max();
+        assert!(
+            fed < 2_000 || newest_bar.is_some(),
+            "the case must have bars"
+        );
+        let restored = Engine::restore(&config, first.snapshot());
+        let health = restored.market_view().health;
+        assert_eq!(health.last_event_ms, newest_bar, "after {fed} events");
+        assert!(health.last_event_ms <= first.market_view().health.last_event_ms);
     }
 }

@@ -27,6 +27,15 @@ pub enum Query {
     Mutes(oneshot::Sender<Vec<Mute>>),
     /// The outbox depth and the dead letters (read from the store the engine owns).
     Delivery(oneshot::Sender<DeliveryView>),
+    /// The counts of the daemon's heartbeat line.
+    Pulse(oneshot::Sender<Pulse>),
+}
+
+/// The feed's health and the alerts raised so far, for the heartbeat.
+#[derive(Debug, Clone, Default)]
+pub struct Pulse {
+    pub health: FeedHealth,
+    pub alerts: u64,
 }
 
 /// A pair's view and its chart (none before its first 4h bar).
@@ -54,6 +63,11 @@ impl Engine {
             Query::Market(reply) => reply.send(self.market_view()).is_err(),
             Query::Pair(symbol, reply) => reply.send(self.pair_answer(&symbol)).is_err(),
             Query::Mutes(reply) => reply.send(self.mutes.iter().cloned().collect()).is_err(),
+            Query::Pulse(reply) => {
+                let alerts = self.stats.alerts.values().sum();
+                let health = self.market_view().health;
+                reply.send(Pulse { health, alerts }).is_err()
+            }
             // Answered by the task, which holds the store (`task.rs`).
             Query::Delivery(reply) => reply.send(DeliveryView::default()).is_err(),
         };

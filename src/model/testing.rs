@@ -146,3 +146,15 @@ pub(crate) fn temp_store() -> (TempDir, Store) {
 pub(crate) fn open_store(dir: &Path) -> Store {
     Store::open(&dir.join("db"), 8 << 20).expect("the store opens")
 }
+
+/// Copies the directory tree `from` to `to` (a store as it was, to put back later).
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("the target directory");
+    for e in std::fs::read_dir(from).expect("a readable directory") {
+        let e = e.expect("a directory entry");
+        match e.file_type().expect("its type").is_dir() {
+            true => copy_dir(&e.path(), &to.join(e.file_name())),
+            false => drop(std::fs::copy(e.path(), to.join(e.file_name())).expect("a copy")),
+        }
+    }
+}

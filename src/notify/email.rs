@@ -1,5 +1,5 @@
 //! The email sink: alerts as multipart text + HTML mail over SMTP (lettre), with the Message-ID
-//! derived from the alert id. Only this module knows SMTP.
+//! derived from the alert id and the sender. Only this module knows SMTP.
 //!
 //! - One SMTP session per message (no pool): an alert is rare, and a fresh connection never
 //!   meets a session the server has already closed.
@@ -36,11 +36,12 @@ pub use self::render::{
     ImageLink, alert_subject, render_html, render_html_with_image, render_text,
 };
 
-/// The Content-ID of an alert's chart.
+/// The name of an alert's chart; its Content-ID is [`content_id`] of this name.
 pub const CHART_CONTENT_ID: &str = "chart";
 
-/// The right-hand side of every Message-ID we make.
-const MESSAGE_ID_DOMAIN: &str = "liqwave";
+/// The right-hand side of a Message-ID when the `from` address cannot be read (the mail then
+/// fails to build anyway, with the address error): a reserved name, never someone else's domain.
+const FALLBACK_DOMAIN: &str = "liqwave.invalid";
 
 /// Why the sink or a message could not be built. Nothing here is worth retrying: it is the
 /// configuration or the content that is wrong.
@@ -178,6 +179,10 @@ impl Sink for EmailSink {
         true
     }
 
+    fn reaches_people(&self) -> bool {
+        true
+    }
+
     async fn send(&mut self, alert: &Alert) -> Result<(), SinkError> {
         self.send_with_chart(alert, None).await
     }
@@ -210,7 +215,7 @@ pub fn compose(
     chart: Option<&ChartSeries>,
     track: Option<&str>,
 ) -> Result<Message, SinkError> {
-    let id = message_id(alert.id.as_str());
+    let id = message_id(&config.from, alert.id.as_str());
     let permanent = |e: EmailError| SinkError::Permanent {
         message: format!("alert {}: {e}", alert.id),
     };
@@ -218,20 +223,25 @@ pub fn compose(
         let email = summary::render_alert(alert).map_err(|e| SinkError::Permanent {
             message: e.to_string(),
         })?;
-        let images: Vec<(&str, &[u8])> = email
-            .images
+        // The summary names its images (`cid:board`); the mail gives each its full Content-ID.
+        let mut html = email.html.clone();
+        let mut cids = Vec::with_capacity(email.images.len());
+        for image in &email.images {
+            let cid = content_id(&id, &image.content_id);
+            // The closing quote ends the reference: `cid:board` never matches in `cid:board-2`.
+            html = html.replace(
+                &format!("\"cid:{}\"", image.content_id),
+                &format!("\"cid:{cid}\""),
+            );
+            cids.push(cid);
+        }
+        let images: Vec<(&str, &[u8])> = cids
             .iter()
-            .map(|i| (i.content_id.as_str(), i.png.as_slice()))
+            .zip(&email.images)
+            .map(|(cid, i)| (cid.as_str(), i.png.as_slice()))
             .collect();
-        return build_message(
-            config,
-            &email.subject,
-            &email.text,
-            &email.html,
-            &images,
-            &id,
-        )
-        .map_err(permanent);
+        return build_message(config, &email.subject, &email.text, &html, &images, &id)
+            .map_err(permanent);
     }
     let png = chart.and_then(|c| match c.render() {
         Ok(png) => Some(png),
@@ -246,13 +256,14 @@ pub fn compose(
             c.symbol, c.interval_label
         )
     });
+    let chart_cid = content_id(&id, CHART_CONTENT_ID);
     let link = png.as_ref().map(|_| ImageLink {
-        content_id: CHART_CONTENT_ID,
+        content_id: &chart_cid,
         alt: &alt,
     });
     let images: Vec<(&str, &[u8])> = png
         .iter()
-        .map(|p| (CHART_CONTENT_ID, p.as_slice()))
+        .map(|p| (chart_cid.as_str(), p.as_slice()))
         .collect();
     build_message(
         config,
@@ -309,25 +320,69 @@ pub fn build_message(
     Ok(builder.multipart(body)?)
 }
 
-/// The Message-ID for `key` (an alert id, or a summary's own key): `<KEY@liqwave>`, with every
-/// character that may not stand in a msg-id's left part (RFC 5322 `dot-atom-text`) replaced by a
-/// `.`, runs of dots folded into one and dots at either end dropped. The same key always gives
-/// the same id, so a repeated alert is recognisable as one mail.
-pub fn message_id(key: &str) -> String {
-    let mut left = String::with_capacity(key.len());
-    for c in key.chars() {
-        let c = if is_atext(c) { c } else { '.' };
-        if !(c == '.' && (left.is_empty() || left.ends_with('.'))) {
-            left.push(c);
-        }
-    }
-    while left.ends_with('.') {
-        left.pop();
-    }
+/// The Message-ID for `key` (an alert id, or a summary's own key) in mail sent as `from` (the
+/// configured address, display name allowed): `<KEY.TAG@DOMAIN>`.
+///
+/// - DOMAIN is the domain of `from`: a Message-ID belongs to the sender's domain (RFC 5322
+///   §3.6.4), so two installations mailing from different domains never share one.
+/// - TAG is 8 hex digits hashed (FNV-1a, stable across builds and Rust versions) from the whole
+///   address, lower-cased: installations sharing a domain (`alerts@`, `alerts-test@`) differ too.
+/// - KEY is `key` with every character that may not stand in a msg-id's left part (RFC 5322
+///   `dot-atom-text`) replaced by a `.`, runs of dots folded and dots at either end dropped.
+///
+/// Deterministic by design, no random part or clock: the same alert from the same installation
+/// always has the same id, so an alert re-sent after a crash or restart is recognisable as the
+/// same mail (clients and servers that de-duplicate by Message-ID keep one copy). Two
+/// installations with the very same `from` address do share ids; to the reader they are one
+/// sender.
+pub fn message_id(from: &str, key: &str) -> String {
+    let (address, domain) = match from.parse::<Mailbox>() {
+        Ok(mailbox) => (
+            mailbox.email.to_string().to_lowercase(),
+            mailbox.email.domain().to_lowercase(),
+        ),
+        Err(_) => (from.trim().to_lowercase(), FALLBACK_DOMAIN.to_owned()),
+    };
+    let mut left = dot_atom(key);
     if left.is_empty() {
         left.push_str("alert");
     }
-    format!("<{left}@{MESSAGE_ID_DOMAIN}>")
+    format!("<{left}.{:08x}@{domain}>", fnv1a_32(&address))
+}
+
+/// The Content-ID (without its angle brackets, as `cid:` references it) of the inline image
+/// `name` in the mail whose Message-ID is `message_id`: `NAME.LEFT@DOMAIN`, unique across mails
+/// and installations as RFC 2045 asks, and as stable as the Message-ID.
+pub fn content_id(message_id: &str, name: &str) -> String {
+    let inner = message_id.trim_start_matches('<').trim_end_matches('>');
+    let name = dot_atom(name);
+    let name = if name.is_empty() { "image" } else { &name };
+    format!("{name}.{inner}")
+}
+
+/// `text` as RFC 5322 `dot-atom-text`: every other character a `.`, runs of dots folded into
+/// one, dots at either end dropped (may be empty).
+fn dot_atom(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let c = if is_atext(c) { c } else { '.' };
+        if !(c == '.' && (out.is_empty() || out.ends_with('.'))) {
+            out.push(c);
+        }
+    }
+    while out.ends_with('.') {
+        out.pop();
+    }
+    out
+}
+
+/// FNV-1a over `text`, folded to 32 bits: a short tag, the same on every build.
+fn fnv1a_32(text: &str) -> u32 {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    // Truncation intended: the low and high halves mixed into the 32-bit tag.
+    ((hash >> 32) ^ (hash & 0xffff_ffff)) as u32
 }
 
 /// RFC 5322 `atext`: what a dot-atom may hold besides the dots.

@@ -70,6 +70,11 @@ pub trait Sink {
     fn draws_charts(&self) -> bool {
         false
     }
+    /// Whether people read what the sink delivers (a chat, a mailbox): then only fresh alerts
+    /// reach it, never the history a warm-up or a back-fill raises.
+    fn reaches_people(&self) -> bool {
+        false
+    }
     /// A run of at least this many alerts of one bar goes out as one digest message (see
     /// [`Sink::send_digest`]); `None`: the sink sends every alert on its own.
     fn digest_min(&self) -> Option<usize> {

@@ -268,6 +268,10 @@ impl Sink for TelegramSink {
         true
     }
 
+    fn reaches_people(&self) -> bool {
+        true
+    }
+
     async fn send(&mut self, alert: &Alert) -> Result<(), SinkError> {
         self.send_with_chart(alert, None).await
     }

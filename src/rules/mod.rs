@@ -22,7 +22,7 @@ pub use pair::{PairRules, RuleContext, RuleTally};
 pub use params::{
     AlertSwitches, ClusterRuleParams, ExitParams, FundingParams, RuleParams, SetupParams,
 };
-pub use routing::{KindFilter, Mute, Mutes, Route, Routes, SINKS};
+pub use routing::{KindFilter, Mute, Mutes, Route, Routes, SINKS, is_fresh};
 pub use setup::{NoSetup, Plan, SetupInput, plan, setup_entry};
 pub use signals::signal_alerts;
 pub use touch::{Level, Touches};

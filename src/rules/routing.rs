@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Alert, AlertKind, ClusterLabel, Symbol, TimeMs};
+use crate::model::{Alert, AlertKind, ClusterLabel, Interval, Symbol, TimeMs};
 
 /// A kind, optionally narrowed to one label: `cluster_edge` or `cluster_edge:fuel`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -212,4 +212,12 @@ impl Routes {
     pub fn iter(&self) -> impl Iterator<Item = &Route> {
         self.0.iter()
     }
+}
+
+/// Whether `alert` is still news at `now`: the bar it closed on is at most `bars` bars of its
+/// timeframe old. An alert without a timeframe (a cluster's, raised on a tick) counts in 5m bars,
+/// the source's step. A warm-up or a back-fill raises alerts about the past: they are not news.
+pub fn is_fresh(alert: &Alert, now: TimeMs, bars: u32) -> bool {
+    let bar = alert.interval.unwrap_or(Interval::M5).duration_ms();
+    now - alert.time_ms <= bar * TimeMs::from(bars)
 }

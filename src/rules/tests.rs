@@ -512,3 +512,35 @@ fn routes_and_mutes_pick_sinks_per_kind_label_and_symbol() {
     assert_eq!(mutes.remove(&symbol()), 1);
     assert!(!mutes.is_muted(&edge(150)));
 }
+
+#[test]
+fn an_alert_is_news_for_as_many_bars_of_its_timeframe_as_configured() {
+    use crate::model::{TimeMs, testing::alert};
+    const M: i64 = MINUTE_MS;
+    #[rustfmt::skip]
+    let cases: &[(Option<Interval>, TimeMs, u32, bool)] = &[
+        // timeframe, age at `now`, bars, fresh
+        (Some(Interval::H4), 0, 1, true),
+        (Some(Interval::H4), 4 * HOUR_MS, 1, true),
+        (Some(Interval::H4), 4 * HOUR_MS + 1, 1, false),
+        (Some(Interval::H4), 8 * HOUR_MS, 2, true),
+        (Some(Interval::D1), 20 * HOUR_MS, 1, true),
+        (Some(Interval::D1), 3 * 24 * HOUR_MS, 1, false),
+        (None, 5 * M, 1, true),
+        (None, 5 * M + 1, 1, false),
+        (None, 14 * 24 * HOUR_MS, 3, false),
+    ];
+    let now = 1_000 * 24 * HOUR_MS;
+    for &(interval, age, bars, fresh) in cases {
+        let mut a = alert(AlertKind::RegimeChange).at(now - age);
+        if let Some(interval) = interval {
+            a = a.interval(interval);
+        }
+        let a = a.build();
+        assert_eq!(
+            is_fresh(&a, now, bars),
+            fresh,
+            "{interval:?}, age {age} ms, {bars} bars"
+        );
+    }
+}

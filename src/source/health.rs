@@ -29,6 +29,12 @@ impl SourceHealth {
         self.last_data_ms.store(at, Ordering::Relaxed);
     }
 
+    /// Wall time of the last market data received, if any came.
+    pub fn last_data(&self) -> Option<TimeMs> {
+        let last = self.last_data_ms.load(Ordering::Relaxed);
+        (last > 0).then_some(last)
+    }
+
     /// Data is flowing: some arrived within `silence`, or the source is still warming up (REST
     /// only, so no stream data is expected yet).
     pub fn is_healthy(&self, now: TimeMs, silence: Duration) -> bool {

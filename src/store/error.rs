@@ -1,44 +1,31 @@
 //! What can go wrong with the store, worded for an operator, and the mapping from sled's errors.
 
+use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// Errors the caller branches on.
+/// Errors the caller branches on. The message is [`StoreError::problem`] followed by
+/// [`StoreError::remedy`], the advice of `liqwave run` and `replay`; a command that cannot follow
+/// that advice (`validate-model`, `status`) words its own from the problem.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// Another process (the running daemon) holds the database.
-    #[error(
-        "the state database {} is locked: another liqwave process (the daemon?) has it open; \
-         stop it or use a copy",
-        path.display()
-    )]
-    Locked { path: PathBuf },
+    /// Another process holds the database: its liqwave lock (`holder` is the pid written in
+    /// it) or, for a process that predates that lock, sled's own.
+    Locked { path: PathBuf, holder: Option<u32> },
+    /// Nothing to open: a read-only command found no database there, or the path is a symbolic
+    /// link to nothing.
+    NotFound { path: PathBuf, detail: String },
     /// The files cannot be read as a sled database, or sled reported corruption.
-    #[error(
-        "the state database {} is damaged or not a liqwave database ({detail}); run with \
-         --reset-state to move it aside and start empty",
-        path.display()
-    )]
     Corrupt { path: PathBuf, detail: String },
     /// Written by a newer liqwave (schema version found > [`super::SCHEMA_VERSION`]).
-    #[error(
-        "the state database {} was written by a newer liqwave (schema version {found}, this build \
-         supports {supported}); upgrade or --reset-state",
-        path.display()
-    )]
     NewerSchema {
         path: PathBuf,
         found: u32,
         supported: u32,
     },
     /// Any other I/O or sled error during operation.
-    #[error("state database I/O error: {0}")]
     Io(String),
     /// A stored value that does not decode.
-    #[error(
-        "a stored value in the state database's {tree} tree does not decode ({detail}); run with \
-         --reset-state to move the database aside and start empty"
-    )]
     Decode { tree: &'static str, detail: String },
 }
 
@@ -51,6 +38,74 @@ impl StoreError {
     /// Another process has the database open.
     pub fn is_locked(&self) -> bool {
         matches!(self, StoreError::Locked { .. })
+    }
+
+    /// There is no database to open (and none was created).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, StoreError::NotFound { .. })
+    }
+
+    /// What is wrong, without advice.
+    pub fn problem(&self) -> String {
+        match self {
+            StoreError::Locked {
+                path,
+                holder: Some(pid),
+            } => format!(
+                "the state database {} is in use by another liqwave process (pid {pid}; the \
+                 daemon?): stop it or use a copy",
+                path.display()
+            ),
+            StoreError::Locked { path, holder: None } => format!(
+                "the state database {} is in use by another process (the daemon?): stop it or \
+                 use a copy",
+                path.display()
+            ),
+            StoreError::NotFound { path, detail } => {
+                format!(
+                    "the state database {} does not exist ({detail})",
+                    path.display()
+                )
+            }
+            StoreError::Corrupt { path, detail } => format!(
+                "the state database {} is damaged or not a liqwave database ({detail})",
+                path.display()
+            ),
+            StoreError::NewerSchema {
+                path,
+                found,
+                supported,
+            } => format!(
+                "the state database {} was written by a newer liqwave (schema version {found}, \
+                 this build supports {supported})",
+                path.display()
+            ),
+            StoreError::Io(detail) => format!("state database I/O error: {detail}"),
+            StoreError::Decode { tree, detail } => format!(
+                "a stored value in the state database's {tree} tree does not decode ({detail})"
+            ),
+        }
+    }
+
+    /// What `liqwave run` or `replay` can do about it, when a flag of theirs helps.
+    pub fn remedy(&self) -> Option<&'static str> {
+        match self {
+            StoreError::Corrupt { .. } | StoreError::Decode { .. } => {
+                Some("run with --reset-state to move it aside and start empty")
+            }
+            StoreError::NewerSchema { .. } => Some("upgrade or --reset-state"),
+            StoreError::Locked { .. } | StoreError::NotFound { .. } | StoreError::Io(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.problem())?;
+        match self.remedy() {
+            Some(remedy) => write!(f, "; {remedy}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -67,6 +122,7 @@ pub(super) fn open_error(path: &Path, err: sled::Error) -> StoreError {
     match err {
         sled::Error::Io(e) if is_lock_error(&e) => StoreError::Locked {
             path: path.to_owned(),
+            holder: None,
         },
         sled::Error::Io(e)
             if matches!(

@@ -14,6 +14,8 @@ const SEP: u8 = 0;
 /// Meta keys.
 pub(super) const META_SCHEMA: &[u8] = b"schema_version";
 pub(super) const META_POSITION: &[u8] = b"position";
+/// Deliveries recorded in the sent log, ever (retention prunes the log, not this).
+pub(super) const META_SENT: &[u8] = b"sent_count";
 
 /// Where one outbox entry lives: the sink it is for and its sequence number (creation order).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -16,7 +16,15 @@
 //! | `dead`         | seq u64                               | [`DeadLetter`]               |
 //! | `mutes`        | symbol `0` kind name or `*`           | [`Mute`](crate::rules::Mute) |
 //! | `liquidations` | symbol `0` time (i64, sign flipped) seq u64 | [`Liquidation`](crate::model::Liquidation) |
-//! | `meta`         | `schema_version` / `position`         | u32 BE / u64 BE              |
+//! | `meta`         | `schema_version` / `position` / `sent_count` | u32 BE / u64 BE / u64 BE |
+//!
+//! `sent_count` counts every delivery recorded in the sent log, ever (retention prunes the log,
+//! not the count). Beside sled's files (`conf`, `db`, `blobs/`, `snap.*`) the directory holds:
+//!
+//! | file                | what                                                           |
+//! |---------------------|----------------------------------------------------------------|
+//! | `liqwave.lock`      | the liqwave lock (`flock`), held while a process uses the store; the holder's pid |
+//! | `liqwave.watermark` | JSON `{"position":…,"sent":…}`: the [`Marks`] sled last made durable |
 //!
 //! Sequence numbers come from sled's crash-safe `generate_id`, so outbox keys sort in creation
 //! order per sink. Everything written inside a sled transaction is encoded before it: sled's
@@ -24,24 +32,45 @@
 //!
 //! # Failure modes
 //!
-//! [`Store::open`] never panics: sled 0.34.7 panics on some damaged files (e.g. "tried to serialize
-//! Uninitialized" for an overwritten segment header), so opening runs under `catch_unwind` and
-//! any panic becomes [`StoreError::Corrupt`] (the default panic hook still prints it). A
-//! database directory whose sled files exist but that has no schema version is also `Corrupt`:
-//! sled silently opens a garbage or truncated `db` file as an empty database, and a fresh store
-//! writes and flushes its version before it returns. Damage in the middle of a log that sled
-//! takes for a torn tail is invisible: it recovers the prefix before it.
+//! - **Another process has the store.** [`Store::open`] takes `liqwave.lock` before sled opens,
+//!   and [`Store::move_aside`] (`--reset-state`) takes it (and checks sled's own lock on `db`)
+//!   before it moves anything: a held store is refused with [`StoreError::Locked`] naming the
+//!   holder's pid, and never moved. The lock is an `flock`, which the kernel releases when the
+//!   process ends, SIGKILL included; it lives inside the store directory, so it needs nothing
+//!   writable beyond it (systemd's `StateDirectory=`) and moves aside with it.
+//! - **sled panics on damaged files.** sled 0.34.7 panics on some (e.g. "tried to serialize
+//!   Uninitialized" for an overwritten segment header): opening runs under `catch_unwind` with a
+//!   scoped panic hook that silences this thread's panics (other threads' still print; the
+//!   previous hook is put back), so only [`StoreError::Corrupt`] reaches the journal.
+//! - **Unreadable files.** A directory whose sled files exist but that has no schema version is
+//!   `Corrupt`: sled silently opens a garbage or truncated `db` file as an empty database, and a
+//!   fresh store writes and flushes its version before it returns.
+//! - **A silent rollback.** Damage in the middle of sled's log that sled takes for a torn tail
+//!   is invisible to sled: it recovers the prefix before it, and the alerts whose delivery it
+//!   forgot would go out again. [`Store::flush`] reads the [`Marks`] (position, `sent_count`),
+//!   flushes, and only then writes them to `liqwave.watermark` (temporary file, fsync, rename),
+//!   so the watermark is never ahead of what sled made durable and a crash raises no false alarm.
+//!   An open that finds the store behind it reports a [`Rollback`] ([`Store::rollback`]: how
+//!   many alerts may be delivered again); `run` and `replay` log it as an error and go on,
+//!   `status` prints it. The watermark is written at flush points only (after each delivery and
+//!   at shutdown), not per commit; an older copy of the whole directory, watermark included,
+//!   cannot be told from the real thing.
+//! - **Commands that only read.** [`Store::open_existing`] (`status`, `validate-model --store`)
+//!   never creates a database: a missing directory, one without sled files or a dangling
+//!   symbolic link is [`StoreError::NotFound`].
 //!
 //! The store never reads the clock (times are arguments) and never spawns.
 
 mod error;
 mod keys;
+mod lock;
 mod meter;
 mod open;
 mod outbox;
 mod records;
 #[cfg(test)]
 mod tests;
+mod watermark;
 
 use std::fmt;
 use std::path::Path;
@@ -56,11 +85,14 @@ pub use error::StoreError;
 pub use keys::OutboxKey;
 pub use meter::OutboxDepth;
 pub use outbox::{DeadLetter, OutboxEntry, SentRecord};
+pub use watermark::{Marks, Rollback};
 
 use crate::model::Alert;
 use crate::view::ChartSeries;
 use error::{decode_error, op_error, tx_error};
-use keys::{META_POSITION, be_u64};
+use keys::{META_POSITION, META_SENT, be_u64};
+use lock::Lock;
+use watermark::Watermark;
 
 /// Bumped when the key layout or encoding changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -86,6 +118,11 @@ pub struct Store {
     mutes: sled::Tree,
     liquidations: sled::Tree,
     meta: sled::Tree,
+    watermark: Arc<Watermark>,
+    /// Found when the store was opened.
+    rollback: Option<Rollback>,
+    /// Last: fields drop in order, so the liqwave lock outlives the sled handles.
+    _lock: Arc<Lock>,
 }
 
 /// sled's own `Debug` dumps every tree's pages; the path is what a reader of a log needs.
@@ -206,10 +243,29 @@ impl Store {
     }
 
     /// Makes every write so far durable (sled's `flush_async`: dirty buffers written and
-    /// fsynced on sled's own thread pool).
+    /// fsynced on sled's own thread pool), then moves the watermark up to what it covered.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        // Read before the flush, so the flush covers them: the watermark is never ahead of sled.
+        let marks = self.marks()?;
         self.db.flush_async().await.map_err(|e| self.op_error(e))?;
+        self.watermark.advance(marks);
         Ok(())
+    }
+
+    /// How far the store has got: events processed and deliveries recorded, ever.
+    pub fn marks(&self) -> Result<Marks, StoreError> {
+        Ok(Marks {
+            position: self.position()?.unwrap_or(0),
+            sent: self.meta_u64(META_SENT)?.unwrap_or(0),
+        })
+    }
+
+    /// The store was found behind its watermark when opened: it lost work sled had made durable
+    /// (damage sled took for a torn tail, or an older copy of the directory put back), and the
+    /// alerts whose delivery it forgot may be delivered again. Stays until the store is flushed
+    /// after some use, which writes a watermark for what it now holds.
+    pub fn rollback(&self) -> Option<Rollback> {
+        self.rollback
     }
 
     /// Every stored pair snapshot, in symbol order.
@@ -225,12 +281,17 @@ impl Store {
 
     /// The replay position (events processed) of the last commit that set one.
     pub fn position(&self) -> Result<Option<u64>, StoreError> {
-        let Some(bytes) = self.meta.get(META_POSITION).map_err(|e| self.op_error(e))? else {
+        self.meta_u64(META_POSITION)
+    }
+
+    fn meta_u64(&self, key: &[u8]) -> Result<Option<u64>, StoreError> {
+        let Some(bytes) = self.meta.get(key).map_err(|e| self.op_error(e))? else {
             return Ok(None);
         };
-        be_u64(&bytes)
-            .map(Some)
-            .ok_or_else(|| decode_error(META, format!("position of {} bytes", bytes.len())))
+        be_u64(&bytes).map(Some).ok_or_else(|| {
+            let key = String::from_utf8_lossy(key);
+            decode_error(META, format!("{key} of {} bytes", bytes.len()))
+        })
     }
 
     fn op_error(&self, e: sled::Error) -> StoreError {

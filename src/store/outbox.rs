@@ -8,8 +8,8 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, ConflictableTransactionResult};
 
 use super::error::{decode_error, tx_error};
-use super::keys::{be_i64, parse_sent_key, prefix, sent_key, split};
-use super::{DEAD, OUTBOX, OutboxKey, SENT, Store, StoreError, decode, encode};
+use super::keys::{META_SENT, be_i64, be_u64, parse_sent_key, prefix, sent_key, split};
+use super::{DEAD, META, OUTBOX, OutboxKey, SENT, Store, StoreError, decode, encode};
 use crate::model::{Alert, AlertId, TimeMs};
 use crate::view::ChartSeries;
 
@@ -102,20 +102,29 @@ impl Store {
             .map_err(|e| self.op_error(e))
     }
 
-    /// One transaction: removes the outbox entry and records (sink, alert id) → `sent_at` in the
-    /// sent log. A no-op when the entry is gone.
+    /// One transaction: removes the outbox entry, records (sink, alert id) → `sent_at` in the
+    /// sent log and counts the delivery in `meta` (for the watermark). A no-op when the entry is
+    /// gone.
     pub fn mark_sent(&self, key: &OutboxKey, sent_at: TimeMs) -> Result<(), StoreError> {
         let outbox_key = key.to_bytes();
         let sent_at = sent_at.to_be_bytes();
-        (&self.outbox, &self.sent)
+        (&self.outbox, &self.sent, &self.meta)
             .transaction(
-                |(outbox, sent)| -> ConflictableTransactionResult<(), StoreError> {
+                |(outbox, sent, meta)| -> ConflictableTransactionResult<(), StoreError> {
                     let Some(value) = outbox.remove(outbox_key.as_slice())? else {
                         return Ok(());
                     };
                     let entry: OutboxEntry =
                         decode(OUTBOX, &value).map_err(ConflictableTransactionError::Abort)?;
                     sent.insert(sent_key(&key.sink, &entry.alert.id), &sent_at)?;
+                    let count = match meta.get(META_SENT)? {
+                        None => 0,
+                        Some(bytes) => be_u64(&bytes).ok_or_else(|| {
+                            let detail = format!("sent_count of {} bytes", bytes.len());
+                            ConflictableTransactionError::Abort(decode_error(META, detail))
+                        })?,
+                    };
+                    meta.insert(META_SENT, &(count + 1).to_be_bytes())?;
                     Ok(())
                 },
             )

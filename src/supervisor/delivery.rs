@@ -69,9 +69,13 @@ pub struct DeliveryContext {
     pub policy: RetryPolicy,
     /// The engine notifies after each commit that added entries.
     pub wake: Arc<Notify>,
-    /// Cancelled when the engine has drained at shutdown; the worker then delivers until
-    /// `deadline` passes or its outbox is empty, and leaves the rest for the next start.
+    /// Cancelled when the engine has drained at shutdown: nothing more will be queued, and the
+    /// worker stops once its outbox is empty.
     pub shutdown: CancellationToken,
+    /// Cancelled by a stopping signal (or a daemon's failure): from then on the worker delivers
+    /// for `deadline` at most and leaves the rest for the next start. A replay that ends by
+    /// itself is never hurried: it delivers everything before it exits.
+    pub hurry: CancellationToken,
     pub deadline: Duration,
     /// Where deliveries and failed sends are counted.
     pub meter: Arc<SinkMeter>,
@@ -83,19 +87,20 @@ pub async fn deliver<S: Sink>(mut sink: S, cx: DeliveryContext) -> Result<Delive
     let mut done = Delivered::default();
     let mut stop_at: Option<Instant> = None;
     loop {
-        if stop_at.is_none() && cx.shutdown.is_cancelled() {
+        if stop_at.is_none() && cx.hurry.is_cancelled() {
             stop_at = Some(Instant::now() + cx.deadline);
         }
         if stop_at.is_some_and(|t| Instant::now() >= t) {
             break;
         }
+        let drained = cx.shutdown.is_cancelled();
         let batch = cx.store.pending(sink.name(), BATCH)?;
         let next_due = match pass(&mut sink, &cx, &batch, stop_at, &mut done).await? {
             Pass::Progressed => continue,
             Pass::OutOfTime => break,
             Pass::Waiting(next_due) => next_due,
         };
-        if stop_at.is_some() && batch.is_empty() {
+        if drained && batch.is_empty() {
             break;
         }
         let wait = next_due.map_or(IDLE, |t| {
@@ -108,7 +113,8 @@ pub async fn deliver<S: Sink>(mut sink: S, cx: DeliveryContext) -> Result<Delive
         tokio::select! {
             () = cx.wake.notified() => {}
             () = tokio::time::sleep_until(until) => {}
-            () = cx.shutdown.cancelled(), if stop_at.is_none() => {}
+            () = cx.shutdown.cancelled(), if !drained => {}
+            () = cx.hurry.cancelled(), if stop_at.is_none() => {}
         }
     }
     if let Err(error) = sink.flush().await {

@@ -8,25 +8,30 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use super::signals::Signals;
 use super::sinks;
 use super::topology::{Parts, Pipeline, SourceEnd};
-use super::{state, summary, systemd};
+use super::{heartbeat, state, summary, systemd};
 use crate::clock::wall_ms;
 use crate::config::Config;
+use crate::engine::Freshness;
 use crate::metrics::{Metrics, server};
 use crate::notify::secret::Secret;
 use crate::notify::telegram::{BotContext, run_bot};
 use crate::schedule::SummarySchedule;
 use crate::source::{SourceContext, SourceHealth, SourceTask};
 
-/// Runs the daemon until SIGTERM/SIGINT or a fatal error. `source` builds the source task.
+/// Runs the daemon until SIGTERM/SIGINT or a fatal error. `source` builds the source task. What
+/// the [`preflight`](super::preflight) finds fails the start first, as [`NotReady`](super::NotReady).
 pub async fn run_daemon(
     config: &Config,
     reset_state: bool,
     source: impl FnOnce(SourceContext) -> SourceTask,
 ) -> anyhow::Result<()> {
-    let path = (config.store.path.as_deref())
-        .context("liqwave run needs store.path: the outbox and pair state live there")?;
+    // Every problem a restart cannot fix, at once, before anything starts (exit 78).
+    super::preflight(config)?;
+    let signals = Signals::listen();
+    let path = (config.store.path.as_deref()).context("the preflight checked store.path")?;
     // Bound before anything starts: a busy or foreign address fails the start, naming the key.
     let listener = match config.metrics.enabled {
         true => Some(bind_metrics(config.metrics.listen).await?),
@@ -42,10 +47,15 @@ pub async fn run_daemon(
         store: Some((store, position)),
         console: sinks::console(config, None, true)?,
         metrics,
+        signals,
+        fresh: Some(Freshness {
+            bars: config.delivery.fresh_bars,
+            now: wall_ms,
+        }),
     };
     let mut pipeline = Pipeline::start(config, parts)?;
-    add_services(config, &mut pipeline, listener)?;
     let health = Arc::new(SourceHealth::default());
+    add_services(config, &mut pipeline, listener, &health)?;
     let service = config.service.clone();
     let (alive, stop) = (pipeline.engine_alive(), pipeline.stop_token());
     let watched = Arc::clone(&health);
@@ -55,12 +65,19 @@ pub async fn run_daemon(
 }
 
 /// What the daemon runs beside the pipeline: the metrics endpoint (until the sinks are done), the
-/// Telegram bot and the daily-summary clock (feeders of the engine, until shutdown).
+/// heartbeat, the Telegram bot and the daily-summary clock (feeders of the engine, until
+/// shutdown).
 fn add_services(
     config: &Config,
     pipeline: &mut Pipeline,
     listener: Option<TcpListener>,
+    health: &Arc<SourceHealth>,
 ) -> anyhow::Result<()> {
+    let (health, shutdown) = (Arc::clone(health), pipeline.stop_token());
+    pipeline.feed("heartbeat", move |commands| async move {
+        heartbeat::run_heartbeat(commands, health, shutdown, heartbeat::EVERY).await;
+        Ok(())
+    });
     if let Some(listener) = listener {
         let (metrics, drained) = (Arc::clone(pipeline.metrics()), pipeline.drained_token());
         pipeline.serve(server::serve(listener, metrics, drained));

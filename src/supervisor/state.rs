@@ -14,7 +14,9 @@ use crate::model::{Interval, SymbolEvent};
 use crate::source::Resume;
 use crate::store::Store;
 
-/// Opens the store at `path`; with `reset` an existing database is first moved aside.
+/// Opens the store at `path`; with `reset` an existing database is first moved aside (refused,
+/// and nothing moved, while another process holds it). A store behind its watermark is used,
+/// loudly: the daemon keeps running, and the journal says what may be delivered again.
 pub fn open_store(path: &Path, cache_bytes: u64, reset: bool) -> anyhow::Result<Store> {
     if reset {
         let label = wall_ms().to_string();
@@ -30,6 +32,20 @@ pub fn open_store(path: &Path, cache_bytes: u64, reset: bool) -> anyhow::Result<
     }
     let store = Store::open(path, cache_bytes)?;
     tracing::info!(path = %path.display(), "Opened the state store.");
+    if let Some(rollback) = store.rollback() {
+        tracing::error!(
+            path = %path.display(),
+            position = rollback.found.position,
+            watermark_position = rollback.watermark.position,
+            sent = rollback.found.sent,
+            watermark_sent = rollback.watermark.sent,
+            "The state store is behind its watermark: it lost work it had made durable (damage, \
+             or an older copy put back). Up to {} alerts may be delivered again, and its pair \
+             state lacks the last {} events.",
+            rollback.redeliveries(),
+            rollback.events_lost()
+        );
+    }
     Ok(store)
 }
 

@@ -16,9 +16,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::signals::Signals;
 use super::workers::{Worker, finish_workers, spawn_workers};
 use crate::config::Config;
-use crate::engine::{Command, Engine, EngineMeter, Inputs, Outlet, Persist};
+use crate::engine::{Command, Engine, EngineMeter, Freshness, Inputs, Outlet, Persist};
 use crate::metrics::Metrics;
 use crate::notify::console::ConsoleSink;
 use crate::notify::{Delivered, Sink};
@@ -44,6 +45,10 @@ pub(super) struct Parts {
     pub(super) store: Option<(Store, u64)>,
     pub(super) console: ConsoleSink,
     pub(super) metrics: Arc<Metrics>,
+    /// Listening since the command started; a signal is the first phase of shutdown.
+    pub(super) signals: Signals,
+    /// How old an alert may be to reach people; `None`: any age (a replay).
+    pub(super) fresh: Option<Freshness>,
 }
 
 /// How the source's own end is read.
@@ -74,6 +79,9 @@ pub(super) struct Pipeline {
     stop: CancellationToken,
     /// Phase two, once the engine has drained and committed: the sinks finish.
     drained: CancellationToken,
+    /// A signal, or a daemon's failure: the sinks' shutdown deadline runs from here.
+    hurry: CancellationToken,
+    signals: Signals,
     /// Cancelled when the engine task returns, for whoever must know it is alive.
     engine_gone: CancellationToken,
     market: Option<mpsc::Sender<Batch>>,
@@ -88,13 +96,13 @@ pub(super) struct Pipeline {
 }
 
 impl Pipeline {
-    /// Spawns the engine, the console and a delivery worker per configured durable sink, and
-    /// starts listening for SIGTERM/SIGINT.
+    /// Spawns the engine, the console and a delivery worker per configured durable sink.
     pub(super) fn start(config: &Config, parts: Parts) -> anyhow::Result<Pipeline> {
         super::install_crypto_provider();
         let tracker = TaskTracker::new();
-        let (stop, drained) = (CancellationToken::new(), CancellationToken::new());
-        tracker.spawn(watch_signals(stop.clone()));
+        let signal = parts.signals.received();
+        let (stop, hurry) = (signal.child_token(), signal.child_token());
+        let drained = CancellationToken::new();
         let capacity = config.engine.input_capacity.div_ceil(BATCH).max(1);
         let (market, market_rx) = mpsc::channel(capacity);
         let (commands, commands_rx) = mpsc::channel(COMMAND_CAPACITY);
@@ -102,7 +110,7 @@ impl Pipeline {
         let (persist, workers) = match parts.store.clone() {
             Some((store, position)) => {
                 let (slots, workers) =
-                    spawn_workers(config, &store, &tracker, &drained, &parts.metrics)?;
+                    spawn_workers(config, &store, &tracker, (&drained, &hurry), &parts.metrics)?;
                 let persist = Persist {
                     store,
                     sinks: slots,
@@ -116,6 +124,7 @@ impl Pipeline {
             routes: config.routes.clone(),
             console: Some(console_tx),
             persist,
+            fresh: parts.fresh,
             meter: parts.metrics.register(EngineMeter::register),
         };
         let engine_gone = CancellationToken::new();
@@ -134,6 +143,8 @@ impl Pipeline {
             tracker,
             stop,
             drained,
+            hurry,
+            signals: parts.signals,
             engine_gone,
             market: Some(market),
             commands: Some(commands),
@@ -231,11 +242,15 @@ impl Pipeline {
             }
             () = self.engine_gone.cancelled() => {}
         }
-        let interrupted = self.stop.is_cancelled();
+        let interrupted = self.signals.received().is_cancelled();
         if let Some(e) = &failure {
             tracing::error!(error = %format!("{e:#}"), "A critical task failed; draining before exit.");
         }
         self.stop.cancel();
+        if end == SourceEnd::Fails {
+            // A daemon never finishes by itself: whatever stopped it, its sinks get the deadline.
+            self.hurry.cancel();
+        }
         if !source_done && let Err(e) = source.await {
             tracing::warn!(error = %format!("{e:#}"), "The source stopped with an error.");
         }
@@ -308,22 +323,4 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("a panic without a message")
-}
-
-/// Turns SIGTERM or SIGINT into the first phase of shutdown; ends when that phase begins.
-async fn watch_signals(stop: CancellationToken) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::warn!("Cannot listen for signals; stop with SIGKILL only.");
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!(signal = "SIGTERM", "Shutting down."),
-        _ = int.recv() => tracing::info!(signal = "SIGINT", "Shutting down."),
-        () = stop.cancelled() => return,
-    }
-    stop.cancel();
 }

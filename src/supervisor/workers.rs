@@ -56,7 +56,7 @@ pub(super) fn spawn_workers(
     config: &Config,
     store: &Store,
     tracker: &TaskTracker,
-    drained: &CancellationToken,
+    (drained, hurry): (&CancellationToken, &CancellationToken),
     metrics: &Metrics,
 ) -> anyhow::Result<(Vec<SinkSlot>, Vec<Worker>)> {
     let sinks = SinkSet::build(config)?;
@@ -70,6 +70,7 @@ pub(super) fn spawn_workers(
         store,
         tracker,
         drained,
+        hurry,
         meters: metrics.register(DeliveryMeters::register),
         spawned: Vec::new(),
         slots: Vec::new(),
@@ -82,13 +83,14 @@ pub(super) fn spawn_workers(
     Ok((spawner.slots, spawner.spawned))
 }
 
-/// Spawns one delivery worker per durable sink, each woken by the engine's commits and told to
-/// finish when the engine has drained.
+/// Spawns one delivery worker per durable sink, each woken by the engine's commits, told to
+/// finish when the engine has drained and hurried by a signal.
 struct Workers<'a> {
     config: &'a Config,
     store: &'a Store,
     tracker: &'a TaskTracker,
     drained: &'a CancellationToken,
+    hurry: &'a CancellationToken,
     meters: DeliveryMeters,
     spawned: Vec<Worker>,
     /// The engine's view of them.
@@ -105,10 +107,11 @@ impl Workers<'_> {
             policy: RetryPolicy::from(&self.config.delivery),
             wake: Arc::clone(&wake),
             shutdown: self.drained.clone(),
+            hurry: self.hurry.clone(),
             deadline: self.config.delivery.shutdown_deadline,
             meter: self.meters.sink(&name),
         };
-        let draws_charts = sink.draws_charts();
+        let (draws_charts, reaches_people) = (sink.draws_charts(), sink.reaches_people());
         tracing::info!(sink = %name, "Delivery worker started.");
         self.spawned
             .push((name.clone(), self.tracker.spawn(deliver(sink, cx))));
@@ -116,6 +119,7 @@ impl Workers<'_> {
             name,
             wake,
             draws_charts,
+            reaches_people,
         });
     }
 }

@@ -29,7 +29,7 @@ pub struct TrackLine {
 /// Why a report could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum TrackRecordError {
-    #[error("cannot read the signal report {path}: {source}")]
+    #[error("cannot read the signal report {path}")]
     Read {
         path: String,
         source: std::io::Error,

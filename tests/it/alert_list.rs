@@ -20,7 +20,7 @@ fn demo() -> (Config, Vec<SymbolEvent>) {
     let config = config::load(&root.join("config/demo.toml")).expect("demo config");
     let events = Dataset::load(
         &root.join("tests/fixtures/binance"),
-        &ReplayOptions::default(),
+        &ReplayOptions::new(liqwave::clock::wall_ms()),
     )
     .expect("fixtures")
     .into_events();

@@ -150,36 +150,51 @@ async fn bad_frames_are_counted_and_skipped() {
     assert!(got.gaps().is_empty() && got.reconnects.is_empty());
 }
 
-/// A link that stays open but goes silent is declared dead after the silence timeout and
-/// replaced; the bars it missed come back as one gap per pair.
+/// A link that stays open but goes silent (`Stall`: nothing at all; `Mute`: pings and pongs but
+/// no data) is declared dead after its timeout and replaced; the bars it missed come back as one
+/// gap per pair.
 #[tokio::test]
 async fn a_silent_link_is_declared_dead_and_replaced() {
-    let mut fake_config = FakeConfig::new(3, 40);
-    fake_config.faults.push((10, Fault::Stall));
-    let fake = FakeBinance::start(fake_config).await;
-    let counters = Arc::new(Counters::default());
-    let mut config = client_config(&fake, 200);
-    config.silence_timeout = Duration::from_millis(300);
-    let got = with_client(config, counters.clone(), symbols(0..3), |mut h| async {
-        h.until_fake("the connection", || fake.served().contains(&kline(2)))
-            .await;
-        fake.open_market();
-        h.until("the last bar", |c| (0..3).all(|i| c.has_bar(i, 39)))
-            .await;
-        h.finish()
-    })
-    .await;
-    assert_eq!(counters.stalls.load(Relaxed), 1);
-    assert_eq!(fake.record(|r| r.connections), 2);
-    assert_eq!(got.reconnects.len(), 1);
-    assert_eq!(got.reconnects[0].0, symbols(0..3));
-    assert_eq!(got.gaps().len(), 3, "one gap per pair: {:?}", got.gaps());
-    for (s, from, to) in &got.gaps() {
-        let bars = (to - from) / BAR_MS + 1;
-        // 300 ms of silence at 50 ms a bar, plus the reconnect: far less than the fake's 60 s.
-        assert!((4..=15).contains(&bars), "{s}: {bars} bars missed");
+    for fault in [Fault::Stall, Fault::Mute] {
+        let mut fake_config = FakeConfig::new(3, 40);
+        fake_config.faults.push((10, fault));
+        let fake = FakeBinance::start(fake_config).await;
+        let counters = Arc::new(Counters::default());
+        let mut config = client_config(&fake, 200);
+        // A muted link keeps answering: only the data timeout can catch it.
+        (config.silence_timeout, config.data_silence) = match fault {
+            Fault::Stall => (Duration::from_millis(300), Duration::from_secs(60)),
+            _ => (Duration::from_secs(60), Duration::from_millis(300)),
+        };
+        let got = with_client(config, counters.clone(), symbols(0..3), |mut h| async {
+            h.until_fake("the connection", || fake.served().contains(&kline(2)))
+                .await;
+            fake.open_market();
+            h.until("the last bar", |c| (0..3).all(|i| c.has_bar(i, 39)))
+                .await;
+            h.finish()
+        })
+        .await;
+        assert_eq!(counters.stalls.load(Relaxed), 1, "{fault:?}");
+        assert_eq!(fake.record(|r| r.connections), 2, "{fault:?}");
+        assert_eq!(got.reconnects.len(), 1, "{fault:?}");
+        assert_eq!(got.reconnects[0].0, symbols(0..3));
+        assert_eq!(
+            got.gaps().len(),
+            3,
+            "{fault:?}: one gap per pair: {:?}",
+            got.gaps()
+        );
+        for (s, from, to) in &got.gaps() {
+            let bars = (to - from) / BAR_MS + 1;
+            // 300 ms of silence at 50 ms a bar, plus the reconnect: far less than the fake's 60 s.
+            assert!(
+                (4..=15).contains(&bars),
+                "{fault:?} {s}: {bars} bars missed"
+            );
+        }
+        assert_eq!(reconstruct(&fake, &got, 3), (0, 0, backfilled(&got)));
     }
-    assert_eq!(reconstruct(&fake, &got, 3), (0, 0, backfilled(&got)));
 }
 
 /// Removing and adding pairs unsubscribes and subscribes on the live connection; a new

@@ -223,3 +223,90 @@ fn backtest_is_deterministic_and_writes_its_report() {
     ]);
     assert_eq!(bad.status.code(), Some(1));
 }
+
+/// `liqwave rsi … | head -1`: a reader that goes away ends the command quietly, exit 0.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let klines = fixture("binance/klines/5m/BTCUSDT_5m.csv.gz");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_liqwave"))
+        .args(["rsi", "--interval", "5m", "--klines"])
+        .arg(&klines)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run liqwave rsi");
+    let mut first = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("open_time"), "the CSV header: {first:?}");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("error"), "nothing to report: {stderr}");
+}
+
+/// A replay stopped by SIGTERM, SIGINT or SIGHUP while its dataset still loads ends cleanly
+/// (exit 0, a summary saying so), not killed by the signal.
+#[test]
+fn a_signal_while_loading_stops_a_replay_cleanly() {
+    use std::fmt::Write as _;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data/klines/1m");
+    std::fs::create_dir_all(&data).unwrap();
+    // Two million 1m bars from 2018 (all valid): seconds of parsing in a debug build.
+    let mut csv = String::from("open_time_ms,open,high,low,close,volume\n");
+    let start = 1_514_764_800_000_i64;
+    for i in 0..2_000_000_i64 {
+        let p = 100.0 + (i % 1000) as f64 / 100.0;
+        writeln!(
+            csv,
+            "{},{p},{},{},{p},10",
+            start + i * 60_000,
+            p + 1.0,
+            p - 1.0
+        )
+        .unwrap();
+    }
+    std::fs::write(data.join("BTCUSDT_1m.csv"), csv).unwrap();
+    let config = dir.path().join("liqwave.toml");
+    std::fs::write(
+        &config,
+        "[replay]\ndata_dir = \"data\"\nsource_interval = \"1m\"\n",
+    )
+    .unwrap();
+    for signal in ["-TERM", "-INT", "-HUP"] {
+        let child = Command::new(env!("CARGO_BIN_EXE_liqwave"))
+            .args(["replay", "--quiet", "--config"])
+            .arg(&config)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start liqwave replay");
+        std::thread::sleep(Duration::from_millis(300));
+        let kill = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status();
+        assert!(kill.unwrap().success());
+        let signalled = Instant::now();
+        let out = child.wait_with_output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "{signal}: {:?}: {stderr}", out.status);
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "{signal}: took {:?}",
+            signalled.elapsed()
+        );
+        assert!(
+            stderr.contains("Stopped while loading"),
+            "{signal}: {stderr}"
+        );
+        assert!(stdout.contains("interrupted"), "{signal}: {stdout}");
+    }
+}

@@ -3,7 +3,9 @@
 //! test lives with the CLI).
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
+use liqwave::cli::exit_code;
 use liqwave::config::{self, ConfigError};
 
 /// One line per fixture: the file, then one substring per reported message, in order. The count
@@ -33,7 +35,7 @@ const CASES: &[(&str, &[&str])] = &[
     ("rules_out_of_range.toml", &["line 3: rules.cooldown_minutes: must be between 1 and 10080, got 0", "line 6: rules.clusters.min_density: must be above 0 and at most 1000, got 0", "line 7: rules.clusters.approach_pct: must be above 0 and at most 20, got 25", "line 8: rules.clusters.rearm_mult: must be between 1 and 20, got 0.5", "line 11: rules.setup.timeframe: must be one of \"4h\", \"1d\", got \"1w\"", "line 12: rules.setup.fee_pct: must be between 0 and 5, got -0.1", "line 15: rules.exit.touch_window: unknown key, expected one of: timeframe, touch_window_hours"]),
     ("bad_mutes.toml", &["line 4: mutes[0].until: must be a UTC date and time such as \"2025-07-01T00:00:00Z\", got \"2025-07-01 25:00\"", "line 8: mutes[1].kind: unknown alert kind \"liquidation\"", "line 11: mutes[2].until: is required", "line 12: mutes[2].symbol: invalid symbol \"ETH-USDT\""]),
     ("bad_routes.toml", &["line 3: routes[0].sink: must be one of \"console\", \"file\", \"telegram\", \"email\", got \"pager\"", "line 8: routes[1].kinds[2]: regime_change alerts carry no fuel/magnet label", "line 12: routes[2].kinds: must list at least one kind"]),
-    ("bad_sinks.toml", &["line 3: sinks.telegram.chat_ids: must list at least one chat id", "line 4: sinks.telegram.token_env: must name an environment variable (A-Z, 0-9, _), got \"123456:ABC-DEF\"", "line 5: sinks.telegram.api_url: must be an http(s) URL, got \"ftp://api.telegram.org\"", "line 9: sinks.email.tls: must be one of \"implicit\", \"starttls\", \"none\", got \"ssl\"", "line 10: sinks.email.from: must be an email address, got \"liqwave\"", "line 13: sinks.file.delay_ms: has no effect without sinks.file.path", "sinks.email.to: must list at least one recipient"]),
+    ("bad_sinks.toml", &["line 3: sinks.telegram.chat_ids: must list at least one chat id", "line 4: sinks.telegram.token_env: must name an environment variable (A-Z, 0-9, _), got \"123456:ABC-DEF\"", "line 5: sinks.telegram.api_url: must be a https:// or http:// URL, got \"ftp://api.telegram.org\"", "line 9: sinks.email.tls: must be one of \"implicit\", \"starttls\", \"none\", got \"ssl\"", "line 10: sinks.email.from: must be an email address, got \"liqwave\"", "line 13: sinks.file.delay_ms: has no effect without sinks.file.path", "sinks.email.to: must list at least one recipient"]),
     ("funding_order.toml", &["line 5: rules.funding.crowded_shorts_below_pct: must be at most rules.funding.crowded_longs_above_pct (0.02), got 0.05"]),
     ("bad_summary_time.toml", &["line 3: summary.at: must be a time of day \"HH:MM\" (00:00 to 23:59), got \"8:00\""]),
     ("bad_summary_tz.toml", &["line 4: summary.tz: must be an IANA time zone name such as \"UTC\" or \"Europe/Berlin\", got \"Europe/Berln\""]),
@@ -57,7 +59,6 @@ fn messages(err: &ConfigError) -> Vec<String> {
 fn broken_configs_report_every_problem() {
     for &(file, expected) in CASES {
         let err = config::load(&fixtures().join(file)).expect_err(file);
-        assert_eq!(err.exit_code(), 78, "{file}");
         let got = messages(&err);
         assert_eq!(got.len(), expected.len(), "{file}: got\n{}", got.join("\n"));
         for (message, want) in got.iter().zip(expected) {
@@ -69,6 +70,7 @@ fn broken_configs_report_every_problem() {
             got.iter().all(|m| shown.lines().any(|l| l.trim() == m)),
             "{file}: {shown}"
         );
+        assert_eq!(exit_code(&err.into()), ExitCode::from(78), "{file}");
     }
 }
 
@@ -89,5 +91,5 @@ fn a_missing_file_is_unreadable_with_its_path() {
     let err = config::load(&path).unwrap_err();
     assert!(matches!(err, ConfigError::Unreadable { .. }), "{err:?}");
     assert!(err.to_string().contains("no_such_file.toml"), "{err}");
-    assert_eq!(err.exit_code(), 78);
+    assert_eq!(exit_code(&err.into()), ExitCode::from(78));
 }

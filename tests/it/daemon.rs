@@ -4,7 +4,7 @@
 //! panicking source fails the run only after the drain; bad configs, missing secrets and an
 //! unreadable signal report exit 78;
 //! the watchdog is withheld while the feed is silent; `/metrics` serves every series the runbook
-//! documents. Every wait is bounded, and a failing test kills its daemon and prints its log.
+//! documents; a cold start sends people no alert about the past. Every wait is bounded, and a failing test kills its daemon and prints its log.
 
 mod harness;
 
@@ -13,13 +13,15 @@ use std::time::{Duration, Instant};
 use harness::{
     Daemon, Notifications, PAIR, Scrape, Setup, documented_series, file_ids, metrics_addr, until,
 };
-use liqwave::model::AlertId;
+use liqwave::model::{Alert, AlertId};
 use liqwave::notify::email::message_id;
+use liqwave::rules::is_fresh;
 use liqwave::source::{Batch, SourceTask};
 use liqwave::store::Store;
 use liqwave::supervisor::run_daemon;
 use tokio::sync::mpsc;
 
+use crate::support::fake_bot_api::{FakeBotApi, TOKEN};
 use crate::support::net::ClosedPort;
 use crate::support::smtp::TestServer;
 use crate::support::testing::open_store;
@@ -137,7 +139,7 @@ async fn sigterm_mid_run_drains_within_the_deadline_and_the_next_start_delivers_
     setup.smtp_port = Some(port);
     setup.write(dir.path());
     let mails = || {
-        let wanted = message_id(&id);
+        let wanted = message_id("liqwave <alerts@liqwave.test>", &id);
         let inbox = inbox.lock().unwrap();
         let has = |m: &Vec<u8>| String::from_utf8_lossy(m).contains(&wanted);
         inbox.iter().filter(|m| has(m)).count()
@@ -334,4 +336,78 @@ async fn the_watchdog_is_withheld_while_the_feed_is_silent() {
     let (status, _) = daemon.exit(BOUND).await;
     assert_eq!(status.code(), Some(0));
     until("STOPPING=1", BOUND, || notify.first("STOPPING=1").is_some()).await;
+}
+
+/// A cold start replays history to warm up, and the rules raise alerts about that past: they go
+/// to the file sink, never to Telegram, which only gets alerts whose bar closed within one bar
+/// of their timeframe before now.
+#[tokio::test]
+async fn a_cold_start_sends_people_no_alert_about_the_past() {
+    let market = Market::start(1, Duration::from_secs(3600)).await;
+    let api = FakeBotApi::start(Vec::new());
+    let dir = tempfile::tempdir().unwrap();
+    let notify = Notifications::bind(dir.path());
+    let mut setup = market.setup();
+    let every_kind = "[\"regime_change\", \"midline_cross\", \"divergence\", \"cluster_approach\", \
+        \"cluster_edge\", \"cluster_swept\", \"setup_entry\", \"divergence_exit\"]";
+    setup.extra = format!(
+        "[alerts]\nregime_timeframes = [\"4h\", \"1d\", \"1w\"]\nmidline_timeframes = [\"4h\", \"1d\"]\n\
+         divergence_timeframes = [\"4h\", \"1d\"]\n\n\
+         [sinks.file]\npath = \"alerts.jsonl\"\n\n\
+         [sinks.telegram]\nchat_ids = [42]\napi_url = \"{}\"\ncommands = false\n\n\
+         [[routes]]\nsink = \"file\"\nkinds = {every_kind}\n\n\
+         [[routes]]\nsink = \"telegram\"\nkinds = {every_kind}\n",
+        api.url
+    );
+    let config = setup.write(dir.path());
+    let started = liqwave::clock::wall_ms();
+    let env = [
+        ("NOTIFY_SOCKET", notify.path()),
+        ("LIQWAVE_TELEGRAM_TOKEN", TOKEN),
+    ];
+    let mut daemon = Daemon::start(&config, "run.log", &env);
+    until("READY=1", BOUND, || notify.first("READY=1").is_some()).await;
+    until("the warm-up's alerts in the file", BOUND, || {
+        !file_ids(dir.path()).is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    daemon.sigterm();
+    let (status, _) = daemon.exit(BOUND).await;
+    assert_eq!(status.code(), Some(0), "{}", daemon.log());
+
+    let text = std::fs::read_to_string(dir.path().join("alerts.jsonl")).unwrap();
+    let alerts: Vec<Alert> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Stale when the daemon started is stale whenever it was routed (later).
+    let stale: Vec<&Alert> = alerts.iter().filter(|a| !is_fresh(a, started, 1)).collect();
+    assert!(
+        !stale.is_empty(),
+        "the warm-up raised alerts about the past: {alerts:?}"
+    );
+    let store = open_store(dir.path());
+    let queued = waiting(&store, "telegram");
+    for alert in &stale {
+        let id = alert.id.to_string();
+        assert!(
+            !store.is_sent("telegram", &alert.id).unwrap(),
+            "{id} reached Telegram"
+        );
+        assert!(!queued.contains(&id), "{id} waits for Telegram");
+    }
+    let sent = alerts
+        .iter()
+        .filter(|a| store.is_sent("telegram", &a.id).unwrap());
+    assert!(
+        sent.clone().all(|a| is_fresh(a, started, 1)),
+        "only news reached Telegram"
+    );
+    println!(
+        "{} alerts, {} about the past kept from Telegram, {} sent to it",
+        alerts.len(),
+        stale.len(),
+        sent.count()
+    );
 }

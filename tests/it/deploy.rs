@@ -273,7 +273,7 @@ fn the_unit_has_the_settings_the_daemon_relies_on() {
     // "-": `run` exits 78 itself, which RestartPreventExitStatus= sees (ExecStartPre's is not).
     assert_eq!(
         one("ExecStartPre"),
-        "-/usr/local/bin/liqwave check-config --config /etc/liqwave/liqwave.toml"
+        "-/usr/local/bin/liqwave check-config --for-run --config /etc/liqwave/liqwave.toml"
     );
 
     // An invalid config never loops.

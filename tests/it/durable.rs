@@ -3,7 +3,8 @@
 //! most one per kill, and ends in the same pair state; SIGTERM delivers until the deadline, leaves
 //! exactly the rest in the outbox, and the next start delivers it; `status` reads the store (and
 //! explains when the daemon holds it); a corrupt store fails with what to do, and
-//! `--reset-state` moves it aside.
+//! `--reset-state` moves it aside. `guards`: the lock, the watermark, sled's panics and the
+//! commands that only read.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -17,6 +18,8 @@ use liqwave::rules::Routes;
 use liqwave::source::replay::{Dataset, ReplayOptions};
 
 use crate::support::testing::open_store;
+
+mod guards;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -46,7 +49,7 @@ fn start(config: &Path) -> Child {
         .arg("--data")
         .arg(fixtures())
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start liqwave replay")
@@ -56,7 +59,7 @@ fn start(config: &Path) -> Child {
 /// routes to the file sink, in order, its final state, and the number of events in the data.
 fn clean_run(events: Option<usize>) -> (Vec<Alert>, Vec<PairSnapshot>, usize) {
     let config = config::load(&root().join("config/demo.toml")).unwrap();
-    let all = Dataset::load(&fixtures(), &ReplayOptions::default())
+    let all = Dataset::load(&fixtures(), &ReplayOptions::new(liqwave::clock::wall_ms()))
         .unwrap()
         .into_events();
     let mut engine = Engine::new(&config);
@@ -80,9 +83,8 @@ fn delivered(dir: &Path) -> Vec<Alert> {
         .collect()
 }
 
-/// Sends `signal` (`kill`'s flag) to `child` once delivery is under way (the first alert is in
-/// the file in `dir`), whatever the load.
-fn signal_once_delivering(child: &Child, dir: &Path, signal: &str) {
+/// Waits until delivery is under way: the first alert is in the file in `dir`, whatever the load.
+fn wait_delivering(dir: &Path) {
     let waited = Instant::now();
     while delivered(dir).is_empty() {
         assert!(
@@ -91,6 +93,11 @@ fn signal_once_delivering(child: &Child, dir: &Path, signal: &str) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Sends `signal` (`kill`'s flag) to `child` once delivery is under way.
+fn signal_once_delivering(child: &Child, dir: &Path, signal: &str) {
+    wait_delivering(dir);
     let status = Command::new("kill")
         .args([signal, &child.id().to_string()])
         .status()
@@ -98,11 +105,12 @@ fn signal_once_delivering(child: &Child, dir: &Path, signal: &str) {
     assert!(status.success());
 }
 
-/// Runs a replay to its end and requires success.
+/// Runs a replay to its end and requires success, without a rollback reported.
 fn run_to_end(config: &Path) {
     let out = start(config).wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("behind its watermark"), "{stderr}");
 }
 
 #[test]
@@ -133,7 +141,13 @@ fn sigkill_at_random_points_loses_nothing_and_repeats_at_most_one_per_kill() {
             child.kill().unwrap(); // SIGKILL
             kills += 1;
         }
-        child.wait().unwrap();
+        // The watermark is never ahead of what sled made durable: no start after a kill
+        // reports the store rolled back.
+        let err = String::from_utf8(child.wait_with_output().unwrap().stderr).unwrap();
+        assert!(
+            !err.contains("behind its watermark"),
+            "a false alarm: {err}"
+        );
     }
     run_to_end(&config);
 
@@ -179,12 +193,21 @@ fn sigterm_delivers_until_the_deadline_and_the_next_start_delivers_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     // 40 ms per alert: the deadline of 1 s cuts delivery short.
     let config = write_config(dir.path(), 40, 1);
-    let mut child = start(&config);
+    let child = start(&config);
     signal_once_delivering(&child, dir.path(), "-TERM");
     let signalled = Instant::now();
-    let exit = child.wait().unwrap();
+    let out = child.wait_with_output().unwrap();
     let took = signalled.elapsed();
-    assert!(exit.success(), "a graceful shutdown exits 0, got {exit}");
+    assert!(
+        out.status.success(),
+        "a graceful shutdown exits 0, got {}",
+        out.status
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        summary.contains("UNDELIVERED"),
+        "the summary says what is left: {summary}"
+    );
     assert!(
         took < Duration::from_secs(4),
         "shutdown took {took:?} for a 1 s deadline"
@@ -233,6 +256,31 @@ fn sigterm_delivers_until_the_deadline_and_the_next_start_delivers_the_rest() {
         a, b,
         "every alert delivered exactly once after a graceful stop"
     );
+}
+
+/// Without a signal a replay delivers everything before it exits, however slow the sink: the
+/// shutdown deadline (0 s here) only runs from a signal.
+#[test]
+fn a_replay_waits_for_a_slow_sink_to_deliver_everything() {
+    let (want, _, _) = reference();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), 5, 0);
+    let out = start(&config).wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Vec<String> = delivered(dir.path())
+        .iter()
+        .map(|a| a.id.to_string())
+        .collect();
+    let want: Vec<String> = want.iter().map(|a| a.id.to_string()).collect();
+    assert_eq!(got, want, "every alert, once, in order");
+    let summary = String::from_utf8_lossy(&out.stdout);
+    let sent = format!("file             {} sent", want.len());
+    assert!(summary.contains(&sent), "{sent:?} in {summary}");
+    assert!(!summary.contains("UNDELIVERED"), "{summary}");
 }
 
 #[test]

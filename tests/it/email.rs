@@ -17,7 +17,7 @@ use liqwave::model::{
     Alert, AlertId, BarFacts, Facts, Interval, Regime, RegimeChangeFacts, parse_utc,
 };
 use liqwave::notify::chart::board_size;
-use liqwave::notify::email::{EmailSink, build_message, message_id};
+use liqwave::notify::email::{EmailSink, build_message, content_id, message_id};
 use liqwave::notify::secret::Secret;
 use liqwave::notify::telegram::TelegramSink;
 use liqwave::notify::{Sink, SinkError};
@@ -32,6 +32,8 @@ use crate::support::smtp::{Cert, PASSWORD, TestServer, USER};
 use crate::support::testing::{alert, temp_store};
 
 /// Bound on any one delivery in these tests (the sink's own SMTP timeout is shorter).
+/// The sender of every test mail.
+const FROM: &str = "liqwave <alerts@liqwave.test>";
 const BOUND: Duration = Duration::from_secs(20);
 
 impl TestServer {
@@ -55,7 +57,7 @@ fn config(port: u16) -> EmailSinkConfig {
         tls: SmtpTls::Starttls,
         username: Some(USER.to_owned()),
         password_env: "LIQWAVE_TEST_SMTP_PASSWORD".to_owned(),
-        from: "liqwave <alerts@liqwave.test>".to_owned(),
+        from: FROM.to_owned(),
         to: vec![
             "trader@liqwave.test".to_owned(),
             "Desk <desk@liqwave.test>".to_owned(),
@@ -265,8 +267,11 @@ async fn an_alert_arrives_over_starttls_with_auth() {
         mail.header("subject"),
         Some("[liqwave] BTCUSDT 1d regime bull -> bear & <check>")
     );
-    let id = message_id(alert.id.as_str());
-    assert_eq!(id, "<regime_change.BTCUSDT.1d.1741564800000@liqwave>");
+    let id = message_id(FROM, alert.id.as_str());
+    assert_eq!(
+        id,
+        "<regime_change.BTCUSDT.1d.1741564800000.8ad9583f@liqwave.test>"
+    );
     assert_eq!(mail.header("message-id"), Some(id.as_str()));
     let to = mail.header("to").unwrap();
     assert!(to.contains("trader@liqwave.test") && to.contains("desk@liqwave.test"));
@@ -304,7 +309,7 @@ async fn build_message_carries_inline_images_by_content_id() {
         "Daily summary\n\nBTCUSDT: bear\n",
         "<html><body><p>Daily summary</p><img src=\"cid:chart-btcusdt\" alt=\"BTCUSDT\"></body></html>",
         &[("chart-btcusdt", &png)],
-        &message_id("daily_summary:2025-03-10"),
+        &message_id(FROM, "daily_summary:2025-03-10"),
     )
     .unwrap();
     tokio::time::timeout(BOUND, sink.send_message(message))
@@ -317,7 +322,7 @@ async fn build_message_carries_inline_images_by_content_id() {
     let mail = Part::parse(&received[0]);
     assert_eq!(
         mail.header("message-id"),
-        Some("<daily_summary.2025-03-10@liqwave>")
+        Some("<daily_summary.2025-03-10.8ad9583f@liqwave.test>")
     );
     assert_eq!(mail.content_type(), "multipart/alternative");
     let related = mail.find("multipart/related").expect("multipart/related");
@@ -414,7 +419,7 @@ async fn an_outage_is_retriable_and_the_alert_arrives_once_after() {
     let mail = Part::parse(&received[0]);
     assert_eq!(
         mail.header("message-id"),
-        Some(message_id(alert.id.as_str()).as_str())
+        Some(message_id(FROM, alert.id.as_str()).as_str())
     );
 }
 
@@ -429,7 +434,7 @@ fn summary_alert() -> &'static Alert {
         let config = liqwave::config::load(&root.join("config/demo.toml")).unwrap();
         let now = parse_utc("2025-03-26 08:00:00").unwrap();
         let data = root.join("tests/fixtures/binance");
-        let events = Dataset::load(&data, &ReplayOptions::default())
+        let events = Dataset::load(&data, &ReplayOptions::new(liqwave::clock::wall_ms()))
             .unwrap()
             .into_events();
         let mut engine = Engine::new(&config);
@@ -467,11 +472,11 @@ async fn the_daily_summary_arrives_with_text_html_and_inline_board() {
     let mail = Part::parse(&received[0]);
     assert_eq!(
         mail.header("message-id"),
-        Some("<daily_summary.MARKET.-.2025-03-26@liqwave>")
+        Some("<daily_summary.MARKET.-.2025-03-26.8ad9583f@liqwave.test>")
     );
     assert_eq!(
         mail.header("message-id"),
-        Some(message_id(alert.id.as_str()).as_str())
+        Some(message_id(FROM, alert.id.as_str()).as_str())
     );
     assert!(
         mail.header("subject")
@@ -511,8 +516,10 @@ async fn the_daily_summary_arrives_with_text_html_and_inline_board() {
         ids,
         "each image once, in the order the HTML shows them"
     );
-    assert!(ids.iter().any(|id| id == "board"), "{ids:?}");
-    let board = images[ids.iter().position(|id| id == "board").unwrap()];
+    let board_id = content_id(&message_id(FROM, alert.id.as_str()), "board");
+    assert!(board_id.ends_with(".8ad9583f@liqwave.test"), "{board_id}");
+    assert!(ids.contains(&board_id), "{ids:?}");
+    let board = images[ids.iter().position(|id| *id == board_id).unwrap()];
     assert!(
         board
             .header("content-disposition")
@@ -552,6 +559,7 @@ async fn after_an_smtp_outage_the_durable_worker_delivers_the_summary_once() {
         },
         wake: Arc::new(Notify::new()),
         shutdown: shutdown.clone(),
+        hurry: shutdown.clone(),
         deadline: Duration::from_secs(5),
         meter: Arc::default(),
     };
@@ -588,7 +596,7 @@ async fn after_an_smtp_outage_the_durable_worker_delivers_the_summary_once() {
     let mail = Part::parse(&received[0]);
     assert_eq!(
         mail.header("message-id"),
-        Some(message_id(alert.id.as_str()).as_str())
+        Some(message_id(FROM, alert.id.as_str()).as_str())
     );
     assert!(mail.find("image/png").is_some());
     assert!(store.outbox_depth().unwrap().is_empty());
@@ -644,6 +652,7 @@ async fn a_blocked_bot_dead_letters_while_email_still_delivers() {
         },
         wake: Arc::new(Notify::new()),
         shutdown: shutdown.clone(),
+        hurry: shutdown.clone(),
         deadline: Duration::from_secs(5),
         meter: Arc::default(),
     };

@@ -41,7 +41,7 @@ fn caught_up(ex: &Exchange, tapped: &Tapped, names: &[String]) -> bool {
 async fn faults_lose_no_bar_and_listings_come_and_go() {
     const PAIRS: usize = 8;
     const BARS: u32 = 48;
-    let mut faults = vec![(14, Fault::Stall), (28, Fault::Stall)];
+    let mut faults = vec![(14, Fault::Stall), (22, Fault::Mute), (28, Fault::Stall)];
     let mut rng = 5u64;
     for k in 4..36 {
         rng = mix(rng);
@@ -119,7 +119,7 @@ async fn faults_lose_no_bar_and_listings_come_and_go() {
         engine.stats().gaps,
     );
     assert!(
-        count(Fault::Drop) >= 3 && count(Fault::Stall) == 2,
+        count(Fault::Drop) >= 3 && count(Fault::Stall) == 2 && count(Fault::Mute) == 1,
         "{applied:?}"
     );
     assert!(total.gaps > 0, "the faults cost live bars");

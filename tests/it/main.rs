@@ -28,6 +28,7 @@ mod metrics;
 mod oracle;
 mod replay;
 mod replay_source;
+mod run_check;
 mod secrets;
 mod support;
 mod telegram;

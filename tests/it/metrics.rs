@@ -92,7 +92,10 @@ liqwave_engine_step_seconds_count 0
 # HELP liqwave_engine_pairs Pairs the engine holds state for.
 # TYPE liqwave_engine_pairs gauge
 liqwave_engine_pairs 0
-# HELP liqwave_feed_lag_seconds Seconds since the market-stream connection's last message.
+# HELP liqwave_alerts_stale_total Alerts too old when raised (warm-up, back-fill) to reach people.
+# TYPE liqwave_alerts_stale_total counter
+liqwave_alerts_stale_total 0
+# HELP liqwave_feed_lag_seconds Seconds since the market-stream connection's last market data.
 # TYPE liqwave_feed_lag_seconds gauge
 # HELP liqwave_ws_frames_total Market-stream text frames by what they were.
 # TYPE liqwave_ws_frames_total counter

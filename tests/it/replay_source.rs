@@ -12,6 +12,7 @@ use liqwave::model::{Interval, MINUTE_MS, MarketEvent, Side, Symbol, SymbolEvent
 use liqwave::source::replay::{Dataset, FileKind, LoadReport, ReplayOptions, event_order};
 use tempfile::TempDir;
 
+mod bounds;
 mod datasets;
 mod errors;
 
@@ -25,15 +26,20 @@ fn sym(s: &str) -> Symbol {
     s.parse().unwrap()
 }
 
+/// The default options, rows timed up to a day after now.
+fn defaults() -> ReplayOptions {
+    ReplayOptions::new(liqwave::clock::wall_ms())
+}
+
 fn opts(interval: Interval) -> ReplayOptions {
     ReplayOptions {
         source_interval: interval,
-        ..ReplayOptions::default()
+        ..defaults()
     }
 }
 
 fn load_fixtures() -> Dataset {
-    Dataset::load(&fixtures(), &ReplayOptions::default()).unwrap()
+    Dataset::load(&fixtures(), &defaults()).unwrap()
 }
 
 /// Data lines (non-blank, header excluded) of a fixture file, plain or gzip.
@@ -77,8 +83,10 @@ fn klines(rows: &[&str]) -> String {
     text
 }
 
-const BAR_0: &str = "0,1,2,0.5,1.5,10";
-const BAR_1: &str = "300000,1.5,2,1,1.8,12";
+/// 2025-01-01 00:00 UTC: hand-made rows start here, inside the times a row must keep.
+const T0: i64 = 1_735_689_600_000;
+const BAR_0: &str = "1735689600000,1,2,0.5,1.5,10";
+const BAR_1: &str = "1735689900000,1.5,2,1,1.8,12";
 
 fn by_kind(events: &[SymbolEvent], symbol: &str) -> BTreeMap<&'static str, usize> {
     let mut counts = BTreeMap::new();

@@ -2,7 +2,8 @@
 //! delivery, and neither the bot token nor the SMTP password appears anywhere in its output.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use crate::support::net::ClosedPort;
 
@@ -24,15 +25,25 @@ fn failing_sinks_never_log_the_token_or_the_password() {
     std::fs::write(dir.path().join("liqwave.toml"), text).unwrap();
     let token = "987654321:SECRET-token-AAbbCCddEEff";
     let password = "pa55-SECRET-word";
-    let out = Command::new(env!("CARGO_BIN_EXE_liqwave"))
+    let child = Command::new(env!("CARGO_BIN_EXE_liqwave"))
         .args(["replay", "--config"])
         .arg(dir.path().join("liqwave.toml"))
         .arg("--data")
         .arg(root.join("tests/fixtures/binance"))
         .env("LIQWAVE_TELEGRAM_TOKEN", token)
         .env("LIQWAVE_SMTP_PASSWORD", password)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    // Every alert would be retried until it is a dead letter; a few seconds of failures are
+    // enough, then SIGTERM leaves the rest in the outbox (2 s deadline).
+    std::thread::sleep(Duration::from_secs(4));
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(kill.unwrap().success());
+    let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");

@@ -133,6 +133,27 @@ async fn flood_control_is_a_retry_after_telegrams_delay() {
     assert_no_token(&error);
 }
 
+/// A 500 names its status, even with a request timeout shorter than the 10 s teloxide waits
+/// before it reads a 5xx's body (it used to time out as "error decoding response body").
+#[tokio::test]
+async fn a_server_error_is_a_retry_that_names_its_status() {
+    let api = FakeBotApi::start(vec![Reply::ServerError]);
+    let mut sink = sink(&api.url, &[11], Duration::from_millis(500));
+    let bound = BOUND + Duration::from_secs(10);
+    let error = tokio::time::timeout(bound, sink.send(&edge_alert()))
+        .await
+        .expect("send took too long")
+        .unwrap_err();
+    let shown = error.to_string();
+    assert!(error.is_retriable(), "{error:?}");
+    assert!(
+        shown.contains("HTTP 500") && shown.contains("Internal Server Error"),
+        "{shown}"
+    );
+    assert!(!shown.contains("decoding"), "{shown}");
+    assert_no_token(&error);
+}
+
 #[tokio::test]
 async fn blocked_and_unknown_chats_are_permanent() {
     for (reply, words) in [
@@ -518,6 +539,7 @@ async fn deliver_all(sink: TelegramSink, alerts: Vec<Alert>) -> (Delivered, Stor
         },
         wake: Arc::new(Notify::new()),
         shutdown: shutdown.clone(),
+        hurry: shutdown.clone(),
         deadline: BOUND,
         meter: Arc::default(),
     };

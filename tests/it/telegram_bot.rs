@@ -48,7 +48,7 @@ fn demo() -> &'static Demo {
         let config = config::load(&root().join("config/demo.toml")).unwrap();
         let events = Dataset::load(
             &root().join("tests/fixtures/binance"),
-            &ReplayOptions::default(),
+            &ReplayOptions::new(liqwave::clock::wall_ms()),
         )
         .unwrap()
         .into_events();
@@ -97,6 +97,7 @@ fn persist(store: &Store) -> Outlet {
             sinks: Vec::new(),
             position: 0,
         }),
+        fresh: None,
         meter: Default::default(),
     }
 }

@@ -255,10 +255,13 @@ fn forward_returns_need_the_whole_span() {
 
 /// Real Binance 5m bars (tests/fixtures/backtest, from `shared/data/binance-history`).
 fn real(file: &str) -> Path {
+    use crate::source::replay::{DEFAULT_MAX_PRICE_JUMP, RowLimits, read_kline_file};
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/backtest")
         .join(file);
-    let (candles, report) = crate::source::replay::read_kline_file(&path).expect("fixture");
+    // The backtest reads no clock; the recordings are in the past, so no upper bound on times.
+    let limits = RowLimits::new(TimeMs::MAX, DEFAULT_MAX_PRICE_JUMP);
+    let (candles, report) = read_kline_file(&path, &limits).expect("fixture");
     assert_eq!(report.malformed, 0);
     Path::new(crate::model::Interval::M5, candles)
 }

@@ -51,34 +51,72 @@ fn config() -> EmailSinkConfig {
     }
 }
 
+/// The sender of [`config`].
+const FROM: &str = "liqwave <alerts@example.com>";
+
 #[test]
 #[rustfmt::skip]
 fn message_ids_are_sanitised() {
     for (key, want) in [
-        ("regime_change:BTCUSDT:1d:1741564800000", "<regime_change.BTCUSDT.1d.1741564800000@liqwave>"),
-        ("cluster_swept:ETHUSDT:-:c42/1741564800000", "<cluster_swept.ETHUSDT.-.c42/1741564800000@liqwave>"),
-        ("a::b", "<a.b@liqwave>"),
-        (":lead:and:trail:", "<lead.and.trail@liqwave>"),
-        ("a b\r\nc", "<a.b.c@liqwave>"),
-        ("<x@y>", "<x.y@liqwave>"),
-        ("a.b..c", "<a.b.c@liqwave>"),
-        ("(comment)\"quoted\"[lit]", "<comment.quoted.lit@liqwave>"),
-        ("üñí:X", "<X@liqwave>"),
-        ("", "<alert@liqwave>"),
-        (":::", "<alert@liqwave>"),
-        ("keep!#$%&'*+-/=?^_`{|}~", "<keep!#$%&'*+-/=?^_`{|}~@liqwave>"),
+        ("regime_change:BTCUSDT:1d:1741564800000", "<regime_change.BTCUSDT.1d.1741564800000.676b323e@example.com>"),
+        ("cluster_swept:ETHUSDT:-:c42/1741564800000", "<cluster_swept.ETHUSDT.-.c42/1741564800000.676b323e@example.com>"),
+        ("a::b", "<a.b.676b323e@example.com>"),
+        (":lead:and:trail:", "<lead.and.trail.676b323e@example.com>"),
+        ("a b\r\nc", "<a.b.c.676b323e@example.com>"),
+        ("<x@y>", "<x.y.676b323e@example.com>"),
+        ("a.b..c", "<a.b.c.676b323e@example.com>"),
+        ("(comment)\"quoted\"[lit]", "<comment.quoted.lit.676b323e@example.com>"),
+        ("üñí:X", "<X.676b323e@example.com>"),
+        ("", "<alert.676b323e@example.com>"),
+        (":::", "<alert.676b323e@example.com>"),
+        ("keep!#$%&'*+-/=?^_`{|}~", "<keep!#$%&'*+-/=?^_`{|}~.676b323e@example.com>"),
     ] {
-        assert_eq!(message_id(key), want, "{key:?}");
+        assert_eq!(message_id(FROM, key), want, "{key:?}");
+    }
+}
+
+/// The installation is in every id: the domain of `from`, and a tag of the whole address.
+#[test]
+#[rustfmt::skip]
+fn message_ids_belong_to_the_sender() {
+    for (from, want) in [
+        (FROM, "<k.676b323e@example.com>"),
+        ("alerts@example.com", "<k.676b323e@example.com>"),
+        ("Other name <ALERTS@Example.COM>", "<k.676b323e@example.com>"),
+        ("alerts-test@example.com", "<k.1d8e8b72@example.com>"),
+        ("alerts@example.org", "<k.1268ddbd@example.org>"),
+        ("liqwave <alerts@liqwave.test>", "<k.8ad9583f@liqwave.test>"),
+        ("not an address", "<k.5f01b739@liqwave.invalid>"),
+    ] {
+        assert_eq!(message_id(from, "k"), want, "{from:?}");
+    }
+}
+
+#[test]
+#[rustfmt::skip]
+fn content_ids_live_under_the_message_id() {
+    let id = "<daily_summary.MARKET.-.2025-06-11.676b323e@example.com>";
+    for (name, want) in [
+        ("board", "board.daily_summary.MARKET.-.2025-06-11.676b323e@example.com"),
+        ("setup-2", "setup-2.daily_summary.MARKET.-.2025-06-11.676b323e@example.com"),
+        ("a b", "a.b.daily_summary.MARKET.-.2025-06-11.676b323e@example.com"),
+        ("", "image.daily_summary.MARKET.-.2025-06-11.676b323e@example.com"),
+    ] {
+        assert_eq!(content_id(id, name), want, "{name:?}");
     }
 }
 
 #[test]
 fn message_id_is_deterministic_per_alert() {
     let a = btc_1d(regime()).title("t").build();
-    assert_eq!(message_id(a.id.as_str()), message_id(a.id.as_str()));
+    // A restart computes it afresh: the same alert and sender give the same id.
     assert_eq!(
-        message_id(a.id.as_str()),
-        "<regime_change.BTCUSDT.1d.1741564800000@liqwave>"
+        message_id(FROM, a.id.as_str()),
+        message_id(FROM, a.id.as_str())
+    );
+    assert_eq!(
+        message_id(FROM, a.id.as_str()),
+        "<regime_change.BTCUSDT.1d.1741564800000.676b323e@example.com>"
     );
 }
 
@@ -173,12 +211,16 @@ fn subject_and_headers() {
         &render_text(&a, None),
         &render_html(&a),
         &[],
-        &message_id(a.id.as_str()),
+        &message_id(FROM, a.id.as_str()),
     )
     .unwrap();
     let raw = String::from_utf8(message.formatted()).unwrap();
     assert!(raw.contains("Subject: [liqwave] BTC breaks\r\n"), "{raw}");
-    assert!(raw.contains("Message-ID: <regime_change.BTCUSDT.1d.1741564800000@liqwave>\r\n"));
+    assert!(
+        raw.contains(
+            "Message-ID: <regime_change.BTCUSDT.1d.1741564800000.676b323e@example.com>\r\n"
+        )
+    );
     assert!(raw.contains("multipart/alternative"));
     assert!(!raw.contains("multipart/related"));
     assert!(raw.contains("trader@example.com") && raw.contains("desk@example.org"));
@@ -264,11 +306,14 @@ fn a_summary_is_composed_with_its_images_by_content_id() {
     let report = crate::notify::summary::tests::sample();
     let alert = summary_alert(serde_json::to_value(&report).unwrap());
     let raw = raw(&compose(&config(), &alert, None, None).unwrap());
-    assert!(raw.contains("Message-ID: <daily_summary.MARKET.-.2025-06-11@liqwave>\r\n"));
+    let id = "daily_summary.MARKET.-.2025-06-11.676b323e@example.com";
+    assert!(raw.contains(&format!("Message-ID: <{id}>\r\n")), "{raw}");
     assert!(raw.contains("Subject: [liqwave] Daily regime summary 2025-06-11: 2 setups"));
     assert!(raw.contains("multipart/alternative") && raw.contains("multipart/related"));
-    for id in ["setup-2", "board"] {
-        assert!(raw.contains(&format!("Content-ID: <{id}>\r\n")), "{id}");
+    for name in ["setup-2", "board"] {
+        let cid = format!("{name}.{id}");
+        // The HTML's `cid:` links, which the part's encoding hides here: tests/it/email.rs.
+        assert!(raw.contains(&format!("Content-ID: <{cid}>\r\n")), "{cid}");
     }
     assert_eq!(raw.matches("Content-Type: image/png").count(), 2);
 }
@@ -296,8 +341,12 @@ fn an_alert_with_a_chart_carries_it_inline() {
     let chart = &report.charts[0];
     let raw = raw(&compose(&config(), &a, Some(chart), None).unwrap());
     assert!(raw.contains("multipart/related"), "{raw}");
-    assert!(raw.contains("Content-ID: <chart>\r\n"));
-    assert!(raw.contains("cid:chart"));
+    let cid = content_id(&message_id(FROM, a.id.as_str()), CHART_CONTENT_ID);
+    assert!(
+        cid.starts_with("chart.") && cid.ends_with(".676b323e@example.com"),
+        "{cid}"
+    );
+    assert!(raw.contains(&format!("Content-ID: <{cid}>\r\n")), "{raw}");
     // A chart that cannot be drawn is left out; the alert still goes.
     let empty = ChartSeries {
         candles: Vec::new(),

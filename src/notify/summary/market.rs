@@ -1,15 +1,16 @@
 //! The summary's sections about the market now: the top setups ranked (and their charts), the
-//! nearest fuel cluster of every pair in a wave, funding extremes, and the regime board as text.
+//! nearest fuel cluster of every pair in a wave, funding past the configured thresholds, and the
+//! regime board as text.
 //! Pure: ranks with `MarketView::setups`, formats with `numbers`; never escapes or lays out.
 
 use super::InlineImage;
 use super::board::{COLUMNS, cell as board_cell, row as board_row};
-use super::doc::{CONTENT_WIDTH, Cell, Line, Section, Table, Tone, cell, col, num, toned};
+use super::doc::{CONTENT_WIDTH, Cell, Line, Section, Table, Tone, cell, col, count, num, toned};
 use crate::analytics::entry::EntryDirection;
 use crate::analytics::regime::Regime;
 use crate::model::Side;
 use crate::numbers::{price, usd};
-use crate::rules::{Bias, Conviction};
+use crate::rules::{Bias, Conviction, Crowding};
 use crate::view::{LevelView, PairView, SetupView, SummaryReport};
 
 /// Setups listed at most; the rest are counted.
@@ -223,13 +224,16 @@ fn fuel_row(p: &PairView, l: &LevelView) -> Vec<Cell> {
     ]
 }
 
+/// The pairs whose funding is past the `[rules.funding]` thresholds: crowded longs highest
+/// first, then crowded shorts. A rate within the thresholds is neutral, however far from zero,
+/// and is only counted: calling it "loaded" would contradict the rules that judge setups.
 pub(super) fn funding(report: &SummaryReport) -> Section {
     let mut s = Section::new("Funding extremes");
-    let mut rated: Vec<(&PairView, f64)> = report
+    let mut rated: Vec<(&PairView, f64, Crowding)> = report
         .market
         .pairs
         .iter()
-        .filter_map(|p| Some((p, p.funding_rate.filter(|r| r.is_finite())?)))
+        .filter_map(|p| Some((p, p.funding_rate.filter(|r| r.is_finite())?, p.crowding()?)))
         .collect();
     if rated.is_empty() {
         s.lead.push(Line::plain("No funding rates yet."));
@@ -239,40 +243,57 @@ pub(super) fn funding(report: &SummaryReport) -> Section {
         b.1.total_cmp(&a.1)
             .then_with(|| a.0.symbol.cmp(&b.0.symbol))
     });
-    let high = rated.iter().filter(|r| r.1 > 0.0).take(FUNDING_ROWS);
+    let high = rated
+        .iter()
+        .filter(|r| r.2 == Crowding::Longs)
+        .take(FUNDING_ROWS);
     let low: Vec<_> = rated
         .iter()
         .rev()
-        .filter(|r| r.1 < 0.0)
+        .filter(|r| r.2 == Crowding::Shorts)
         .take(FUNDING_ROWS)
         .collect();
     let rows: Vec<_> = high
         .chain(low.into_iter().rev())
-        .map(|(p, r)| funding_row(p, *r))
+        .map(|(p, r, c)| funding_row(p, *r, *c))
         .collect();
+    let neutral = rated.iter().filter(|r| r.2 == Crowding::Neutral).count();
     s.lead.push(Line::plain(
-        "Rate per funding interval, highest first. Positive: longs pay, so long liquidations \
-         below price are loaded (backs a bear wave). Negative: shorts pay, short liquidations \
-         above are loaded (backs a bull wave).",
+        "Rate per funding interval, highest first, where it passes the [rules.funding] \
+         thresholds. Crowded longs pay shorts, so long liquidations below price are loaded \
+         (backs a bear wave); crowded shorts pay longs, so short liquidations above are loaded \
+         (backs a bull wave).",
     ));
     if rows.is_empty() {
-        s.lead.push(Line::plain("Every funding rate is zero."));
+        s.lead.push(Line::plain(
+            "No rate passes the thresholds: funding is neutral on every pair.",
+        ));
         return s;
     }
     s.table = Some(Table {
-        head: vec![col("pair"), num("funding"), col("pays"), col("wave")],
+        head: vec![col("pair"), num("funding"), col("crowded"), col("wave")],
         rows,
         in_html: true,
     });
+    if neutral > 0 {
+        s.notes.push(Line::muted(format!(
+            "{} with a neutral rate, within the thresholds, not listed.",
+            count(neutral, "pair", "pairs")
+        )));
+    }
     s
 }
 
-fn funding_row(p: &PairView, rate: f64) -> Vec<Cell> {
-    let pays = if rate > 0.0 { "longs" } else { "shorts" };
+fn funding_row(p: &PairView, rate: f64, crowding: Crowding) -> Vec<Cell> {
+    let crowded = match crowding {
+        Crowding::Longs => "longs",
+        Crowding::Shorts => "shorts",
+        Crowding::Neutral => "neither",
+    };
     vec![
         cell(name(p)),
         cell(format!("{:+.4} %", 100.0 * rate)),
-        cell(pays),
+        cell(crowded),
         wave(&p.bias),
     ]
 }

@@ -52,6 +52,7 @@ fn pair(line: &str) -> PairView {
         timeframes: Vec::new(),
         bias: Bias::from_regimes(None, None),
         funding_rate: None,
+        funding_crowding: None,
         above: None,
         below: None,
         setup: None,
@@ -212,6 +213,46 @@ fn text_part_of_a_small_market() {
     insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("summary_text", snapshot);
     });
+}
+
+/// A rate is "crowded" (listed, said to load one side) only past the configured thresholds;
+/// within them it is neutral and only counted. (rate %, longs above %, shorts below %, row or
+/// `None` when not listed.)
+#[test]
+#[rustfmt::skip]
+fn funding_follows_the_configured_thresholds() {
+    use crate::rules::{Crowding, FundingParams};
+    let table: &[(f64, f64, f64, Option<&str>)] = &[
+        (0.0017, 0.01, 0.0, None),
+        (0.0017, 0.001, 0.0, Some("+0.0017 % longs")),
+        (0.0210, 0.01, 0.0, Some("+0.0210 % longs")),
+        (0.0100, 0.01, 0.0, None),
+        (-0.0040, 0.01, 0.0, Some("-0.0040 % shorts")),
+        (-0.0040, 0.01, -0.005, None),
+        (-0.0150, 0.01, -0.005, Some("-0.0150 % shorts")),
+        (0.0, 0.01, 0.0, None),
+    ];
+    for &(pct, longs, shorts, want) in table {
+        let mut r = report("UTC", &["XUSDT px=1 1w=bull:60 1d=bull:60 4h=bull:60"], &[], 0);
+        let params = FundingParams { crowded_longs_above: longs / 100.0, crowded_shorts_below: shorts / 100.0 };
+        let p = &mut r.market.pairs[0];
+        p.funding_rate = Some(pct / 100.0);
+        p.funding_crowding = Some(Crowding::of(pct / 100.0, &params));
+        let s = market::funding(&r);
+        let rows: Vec<String> = s.table.iter().flat_map(|t| &t.rows)
+            .map(|row| row.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join(" ")).collect();
+        let lead: String = s.lead.iter().map(|l| l.text.as_str()).collect();
+        match want {
+            Some(want) => {
+                assert_eq!(rows.len(), 1, "{pct}: {rows:?}");
+                assert!(rows[0].starts_with(&format!("XUSDT {want}")), "{pct}: {rows:?}");
+            }
+            None => {
+                assert!(rows.is_empty(), "{pct}: {rows:?}");
+                assert!(lead.contains("neutral on every pair"), "{pct}: {lead}");
+            }
+        }
+    }
 }
 
 #[test]

@@ -192,7 +192,8 @@ pub(super) fn setups(market: &MarketView) -> String {
     )];
     for (i, p) in ranked.iter().take(TOP_SETUPS).enumerate() {
         let Some(s) = p.setup else { continue };
-        let mark = if s.qualifies { " ✅" } else { "" };
+        // As the daily summary marks it: a setup short of the minimum is listed, never passed off.
+        let mark = if s.qualifies { " ✅" } else { " below min" };
         let funding = if s.funding_confirms {
             " · funding confirms"
         } else {
@@ -318,5 +319,55 @@ fn conviction(c: Conviction) -> &'static str {
         Conviction::Strong => "strong",
         Conviction::Normal => "normal",
         Conviction::Reduced => "reduced",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytics::entry::EntryDirection;
+    use crate::rules::Bias;
+    use crate::view::SetupView;
+
+    fn pair(symbol: &str, reward_risk: f64, qualifies: bool) -> PairView {
+        PairView {
+            symbol: symbol.parse().unwrap(),
+            price: Some(100.0),
+            timeframes: Vec::new(),
+            bias: Bias::from_regimes(None, None),
+            funding_rate: None,
+            funding_crowding: None,
+            above: None,
+            below: None,
+            setup: Some(SetupView {
+                direction: EntryDirection::Long,
+                entry: 100.0,
+                stop: 95.0,
+                t1: 100.0 + 5.0 * reward_risk,
+                t2: None,
+                reward_risk,
+                qualifies,
+                funding_confirms: false,
+            }),
+            ready: true,
+            gap_open: false,
+        }
+    }
+
+    /// `/setups` marks a reward:risk below the minimum as the summary does. (R:R, qualifies, the
+    /// mark after `R:R <b>…</b>`.)
+    #[test]
+    #[rustfmt::skip]
+    fn setups_below_the_minimum_are_marked() {
+        for (rr, qualifies, want) in [
+            (3.2, true, "R:R <b>3.2</b> ✅ · entry"),
+            (2.0, true, "R:R <b>2.0</b> ✅ · entry"),
+            (0.8, false, "R:R <b>0.8</b> below min · entry"),
+            (0.2, false, "R:R <b>0.2</b> below min · entry"),
+        ] {
+            let market = MarketView { pairs: vec![pair("BTCUSDT", rr, qualifies)], ..MarketView::default() };
+            let text = setups(&market);
+            assert!(text.contains(want), "{rr}: {text}");
+        }
     }
 }

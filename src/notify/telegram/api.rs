@@ -22,6 +22,9 @@ use crate::notify::secret::Secret;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// teloxide's whole-request timeout, used when the config asks for none (zero).
 pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(17);
+/// How long teloxide waits after a 5xx reply before it reads the body (its
+/// `DELAY_ON_SERVER_ERROR`, teloxide-core 0.13 `net/request.rs`).
+pub(super) const SERVER_ERROR_PAUSE: Duration = Duration::from_secs(10);
 
 /// Minimum gap between two messages to one private chat (positive id).
 pub(super) const PRIVATE_GAP: Duration = Duration::from_secs(1);
@@ -66,8 +69,12 @@ pub(super) fn request_timeout(config: &TelegramSinkConfig) -> Duration {
     }
 }
 
-/// A Bot API client for `config.api_url` whose every request ends after `timeout`. No network
-/// traffic; an error never shows the token.
+/// A Bot API client for `config.api_url`: the reply's headers, and then each piece of its body,
+/// must come within `timeout`; the whole request ends after `timeout` plus teloxide's pause on a
+/// 5xx. Without that margin a 5xx whose body teloxide reads only after its 10 s pause timed out
+/// as "error decoding response body", losing the status; now the Bot API's own description
+/// ("Internal Server Error") or the proxy's page arrives and is classified. No network traffic;
+/// an error never shows the token.
 pub(super) fn build_bot(
     config: &TelegramSinkConfig,
     token: &Secret,
@@ -75,7 +82,8 @@ pub(super) fn build_bot(
 ) -> Result<Bot, TelegramSetupError> {
     let client = teloxide::net::default_reqwest_settings()
         .connect_timeout(timeout.min(CONNECT_TIMEOUT))
-        .timeout(timeout)
+        .read_timeout(timeout)
+        .timeout(timeout + SERVER_ERROR_PAUSE)
         .build()
         .map_err(|e| TelegramSetupError::Client(classify::scrub(&e.to_string(), token.expose())))?;
     let bot = Bot::with_client(token.expose(), client);

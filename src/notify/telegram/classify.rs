@@ -79,9 +79,13 @@ pub(super) fn describe(error: &RequestError, token: &str) -> String {
     scrub(&chain(error), token)
 }
 
-/// The error and its sources, `: `-joined (reqwest hides the cause of a timeout in its source).
+/// The error and its sources, `: `-joined (reqwest hides the cause of a timeout in its source),
+/// led by the HTTP status when the Bot API's description tells it.
 fn chain(error: &RequestError) -> String {
-    let mut text = error.to_string();
+    let mut text = match http_status(error) {
+        Some(code) => format!("HTTP {code}: {error}"),
+        None => error.to_string(),
+    };
     let mut source = error.source();
     while let Some(s) = source {
         let part = s.to_string();
@@ -92,6 +96,33 @@ fn chain(error: &RequestError) -> String {
         source = s.source();
     }
     text
+}
+
+/// The HTTP status of a Bot API error reply. teloxide keeps the reply's `description` but drops
+/// its `error_code`; Telegram's descriptions start with the status's reason phrase ("Bad Request:
+/// …", "Internal Server Error"), which gives the status back for a description teloxide does not
+/// know (`ApiError::Unknown`). Known errors already name themselves.
+fn http_status(error: &RequestError) -> Option<u16> {
+    const REASONS: [(&str, u16); 11] = [
+        ("Bad Request", 400),
+        ("Unauthorized", 401),
+        ("Forbidden", 403),
+        ("Not Found", 404),
+        ("Conflict", 409),
+        ("Too Many Requests", 429),
+        ("Internal Server Error", 500),
+        ("Not Implemented", 501),
+        ("Bad Gateway", 502),
+        ("Service Unavailable", 503),
+        ("Gateway Timeout", 504),
+    ];
+    let RequestError::Api(ApiError::Unknown(text)) = error else {
+        return None;
+    };
+    REASONS
+        .iter()
+        .find(|(reason, _)| text.starts_with(reason))
+        .map(|&(_, code)| code)
 }
 
 /// `text` with every occurrence of `token`, raw or percent-encoded as in a URL path, replaced by
@@ -183,6 +214,28 @@ mod tests {
         assert!(
             matches!(retry, SinkError::Retry { after: Some(d), .. } if d == Duration::from_secs(3))
         );
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn the_http_status_leads_the_message() {
+        let api = |e: ApiError| RequestError::Api(e);
+        let unknown = |t: &str| api(ApiError::Unknown(t.into()));
+        let table: Vec<(RequestError, &str)> = vec![
+            (unknown("Internal Server Error"), "chat 7: HTTP 500: A Telegram's error: Unknown error: \"Internal Server Error\""),
+            (unknown("Bad Gateway"), "chat 7: HTTP 502: A Telegram's error: Unknown error: \"Bad Gateway\""),
+            (unknown("Service Unavailable"), "chat 7: HTTP 503: "),
+            (unknown("Gateway Timeout"), "chat 7: HTTP 504: "),
+            (unknown("Bad Request: something new"), "chat 7: HTTP 400: "),
+            (unknown("Forbidden: something new"), "chat 7: HTTP 403: "),
+            (unknown("Something else"), "chat 7: A Telegram's error: Unknown error: \"Something else\""),
+            (api(ApiError::BotBlocked), "chat 7: A Telegram's error: Forbidden: bot was blocked by the user"),
+        ];
+        for (error, want) in table {
+            let got = classify(&error, 7, TOKEN).to_string();
+            assert!(got.contains(want), "{got:?} should contain {want:?}");
+            assert!(describe(&error, TOKEN).starts_with(want.trim_start_matches("chat 7: ")), "{error:?}");
+        }
     }
 
     #[test]

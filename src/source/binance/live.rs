@@ -25,7 +25,7 @@ use super::wire::Contract;
 use super::ws::{Counters, FeedMeter, StreamEvent, WsConfig, run_streams};
 use crate::clock::{Clock, wall_ms};
 use crate::config::{BinanceConfig, Config};
-use crate::model::{Interval, Symbol, TimeMs};
+use crate::model::{Interval, Symbol, TimeMs, format_utc};
 use crate::source::{Batch, SourceContext, SourceHealth};
 use jobs::{OI_DELAY_MS, fill, next_poll, poll, warm};
 use lanes::{Hole, Lanes, Out};
@@ -44,6 +44,9 @@ pub struct LiveOptions {
     pub clock: Clock,
     /// The streams' endpoint and timings (Binance's for the daemon; tests shorten them).
     pub ws: WsConfig,
+    /// A 5m bar the stream has not delivered this long after its close is fetched over REST
+    /// (market time; at least 30 s, for REST to have it final).
+    pub late: Duration,
 }
 
 impl LiveOptions {
@@ -52,6 +55,7 @@ impl LiveOptions {
         LiveOptions {
             clock: Clock::Wall,
             ws: WsConfig::new(&config.ws_url, config.streams_per_connection),
+            late: Duration::from_secs(30),
         }
     }
 }
@@ -88,7 +92,7 @@ pub async fn run_live(
     };
     let plan = WarmupPlan::from_config(config);
     let oi_every = config.binance.open_interest_interval.as_millis() as TimeMs;
-    let mut lanes = Lanes::new(oi_every);
+    let mut lanes = Lanes::new(oi_every, options.late.as_millis() as TimeMs);
     let lookback = plan.heat_bars() as TimeMs * Interval::M5.duration_ms();
     let now = client.now();
     let mut cold = Vec::new();
@@ -145,7 +149,12 @@ async fn first_discovery(
     shutdown: CancellationToken,
 ) -> Option<Vec<Contract>> {
     loop {
-        match discover(client, &config.symbols).await {
+        let discovered = tokio::select! {
+            // A request cut short by shutdown is not a failure worth an error line.
+            () = shutdown.cancelled() => return None,
+            discovered = discover(client, &config.symbols) => discovered,
+        };
+        match discovered {
             Ok(contracts) => return Some(contracts),
             Err(e) => {
                 error!(venue = "binance", error = %e, retry_in_s = DISCOVERY_RETRY.as_secs(), "Discovery failed; retrying.")
@@ -197,6 +206,7 @@ impl Live<'_> {
         let mut discovery =
             tokio::time::interval(clock.wall(self.config.binance.discovery_interval));
         discovery.tick().await;
+        let mut next_overdue = self.lanes.next_overdue_check(client.now());
         loop {
             while fills.len() < CONCURRENCY
                 && let Some(hole) = self.holes.pop_front()
@@ -234,6 +244,11 @@ impl Live<'_> {
                 }
                 () = tokio::time::sleep(hold.map_or(IDLE, |t| clock.until(t))), if hold.is_some() => {
                     self.lanes.expire(client.now(), &mut out);
+                }
+                () = tokio::time::sleep(clock.until(next_overdue)) => {
+                    let now = client.now();
+                    self.lanes.overdue(now, &mut out);
+                    next_overdue = self.lanes.next_overdue_check(now);
                 }
                 () = tokio::time::sleep(self.retry_at.map_or(IDLE, |t| clock.until(t))), if self.retry_at.is_some() => {
                     self.retry_at = None;
@@ -274,6 +289,7 @@ impl Live<'_> {
     /// [`WARMUP_RETRY`] rather than left cold until a restart.
     fn warm_done(&mut self, outcomes: &[PairWarmup], out: &mut Out) {
         self.health.set_ready();
+        let mut empty = Vec::new();
         for o in outcomes {
             if !self.lanes.is_warming(&o.symbol) {
                 continue;
@@ -282,9 +298,19 @@ impl Live<'_> {
                 // Ready without an event (a pair listed this minute): nothing to wait for.
                 self.lanes
                     .warmed(&o.symbol, Vec::new(), self.client.now(), out);
+                empty.push(o.symbol.as_str());
             } else {
                 self.retry.insert(o.symbol.clone());
             }
+        }
+        if !empty.is_empty() {
+            let (pairs, symbols) = (empty.len(), empty.join(", "));
+            info!(
+                venue = "binance",
+                pairs,
+                symbols,
+                "Pairs listed without market data yet; their signals start with their first bars."
+            );
         }
         if !self.retry.is_empty() {
             self.retry_at = Some(self.client.now() + WARMUP_RETRY.as_millis() as TimeMs);
@@ -313,9 +339,10 @@ impl Live<'_> {
                 info!(
                     venue = "binance",
                     pairs,
-                    down_since,
-                    "Streams back after an outage; missed bars will be back-filled."
+                    down_since = %format_utc(down_since),
+                    "Streams back after an outage; back-filling the bars missed."
                 );
+                self.lanes.overdue(self.client.now(), out);
             }
         }
     }

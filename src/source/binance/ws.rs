@@ -54,6 +54,13 @@ pub struct WsConfig {
     pub streams_per_connection: usize,
     /// A link with no frame of any kind for this long is dead. Pings go out every third of it.
     pub silence_timeout: Duration,
+    /// A link carrying the all-market mark prices (one array a second) is dead after this long
+    /// without market data, even while it answers pings: a server can keep a link alive and
+    /// stop streaming.
+    pub data_silence: Duration,
+    /// The same for a link of klines only: each pair's bar closes with a final frame every 5
+    /// minutes, so this is a bar and some slack.
+    pub bar_silence: Duration,
     /// A link this old is replaced (the new one first), before Binance cuts it at 24 hours.
     pub rotate_after: Duration,
     /// The first retry waits about this long; each failure in a row doubles it, up to the cap.
@@ -75,6 +82,8 @@ impl WsConfig {
             ws_url: ws_url.into(),
             streams_per_connection,
             silence_timeout: Duration::from_secs(60),
+            data_silence: Duration::from_secs(15),
+            bar_silence: Duration::from_secs(5 * 60 + 15),
             rotate_after: Duration::from_secs(23 * 3600 + 30 * 60),
             backoff_base: Duration::from_secs(1),
             backoff_cap: Duration::from_secs(60),
@@ -83,6 +92,14 @@ impl WsConfig {
             max_attempts: MAX_ATTEMPTS,
             attempt_window: ATTEMPT_WINDOW,
         }
+    }
+
+    /// How long a link serving `streams` may go without market data: by the most frequent of
+    /// them; `None` when none has a cadence (liquidations come when they come).
+    pub fn data_timeout(&self, streams: &[String]) -> Option<Duration> {
+        let marks = streams.iter().any(|s| s.starts_with("!markPrice@arr"));
+        let klines = streams.iter().any(|s| plan::stream_symbol(s).is_some());
+        (marks.then_some(self.data_silence)).or(klines.then_some(self.bar_silence))
     }
 
     /// The combined-stream URL of a connection serving `streams`.

@@ -31,11 +31,20 @@ impl Plan {
         let mut ignored = Vec::new();
         let kline_dir = dir.join("klines").join(interval.as_str());
         let klines = series_files(&kline_dir, &format!("_{interval}"), &mut ignored)?;
-        let klines = keep(klines, |s| opts.filter.accepts(s), &mut ignored);
         if klines.is_empty() {
             return Err(ReplayError::NoKlines {
                 dir: kline_dir,
                 interval,
+            });
+        }
+        let found = symbol_list(klines.keys());
+        let klines = keep(klines, |s| opts.filter.accepts(s), &mut ignored);
+        if klines.is_empty() {
+            return Err(ReplayError::FilteredOut {
+                dir: kline_dir,
+                interval,
+                filter: opts.filter.to_string(),
+                found,
             });
         }
         let symbols: BTreeSet<Symbol> = klines.keys().cloned().collect();
@@ -52,11 +61,10 @@ impl Plan {
             if liquidation_file(&path) {
                 jobs.push(Job::Liquidations(path));
             } else {
+                let reason = "not a .csv or .jsonl file, plain or .gz";
+                tracing::info!(file = %path.display(), reason, "Skipping file.");
                 ignored.push(path);
             }
-        }
-        for path in &ignored {
-            tracing::debug!(file = %path.display(), "Ignoring file.");
         }
         Ok(Plan {
             symbols,
@@ -66,8 +74,9 @@ impl Plan {
     }
 }
 
-/// The `<SYMBOL><suffix>.csv[.gz]` files of `dir` by symbol; other files go to `ignored`. A missing
-/// directory has no files; two files for one symbol are an error.
+/// The `<SYMBOL><suffix>.csv[.gz]` files of `dir` by symbol; other files are logged with the
+/// reason and go to `ignored`. A missing directory has no files; two files for one symbol are an
+/// error.
 fn series_files(
     dir: &Path,
     suffix: &str,
@@ -75,16 +84,13 @@ fn series_files(
 ) -> Result<BTreeMap<Symbol, PathBuf>, ReplayError> {
     let mut by_symbol = BTreeMap::new();
     for path in files_in(dir)? {
-        let symbol = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .map(|n| n.strip_suffix(".gz").unwrap_or(n))
-            .and_then(|n| n.strip_suffix(".csv"))
-            .and_then(|n| n.strip_suffix(suffix))
-            .and_then(|n| n.parse::<Symbol>().ok());
-        let Some(symbol) = symbol else {
-            ignored.push(path);
-            continue;
+        let symbol = match series_symbol(&path, suffix) {
+            Ok(symbol) => symbol,
+            Err(reason) => {
+                tracing::info!(file = %path.display(), %reason, "Skipping file.");
+                ignored.push(path);
+                continue;
+            }
         };
         if let Some(first) = by_symbol.get(&symbol) {
             return Err(ReplayError::DuplicateFile {
@@ -97,6 +103,22 @@ fn series_files(
     Ok(by_symbol)
 }
 
+/// The symbol a series file is named after, or why its name is not `<SYMBOL><suffix>.csv[.gz]`.
+fn series_symbol(path: &Path, suffix: &str) -> Result<Symbol, String> {
+    let expected = || format!("the name is not <SYMBOL>{suffix}.csv or .csv.gz");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(expected)?;
+    let name = name.strip_suffix(".gz").unwrap_or(name);
+    let stem = name
+        .strip_suffix(".csv")
+        .and_then(|n| n.strip_suffix(suffix));
+    let stem = stem.ok_or_else(expected)?;
+    stem.parse()
+        .map_err(|e| format!("{stem:?} is not a symbol ({e})"))
+}
+
 /// Keeps the series whose symbol passes `accept`; the files of the others go to `ignored`.
 fn keep(
     files: BTreeMap<Symbol, PathBuf>,
@@ -105,11 +127,25 @@ fn keep(
 ) -> BTreeMap<Symbol, PathBuf> {
     let (kept, dropped): (BTreeMap<_, _>, BTreeMap<_, _>) =
         files.into_iter().partition(|(s, _)| accept(s));
-    ignored.extend(dropped.into_values());
+    for path in dropped.into_values() {
+        tracing::debug!(file = %path.display(), "Skipping file: its symbol is not loaded.");
+        ignored.push(path);
+    }
     kept
 }
 
-/// Regular files directly in `dir`, sorted by name; none when `dir` does not exist.
+/// Up to ten symbols for a message, and how many more there are.
+fn symbol_list<'a>(symbols: impl ExactSizeIterator<Item = &'a Symbol>) -> String {
+    let more = symbols.len().saturating_sub(10);
+    let names: Vec<&str> = symbols.take(10).map(Symbol::as_str).collect();
+    match more {
+        0 => names.join(", "),
+        n => format!("{} and {n} more", names.join(", ")),
+    }
+}
+
+/// Regular files directly in `dir` (or symlinks to them), sorted by name; none when `dir` does not
+/// exist. Other entries (directories, dangling symlinks) are logged with the reason and skipped.
 pub(super) fn files_in(dir: &Path) -> Result<Vec<PathBuf>, ReplayError> {
     let read_error = |source| ReplayError::Read {
         path: dir.to_owned(),
@@ -123,9 +159,17 @@ pub(super) fn files_in(dir: &Path) -> Result<Vec<PathBuf>, ReplayError> {
     let mut files = Vec::new();
     for entry in entries {
         let path = entry.map_err(read_error)?.path();
-        if path.is_file() {
-            files.push(path);
-        }
+        let reason = match fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => {
+                files.push(path);
+                continue;
+            }
+            Ok(meta) if meta.is_dir() => "a directory".to_owned(),
+            Ok(_) => "not a regular file".to_owned(),
+            Err(_) if path.is_symlink() => "a dangling symlink".to_owned(),
+            Err(e) => e.to_string(),
+        };
+        tracing::info!(entry = %path.display(), %reason, "Skipping directory entry: not a data file.");
     }
     files.sort();
     Ok(files)

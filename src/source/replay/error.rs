@@ -3,7 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::model::Interval;
+use crate::model::{Interval, TimeMs};
 
 /// A problem that stops the whole load. Every message names the path it is about.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +18,15 @@ pub enum ReplayError {
     NotADirectory { path: PathBuf },
     #[error("no kline files for interval {interval} in {}: expected <SYMBOL>_{interval}.csv or .csv.gz", dir.display())]
     NoKlines { dir: PathBuf, interval: Interval },
+    #[error("no kline files for interval {interval} in {} pass the symbol filter ({filter}); found {found}", dir.display())]
+    FilteredOut {
+        dir: PathBuf,
+        interval: Interval,
+        /// The filter as written, e.g. `include [BTCUSDT], exclude []`.
+        filter: String,
+        /// The symbols that have a kline file, comma-separated.
+        found: String,
+    },
     #[error("{} cannot be read", path.display())]
     Read {
         path: PathBuf,
@@ -30,6 +39,14 @@ pub enum ReplayError {
         line: usize,
         #[source]
         source: io::Error,
+    },
+    /// A line longer than the reader's cap: not a data file, or a corrupt one. Reading stops
+    /// there, so a file without line ends cannot exhaust memory.
+    #[error("{} line {line} is longer than {limit} bytes; not a data file?", path.display())]
+    LineTooLong {
+        path: PathBuf,
+        line: usize,
+        limit: usize,
     },
     #[error("{} has no header line", path.display())]
     MissingHeader { path: PathBuf },
@@ -50,6 +67,14 @@ pub enum RowError {
     NotPositive { column: &'static str },
     #[error("column `{column}` is negative or not finite")]
     Negative { column: &'static str },
+    #[error("column `{column}` is implausibly large")]
+    TooLarge { column: &'static str },
+    #[error("column `{column}` is {time} ms, outside 2017-01-01 to a day after now")]
+    TimeOutOfRange { column: &'static str, time: TimeMs },
+    #[error("open time {time} ms is not on the {interval} grid")]
+    OffGrid { time: TimeMs, interval: Interval },
+    #[error("price moves more than replay.max_price_jump times from {from}")]
+    PriceJump { from: &'static str },
     #[error("high is below low")]
     HighBelowLow,
     #[error("open or close lies outside [low, high]")]

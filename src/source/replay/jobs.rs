@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
+use super::checks::RowLimits;
 use super::error::ReplayError;
 use super::report::{FileKind, FileReport};
 use super::{klines, liquidations, metrics};
@@ -23,29 +24,30 @@ impl Job {
     pub(super) fn run(
         &self,
         interval: Interval,
+        limits: &RowLimits,
         universe: &liquidations::Universe,
     ) -> Result<JobOutput, ReplayError> {
         let mut out = Vec::new();
         let report = match self {
             Job::Klines(symbol, path) => {
                 let mut r = FileReport::new(path.clone(), FileKind::Klines, Some(symbol.clone()));
-                klines::read(path, symbol, interval, &mut out, &mut r)?;
+                klines::read(path, symbol, interval, limits, &mut out, &mut r)?;
                 r
             }
             Job::Funding(symbol, path) => {
                 let mut r = FileReport::new(path.clone(), FileKind::Funding, Some(symbol.clone()));
-                metrics::read_funding(path, symbol, &mut out, &mut r)?;
+                metrics::read_funding(path, symbol, limits, &mut out, &mut r)?;
                 r
             }
             Job::OpenInterest(symbol, path) => {
                 let mut r =
                     FileReport::new(path.clone(), FileKind::OpenInterest, Some(symbol.clone()));
-                metrics::read_open_interest(path, symbol, &mut out, &mut r)?;
+                metrics::read_open_interest(path, symbol, limits, &mut out, &mut r)?;
                 r
             }
             Job::Liquidations(path) => {
                 let mut r = FileReport::new(path.clone(), FileKind::Liquidations, None);
-                liquidations::read(path, universe, &mut out, &mut r)?;
+                liquidations::read(path, universe, limits, &mut out, &mut r)?;
                 r
             }
         };

@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
+use super::checks::{PriceTrail, RowLimits, amount, price};
 use super::error::{ReplayError, RowError};
-use super::lines::{Column, millis, number, optional_number, positive, read_csv, volume};
+use super::lines::{Column, millis, number, optional_number, read_csv};
 use super::report::FileReport;
 use crate::model::{Candle, Interval, MarketEvent, Symbol, SymbolEvent};
 
@@ -19,19 +20,24 @@ pub(super) const COLUMNS: [Column; 8] = [
     Column::optional("taker_buy_quote", &["taker_buy_quote_volume"]),
 ];
 
-/// Appends one candle event per valid row to `out`. Rows whose open time is not after the latest
+/// Appends one candle event per valid row to `out`. A row outside `limits` (its time, the
+/// `interval` grid, a price jump) is malformed. Rows whose open time is not after the latest
 /// one seen are kept and counted in `report.out_of_order`.
 pub(super) fn read(
     path: &Path,
     symbol: &Symbol,
     interval: Interval,
+    limits: &RowLimits,
     out: &mut Vec<SymbolEvent>,
     report: &mut FileReport,
 ) -> Result<(), ReplayError> {
     let mut latest = i64::MIN;
     let mut out_of_order = 0;
+    let mut trail = PriceTrail::new(limits.max_price_jump);
     let result = read_csv(path, &COLUMNS, report, |fields| {
         let candle = candle(fields)?;
+        limits.candle(&candle, interval)?;
+        trail.step(&candle)?;
         if candle.open_time <= latest {
             out_of_order += 1;
         }
@@ -46,15 +52,15 @@ pub(super) fn read(
     result
 }
 
-/// One row as a candle, or why it is not one.
+/// One row as a candle, or why it is not one (format and ranges of the row alone).
 pub(super) fn candle([t, o, h, l, c, v, qv, tbq]: [&str; 8]) -> Result<Candle, RowError> {
     let candle = Candle {
         open_time: millis(t, "open_time_ms")?,
-        open: positive(number(o, "open")?, "open")?,
-        high: positive(number(h, "high")?, "high")?,
-        low: positive(number(l, "low")?, "low")?,
-        close: positive(number(c, "close")?, "close")?,
-        volume: volume(number(v, "volume")?, "volume")?,
+        open: price(number(o, "open")?, "open")?,
+        high: price(number(h, "high")?, "high")?,
+        low: price(number(l, "low")?, "low")?,
+        close: price(number(c, "close")?, "close")?,
+        volume: amount(number(v, "volume")?, "volume")?,
         quote_volume: optional_volume(qv, "quote_volume")?,
         taker_buy_quote: optional_volume(tbq, "taker_buy_quote")?,
     };
@@ -71,6 +77,6 @@ pub(super) fn candle([t, o, h, l, c, v, qv, tbq]: [&str; 8]) -> Result<Candle, R
 /// An optional volume: empty (or a column the header lacks) is `None`.
 fn optional_volume(field: &str, column: &'static str) -> Result<Option<f64>, RowError> {
     optional_number(field, column)?
-        .map(|v| volume(v, column))
+        .map(|v| amount(v, column))
         .transpose()
 }

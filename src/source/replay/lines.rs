@@ -1,8 +1,10 @@
 //! Line-level reading of plain or gzip text files and header-driven column lookup.
-//! No allocation per row here: one reused line buffer per file, fields borrowed from it.
+//! No allocation per row here: one reused line buffer per file, fields borrowed from it. Memory
+//! is bounded: a line longer than [`MAX_LINE_BYTES`] stops the read with an error, and a `.gz` file
+//! is decompressed as it is read, one buffer at a time.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
@@ -12,6 +14,10 @@ use super::report::FileReport;
 
 /// Read buffer size: large enough that the decoder and the parser see long runs of bytes.
 const BUF_BYTES: usize = 256 * 1024;
+
+/// The longest line read, line end included: thousands of times a real row (about 100 bytes),
+/// small enough that a file without line ends (or a gzip bomb of one) cannot exhaust memory.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 enum Source {
     Plain(BufReader<File>),
@@ -52,19 +58,28 @@ impl LineReader {
     }
 
     /// The next non-blank line with its 1-based number, line end stripped; `None` at the end.
-    /// A line that is not UTF-8 comes back as a row error, so the caller can count and skip it.
+    /// A line that is not UTF-8 comes back as a row error, so the caller can count and skip it;
+    /// a line longer than [`MAX_LINE_BYTES`] is an error naming the file and line.
     pub(super) fn next_line(&mut self) -> Result<Option<Line<'_>>, ReplayError> {
         let end = loop {
             self.buf.clear();
+            let cap = MAX_LINE_BYTES as u64;
             let n = match &mut self.source {
-                Source::Plain(r) => r.read_until(b'\n', &mut self.buf),
-                Source::Gz(r) => r.read_until(b'\n', &mut self.buf),
+                Source::Plain(r) => r.by_ref().take(cap).read_until(b'\n', &mut self.buf),
+                Source::Gz(r) => r.by_ref().take(cap).read_until(b'\n', &mut self.buf),
             }
             .map_err(|e| self.read_error(e))?;
             if n == 0 {
                 return Ok(None);
             }
             self.line += 1;
+            if n == MAX_LINE_BYTES && self.buf.last() != Some(&b'\n') {
+                return Err(ReplayError::LineTooLong {
+                    path: self.path.clone(),
+                    line: self.line,
+                    limit: MAX_LINE_BYTES,
+                });
+            }
             let mut end = self.buf.len();
             while end > 0 && matches!(self.buf[end - 1], b'\n' | b'\r') {
                 end -= 1;
@@ -222,22 +237,4 @@ pub(super) fn optional_number(field: &str, column: &'static str) -> Result<Optio
 /// A time in epoch milliseconds.
 pub(super) fn millis(field: &str, column: &'static str) -> Result<i64, RowError> {
     field.parse().map_err(|_| RowError::Number { column })
-}
-
-/// A price or quantity: finite and strictly positive.
-pub(super) fn positive(value: f64, column: &'static str) -> Result<f64, RowError> {
-    if value.is_finite() && value > 0.0 {
-        Ok(value)
-    } else {
-        Err(RowError::NotPositive { column })
-    }
-}
-
-/// A volume: finite and not negative.
-pub(super) fn volume(value: f64, column: &'static str) -> Result<f64, RowError> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(value)
-    } else {
-        Err(RowError::Negative { column })
-    }
 }

@@ -11,8 +11,9 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::checks::{RowLimits, positive_amount, price};
 use super::error::{ReplayError, RowError};
-use super::lines::{LineReader, positive};
+use super::lines::LineReader;
 use super::report::FileReport;
 use crate::model::{Liquidation, MarketEvent, Side, Symbol, SymbolEvent, TimeMs};
 
@@ -43,10 +44,12 @@ pub(super) enum Row {
 /// Appends one liquidation event per valid row whose symbol is in `universe`. A row that repeats
 /// an earlier one of the file (same symbol, side, time, price and quantity) is counted and
 /// dropped: recordings made by two writers at once hold every print twice, and Binance sends at
-/// most one print per symbol per second, so two equal prints are one.
+/// most one print per symbol per second, so two equal prints are one. A print timed outside
+/// `limits` is malformed.
 pub(super) fn read(
     path: &Path,
     universe: &Universe,
+    limits: &RowLimits,
     out: &mut Vec<SymbolEvent>,
     report: &mut FileReport,
 ) -> Result<(), ReplayError> {
@@ -68,6 +71,10 @@ pub(super) fn read(
         };
         match row {
             Ok(Row::Event(symbol, liquidation)) => {
+                if let Err(error) = limits.time(liquidation.time, "T") {
+                    report.malformed(line, error);
+                    continue;
+                }
                 let l = &liquidation;
                 let key = (
                     symbol.clone(),
@@ -203,9 +210,9 @@ fn classify(raw: &RawOrder<'_>, universe: &Universe, buf: &mut String) -> Result
     };
     let usable = |v: &f64| v.is_finite() && *v > 0.0;
     let avg_or_order = raw.ap.filter(usable).or(raw.p);
-    let price = positive(avg_or_order.ok_or(RowError::Number { column: "p" })?, "p")?;
+    let price = price(avg_or_order.ok_or(RowError::Number { column: "p" })?, "p")?;
     let filled_or_order = raw.z.filter(usable).or(raw.q);
-    let quantity = positive(
+    let quantity = positive_amount(
         filled_or_order.ok_or(RowError::Number { column: "q" })?,
         "q",
     )?;

@@ -3,11 +3,12 @@
 
 use std::path::Path;
 
+use super::checks::{RowLimits, amount, funding_rate};
 use super::error::{ReplayError, RowError};
-use super::lines::{Column, millis, number, optional_number, read_csv, volume};
+use super::lines::{Column, millis, number, optional_number, read_csv};
 use super::report::FileReport;
 use crate::model::{
-    Funding, MINUTE_MS, MarketEvent, OpenInterest, Symbol, SymbolEvent, TimeMs, parse_utc,
+    Funding, Interval, MINUTE_MS, MarketEvent, OpenInterest, Symbol, SymbolEvent, TimeMs, parse_utc,
 };
 
 const FUNDING_COLUMNS: [Column; 2] = [
@@ -25,21 +26,18 @@ const OI_COLUMNS: [Column; 4] = [
 /// The period of a metrics row. A row stamped `t` describes [t, t + 5m) and is known at its end.
 const METRICS_PERIOD_MS: TimeMs = 5 * MINUTE_MS;
 
-/// Appends one funding event per valid row, at the row's funding time.
+/// Appends one funding event per valid row, at the row's funding time. Funding times carry a few
+/// milliseconds of offset (`1741334400001`), so they are not checked against a grid.
 pub(super) fn read_funding(
     path: &Path,
     symbol: &Symbol,
+    limits: &RowLimits,
     out: &mut Vec<SymbolEvent>,
     report: &mut FileReport,
 ) -> Result<(), ReplayError> {
     read_csv(path, &FUNDING_COLUMNS, report, |[t, rate]| {
-        let rate = number(rate, "funding_rate")?;
-        if !rate.is_finite() {
-            return Err(RowError::Number {
-                column: "funding_rate",
-            });
-        }
-        let time = millis(t, "funding_time_ms")?;
+        let rate = funding_rate(number(rate, "funding_rate")?, "funding_rate")?;
+        let time = limits.time(millis(t, "funding_time_ms")?, "funding_time_ms")?;
         out.push(SymbolEvent {
             symbol: symbol.clone(),
             event: MarketEvent::Funding(Funding { time, rate }),
@@ -50,10 +48,11 @@ pub(super) fn read_funding(
 
 /// Appends one open-interest event per valid row, timed at the END of the row's 5m bar
 /// (`create_time + 5 min`): the value is that bar's closing OI, so using it earlier would be
-/// look-ahead.
+/// look-ahead. A stamp off the 5m grid is malformed.
 pub(super) fn read_open_interest(
     path: &Path,
     symbol: &Symbol,
+    limits: &RowLimits,
     out: &mut Vec<SymbolEvent>,
     report: &mut FileReport,
 ) -> Result<(), ReplayError> {
@@ -70,9 +69,16 @@ pub(super) fn read_open_interest(
             let stamp = parse_utc(stamp).ok_or(RowError::DateTime {
                 column: "create_time",
             })?;
-            let contracts = volume(number(oi, "sum_open_interest")?, "sum_open_interest")?;
+            let stamp = limits.time(stamp, "create_time")?;
+            if !Interval::M5.is_bar_open(stamp) {
+                return Err(RowError::OffGrid {
+                    time: stamp,
+                    interval: Interval::M5,
+                });
+            }
+            let contracts = amount(number(oi, "sum_open_interest")?, "sum_open_interest")?;
             let value_usd = optional_number(value, "sum_open_interest_value")?
-                .map(|v| volume(v, "sum_open_interest_value"))
+                .map(|v| amount(v, "sum_open_interest_value"))
                 .transpose()?;
             out.push(SymbolEvent {
                 symbol: symbol.clone(),

@@ -13,9 +13,11 @@
 //!
 //! The universe is the set of symbols with a kline file for the source interval that the filter
 //! accepts; funding, open interest and liquidations of other symbols are skipped (and counted).
-//! Malformed rows are skipped, counted per file and logged (the first few by line). Files are read
-//! in parallel, one per worker, and merged deterministically (see [`event_order`]).
+//! Malformed rows — unparsable, or outside the [`RowLimits`] — are skipped, counted per file and
+//! logged (the first few by line). Files are read in parallel, one per worker, and merged
+//! deterministically (see [`event_order`]).
 
+mod checks;
 mod discover;
 mod error;
 mod jobs;
@@ -32,10 +34,14 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 
+pub use checks::{
+    DEFAULT_MAX_PRICE_JUMP, EARLIEST_MS, MAX_AMOUNT, MAX_FUNDING_RATE, MAX_PRICE, RowLimits,
+};
 pub use error::{ReplayError, RowError};
+pub use lines::MAX_LINE_BYTES;
 pub use report::{FileKind, FileReport, KindCounts, LoadReport, MALFORMED_KEPT, MalformedRow};
 
-use crate::model::{Candle, Interval, MarketEvent, Symbol, SymbolEvent};
+use crate::model::{Candle, Interval, MarketEvent, Symbol, SymbolEvent, TimeMs};
 use discover::Plan;
 use jobs::run_jobs;
 
@@ -79,19 +85,43 @@ impl fmt::Debug for SymbolFilter {
     }
 }
 
+impl fmt::Display for SymbolFilter {
+    /// For messages: `include [BTCUSDT], exclude [ETHUSDT]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |s: &[Symbol]| s.iter().map(Symbol::as_str).collect::<Vec<_>>().join(", ");
+        match self {
+            SymbolFilter::All => f.write_str("every symbol"),
+            SymbolFilter::Lists { include, exclude } => {
+                write!(
+                    f,
+                    "include [{}], exclude [{}]",
+                    list(include),
+                    list(exclude)
+                )
+            }
+            SymbolFilter::Predicate(_) => f.write_str("a predicate"),
+        }
+    }
+}
+
 /// What to load from a dataset directory.
 #[derive(Debug)]
 pub struct ReplayOptions {
     /// The kline interval to read: only `klines/<source_interval>/` is read. Default 5m.
     pub source_interval: Interval,
     pub filter: SymbolFilter,
+    /// Bounds on row values; rows outside them are malformed.
+    pub limits: RowLimits,
 }
 
-impl Default for ReplayOptions {
-    fn default() -> Self {
+impl ReplayOptions {
+    /// Every symbol's 5m bars, the default price-jump limit, times up to a day after `now` (read
+    /// by the caller: this module never reads the clock).
+    pub fn new(now: TimeMs) -> Self {
         ReplayOptions {
             source_interval: Interval::M5,
             filter: SymbolFilter::All,
+            limits: RowLimits::new(now, DEFAULT_MAX_PRICE_JUMP),
         }
     }
 }
@@ -105,8 +135,8 @@ pub struct Dataset {
 
 impl Dataset {
     /// Reads the dataset at `dir`. Fails on a missing or unreadable directory or file, corrupt gzip,
-    /// a headed file without a required column, or no kline file for the source interval; skips
-    /// malformed rows.
+    /// a line longer than [`MAX_LINE_BYTES`], a headed file without a required column, or no kline
+    /// file for the source interval (or none the filter accepts); skips malformed rows.
     pub fn load(dir: &Path, opts: &ReplayOptions) -> Result<Dataset, ReplayError> {
         let Plan {
             symbols,
@@ -118,7 +148,7 @@ impl Dataset {
             .map(|s| (s.as_str().to_owned(), s.clone()))
             .collect();
         let interval = opts.source_interval;
-        let results = run_jobs(&jobs, &|job| job.run(interval, &universe))?;
+        let results = run_jobs(&jobs, &|job| job.run(interval, &opts.limits, &universe))?;
         let mut files = Vec::with_capacity(results.len());
         let mut counts = KindCounts::default();
         let mut events = Vec::with_capacity(results.iter().map(|(_, e)| e.len()).sum());
@@ -162,6 +192,7 @@ impl Dataset {
 pub fn read_liquidations(
     path: &Path,
     symbols: &BTreeSet<Symbol>,
+    limits: &RowLimits,
 ) -> Result<(Vec<SymbolEvent>, Vec<FileReport>), ReplayError> {
     let files = if path.is_dir() {
         let mut files = discover::files_in(path)?;
@@ -179,7 +210,7 @@ pub fn read_liquidations(
     let mut reports = Vec::new();
     for file in files {
         let mut report = FileReport::new(file.clone(), FileKind::Liquidations, None);
-        liquidations::read(&file, &universe, &mut events, &mut report)?;
+        liquidations::read(&file, &universe, limits, &mut events, &mut report)?;
         report.finish();
         reports.push(report);
     }
@@ -188,13 +219,24 @@ pub fn read_liquidations(
 }
 
 /// Reads one kline file on its own (`liqwave rsi`): its candles in file order and its report.
-/// Malformed rows are skipped and counted exactly as in a dataset load.
-pub fn read_kline_file(path: &Path) -> Result<(Vec<Candle>, FileReport), ReplayError> {
+/// Malformed rows are skipped and counted exactly as in a dataset load; open times are checked
+/// against the minute grid, which every kline interval keeps.
+pub fn read_kline_file(
+    path: &Path,
+    limits: &RowLimits,
+) -> Result<(Vec<Candle>, FileReport), ReplayError> {
     // The symbol and interval only label the events; the caller works out the bar interval.
     let symbol: Symbol = "KLINES".parse().expect("a valid placeholder symbol");
     let mut report = FileReport::new(path.to_owned(), FileKind::Klines, None);
     let mut events = Vec::new();
-    klines::read(path, &symbol, Interval::M1, &mut events, &mut report)?;
+    klines::read(
+        path,
+        &symbol,
+        Interval::M1,
+        limits,
+        &mut events,
+        &mut report,
+    )?;
     report.events = events.len();
     report.finish();
     let candles = events

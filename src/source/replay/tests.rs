@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::checks::{DEFAULT_MAX_PRICE_JUMP, PriceTrail};
 use super::jobs::{Job, run_jobs};
 use super::lines::Columns;
 use super::liquidations::{self, Row, Universe};
@@ -65,6 +66,50 @@ fn kline_rows() {
     ];
     for (header, row, want) in cases {
         assert_eq!(kline(header, row), want, "row {row:?}");
+    }
+}
+
+/// Bars as `low-high/close` (or one price for all four): `ok` or `jump` each. A lone outlier
+/// costs its own row; two bars that agree on a new level are followed.
+#[test]
+fn the_price_trail_rejects_jumps_and_follows_a_new_level() {
+    #[rustfmt::skip]
+    let cases = [
+        ("100 101 99 100", "ok ok ok ok"),
+        ("100 1000 100", "ok ok ok"),
+        ("100 1001 100", "ok jump ok"),
+        ("100 5 100", "ok jump ok"),
+        ("100 50-2000/60 100", "ok jump ok"),
+        ("100 5000 5000 5000", "ok jump ok ok"),
+        ("1000000 100 100 100", "ok jump ok ok"),
+        ("100 5000 1 100", "ok jump jump ok"),
+    ];
+    for (bars, want) in cases {
+        let mut trail = PriceTrail::new(DEFAULT_MAX_PRICE_JUMP);
+        let got: Vec<&str> = bars
+            .split(' ')
+            .map(|bar| {
+                let (range, close) = bar.split_once('/').unwrap_or((bar, bar));
+                let (low, high) = range.split_once('-').unwrap_or((range, range));
+                let close = close.parse().unwrap();
+                let candle = Candle {
+                    open_time: 0,
+                    open: close,
+                    high: high.parse().unwrap(),
+                    low: low.parse().unwrap(),
+                    close,
+                    volume: 0.0,
+                    quote_volume: None,
+                    taker_buy_quote: None,
+                };
+                if trail.step(&candle).is_ok() {
+                    "ok"
+                } else {
+                    "jump"
+                }
+            })
+            .collect();
+        assert_eq!(got.join(" "), want, "{bars}");
     }
 }
 
@@ -371,9 +416,10 @@ fn repeated_liquidation_rows_count_once() {
         .iter()
         .map(|s| s.parse().unwrap())
         .collect();
-    let (events, files) = super::read_liquidations(&path, &symbols).unwrap();
+    let limits = super::RowLimits::new(crate::clock::wall_ms(), super::DEFAULT_MAX_PRICE_JUMP);
+    let (events, files) = super::read_liquidations(&path, &symbols, &limits).unwrap();
     assert_eq!(events.len(), 3);
     assert_eq!((files[0].events, files[0].duplicates), (3, 2));
-    let (from_dir, files) = super::read_liquidations(dir.path(), &symbols).unwrap();
+    let (from_dir, files) = super::read_liquidations(dir.path(), &symbols, &limits).unwrap();
     assert_eq!((from_dir, files.len()), (events, 1));
 }

@@ -113,6 +113,7 @@ async fn run(store: &Store, sinks: Vec<Scripted>, n: i64, max_attempts: u32) -> 
                 policy,
                 wake: Arc::new(Notify::new()),
                 shutdown: stopped.clone(),
+                hurry: stopped.clone(),
                 deadline: Duration::from_secs(5),
                 meter: Arc::default(),
             };
@@ -242,6 +243,7 @@ async fn alerts_of_one_bar_go_out_as_a_digest_in_order() {
         },
         wake: Arc::new(Notify::new()),
         shutdown: stopped(),
+        hurry: stopped(),
         deadline: Duration::from_secs(5),
         meter: Arc::default(),
     };

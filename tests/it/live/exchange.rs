@@ -72,6 +72,9 @@ impl Exchange {
     pub(crate) fn options(&self) -> LiveOptions {
         let mut ws = WsConfig::new(self.ws.url(), 4);
         ws.silence_timeout = Duration::from_millis(400);
+        // A bar is 250 ms of wall time here; a muted link is caught within a few.
+        (ws.data_silence, ws.bar_silence) =
+            (Duration::from_millis(400), Duration::from_millis(800));
         ws.backoff_base = Duration::from_millis(20);
         ws.backoff_cap = Duration::from_millis(200);
         ws.connect_timeout = Duration::from_secs(2);
@@ -79,6 +82,9 @@ impl Exchange {
         LiveOptions {
             clock: self.clock,
             ws,
+            // Late enough (200 ms of wall time) that a loaded machine does not make live bars
+            // look missed, early enough to fetch one before the next bar shows the hole.
+            late: Duration::from_secs(4 * 60),
         }
     }
 
@@ -161,6 +167,7 @@ pub(crate) async fn run<T>(
         routes: config.routes.clone(),
         console: None,
         persist,
+        fresh: None,
         meter: Default::default(),
     };
     let engine = Engine::new(config).run(Inputs::market(engine_rx), outlet);

@@ -3,27 +3,27 @@
 use liqwave::model::{MarketEvent, Side, Symbol};
 use liqwave::source::replay::{Dataset, FileKind, ReplayOptions, RowError, SymbolFilter};
 
-use super::{BAR_0, BAR_1, dataset, klines, sym};
+use super::{BAR_0, BAR_1, T0, dataset, defaults, klines, sym};
 use crate::support::logs;
 
 #[test]
 fn malformed_kline_rows_are_skipped_counted_and_located() {
     #[rustfmt::skip]
     let cases: [(&str, RowError); 7] = [
-        ("300000,1,2,0.5", RowError::ColumnCount { expected: 6, found: 4 }),
-        ("300000,1,2,0.5,x,10", RowError::Number { column: "close" }),
-        ("300000,1,2,0.5,1.5,-3", RowError::Negative { column: "volume" }),
-        ("300000,1,2,-0.5,1.5,3", RowError::NotPositive { column: "low" }),
-        ("300000,1,NaN,0.5,1.5,3", RowError::NotPositive { column: "high" }),
-        ("300000,1,0.5,2,1,3", RowError::HighBelowLow),
+        ("1735689900000,1,2,0.5", RowError::ColumnCount { expected: 6, found: 4 }),
+        ("1735689900000,1,2,0.5,x,10", RowError::Number { column: "close" }),
+        ("1735689900000,1,2,0.5,1.5,-3", RowError::Negative { column: "volume" }),
+        ("1735689900000,1,2,-0.5,1.5,3", RowError::NotPositive { column: "low" }),
+        ("1735689900000,1,NaN,0.5,1.5,3", RowError::NotPositive { column: "high" }),
+        ("1735689900000,1,0.5,2,1,3", RowError::HighBelowLow),
         ("3e5,1,2,0.5,1.5,3", RowError::Number { column: "open_time_ms" }),
     ];
     for (bad, error) in cases {
         let dir = dataset(&[(
             "klines/5m/BTCUSDT_5m.csv",
-            &klines(&[BAR_0, bad, "600000,1,2,1,2,3"]),
+            &klines(&[BAR_0, bad, "1735690200000,1,2,1,2,3"]),
         )]);
-        let ds = Dataset::load(dir.path(), &ReplayOptions::default()).unwrap();
+        let ds = Dataset::load(dir.path(), &defaults()).unwrap();
         let file = &ds.report().files[0];
         assert_eq!((file.events, file.malformed), (2, 1), "{bad}");
         assert_eq!(file.malformed_rows[0].line, 3, "{bad}");
@@ -41,9 +41,7 @@ fn malformed_rows_beyond_the_first_five_are_only_counted_and_logged_once() {
         ("klines/5m/BTCUSDT_5m.csv", &text),
         ("klines/5m/ETHUSDT_5m.csv", &text),
     ]);
-    let (ds, logs) = logs::capture(dir.path(), || {
-        Dataset::load(dir.path(), &ReplayOptions::default())
-    });
+    let (ds, logs) = logs::capture(dir.path(), || Dataset::load(dir.path(), &defaults()));
     let ds = ds.unwrap();
     for (i, name) in ["BTCUSDT_5m.csv", "ETHUSDT_5m.csv"].into_iter().enumerate() {
         let file = &ds.report().files[i];
@@ -77,14 +75,15 @@ fn malformed_rows_beyond_the_first_five_are_only_counted_and_logged_once() {
 
 #[test]
 fn duplicate_and_backward_bars_are_kept_and_counted() {
-    let rows = [BAR_0, BAR_1, BAR_1, BAR_0, "600000,1,2,1,2,3"];
+    let rows = [BAR_0, BAR_1, BAR_1, BAR_0, "1735690200000,1,2,1,2,3"];
     let dir = dataset(&[("klines/5m/BTCUSDT_5m.csv", &klines(&rows))]);
-    let ds = Dataset::load(dir.path(), &ReplayOptions::default()).unwrap();
+    let ds = Dataset::load(dir.path(), &defaults()).unwrap();
     let file = &ds.report().files[0];
     assert_eq!((file.events, file.out_of_order, file.malformed), (5, 2, 0));
     assert_eq!(ds.report().out_of_order(), 2);
     let known: Vec<i64> = ds.events().iter().map(|e| e.event.known_at()).collect();
-    assert_eq!(known, [300_000, 300_000, 600_000, 600_000, 900_000]);
+    let want = [300_000, 300_000, 600_000, 600_000, 900_000].map(|dt| T0 + dt);
+    assert_eq!(known, want);
 }
 
 #[test]
@@ -93,9 +92,9 @@ fn optional_kline_columns_map_and_extra_columns_are_ignored() {
         "open_time_ms,open,high,low,close,volume,quote_volume,taker_buy_base,taker_buy_quote,note";
     let dir = dataset(&[(
         "klines/5m/BTCUSDT_5m.csv",
-        &format!("{header}\n0,1,2,1,2,10,15,4,6,hello\n"),
+        &format!("{header}\n1735689600000,1,2,1,2,10,15,4,6,hello\n"),
     )]);
-    let ds = Dataset::load(dir.path(), &ReplayOptions::default()).unwrap();
+    let ds = Dataset::load(dir.path(), &defaults()).unwrap();
     let MarketEvent::Candle { candle, .. } = ds.events()[0].event else {
         panic!("not a candle")
     };
@@ -110,8 +109,8 @@ fn csv_and_csv_gz_read_the_same() {
     let text = klines(&[BAR_0, BAR_1]);
     let plain = dataset(&[("klines/5m/BTCUSDT_5m.csv", &text)]);
     let gz = dataset(&[("klines/5m/BTCUSDT_5m.csv.gz", &text)]);
-    let a = Dataset::load(plain.path(), &ReplayOptions::default()).unwrap();
-    let b = Dataset::load(gz.path(), &ReplayOptions::default()).unwrap();
+    let a = Dataset::load(plain.path(), &defaults()).unwrap();
+    let b = Dataset::load(gz.path(), &defaults()).unwrap();
     assert_eq!(a.events().len(), 2);
     assert_eq!(a.events(), b.events());
 }
@@ -119,8 +118,8 @@ fn csv_and_csv_gz_read_the_same() {
 #[test]
 fn the_filter_selects_symbols() {
     let k = klines(&[BAR_0]);
-    let funding = "funding_time_ms,funding_rate\n300000,0.0001\n";
-    let liq = "BTC,SELL,LIMIT,IOC,1,1,1,FILLED,1,1,5,1\nETH,SELL,LIMIT,IOC,1,1,1,FILLED,1,1,6,1\n";
+    let funding = "funding_time_ms,funding_rate\n1735689900000,0.0001\n";
+    let liq = "BTC,SELL,LIMIT,IOC,1,1,1,FILLED,1,1,1735689600005,1\nETH,SELL,LIMIT,IOC,1,1,1,FILLED,1,1,1735689600006,1\n";
     let dir = dataset(&[
         ("klines/5m/BTCUSDT_5m.csv", &k),
         ("klines/5m/ETHUSDT_5m.csv", &k),
@@ -141,7 +140,7 @@ fn the_filter_selects_symbols() {
             dir.path(),
             &ReplayOptions {
                 filter,
-                ..ReplayOptions::default()
+                ..defaults()
             },
         )
         .unwrap();
@@ -160,9 +159,9 @@ fn the_filter_selects_symbols() {
 #[test]
 fn jsonl_liquidations_and_unknown_files_are_handled() {
     let jsonl = concat!(
-        r#"{"s":"BTCUSDT","S":"BUY","o":"LIMIT","q":"0.5","p":"100","ap":"101","z":"0.5","T":600000}"#,
+        r#"{"s":"BTCUSDT","S":"BUY","o":"LIMIT","q":"0.5","p":"100","ap":"101","z":"0.5","T":1735690200000}"#,
         "\n",
-        r#"{"e":"forceOrder","E":1,"o":{"s":"BTCUSDT","S":"SELL","q":"1","p":"99","ap":"0","z":"0","T":600001}}"#,
+        r#"{"e":"forceOrder","E":1,"o":{"s":"BTCUSDT","S":"SELL","q":"1","p":"99","ap":"0","z":"0","T":1735690200001}}"#,
         "\n{oops\n",
     );
     let dir = dataset(&[
@@ -172,7 +171,7 @@ fn jsonl_liquidations_and_unknown_files_are_handled() {
         ("liquidations/2025-06-01.jsonl.gz", jsonl),
         ("liquidations/notes.txt", "x"),
     ]);
-    let ds = Dataset::load(dir.path(), &ReplayOptions::default()).unwrap();
+    let ds = Dataset::load(dir.path(), &defaults()).unwrap();
     let liqs: Vec<_> = ds
         .events()
         .iter()
@@ -184,8 +183,8 @@ fn jsonl_liquidations_and_unknown_files_are_handled() {
     assert_eq!(
         liqs,
         [
-            (Side::Short, 101.0, 0.5, 600_000),
-            (Side::Long, 99.0, 1.0, 600_001)
+            (Side::Short, 101.0, 0.5, T0 + 600_000),
+            (Side::Long, 99.0, 1.0, T0 + 600_001)
         ]
     );
     let report = ds.report();
@@ -221,7 +220,7 @@ fn open_interest_rows_are_checked() {
         ("klines/5m/BTCUSDT_5m.csv", &klines(&[BAR_0])),
         ("oi/BTCUSDT_metrics_5m.csv.gz", &oi),
     ]);
-    let ds = Dataset::load(dir.path(), &ReplayOptions::default()).unwrap();
+    let ds = Dataset::load(dir.path(), &defaults()).unwrap();
     let file = ds
         .report()
         .files

@@ -7,12 +7,12 @@ use std::path::Path;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use liqwave::model::Interval;
-use liqwave::source::replay::{Dataset, ReplayError, ReplayOptions};
+use liqwave::source::replay::{Dataset, ReplayError};
 
-use super::{BAR_0, BAR_1, dataset, klines};
+use super::{BAR_0, BAR_1, dataset, defaults, klines};
 
 fn load_err(dir: &Path) -> (ReplayError, String) {
-    let err = Dataset::load(dir, &ReplayOptions::default()).unwrap_err();
+    let err = Dataset::load(dir, &defaults()).unwrap_err();
     let msg = err.to_string();
     (err, msg)
 }

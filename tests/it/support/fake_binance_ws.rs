@@ -39,6 +39,9 @@ pub(crate) enum Fault {
     Drop,
     /// The connection goes silent (no data, no pings, nothing read) but stays open.
     Stall,
+    /// The connection stops streaming data but stays alive: it still pings, answers pongs and
+    /// control messages.
+    Mute,
     /// A text frame that is not JSON.
     Garbage,
     /// A kline frame cut in half.
@@ -250,6 +253,7 @@ async fn serve(
     }
     let mut ping = interval(ping_every);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut muted = false;
     loop {
         tokio::select! {
             push = rx.recv() => {
@@ -260,7 +264,7 @@ async fn serve(
                 };
                 match &*push {
                     Push::Frame { stream, text, final_of, time } => {
-                        if !routed || !streams.contains(stream) {
+                        if !routed || muted || !streams.contains(stream) {
                             continue;
                         }
                         let sending = Instant::now();
@@ -285,6 +289,7 @@ async fn serve(
                                 sleep(Duration::from_secs(60)).await;
                                 break;
                             }
+                            Fault::Mute => muted = true,
                             fault => {
                                 if ws.send(Message::text(bad_frame(*fault))).await.is_err() {
                                     break;

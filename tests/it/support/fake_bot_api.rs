@@ -1,6 +1,6 @@
 //! A faithful fake Telegram Bot API on 127.0.0.1 (research/ecosystem.md §1): HTTP/1.1 on std
 //! threads, one request per connection, PascalCase methods lower-cased, `{"ok":…}` bodies as
-//! Telegram writes them (never a 5xx: teloxide sleeps 10 s on those), JSON and multipart/form-data
+//! Telegram writes them (a 5xx only when scripted: teloxide sleeps 10 s on those), JSON and multipart/form-data
 //! requests (fixed length or chunked), `getMe`, long-polled `getUpdates` that honours `offset`,
 //! and 401 for any token but [`TOKEN`]. Every request is recorded. Nothing leaves the machine.
 
@@ -32,6 +32,8 @@ pub(crate) enum Reply {
     BadRequest(&'static str),
     /// Not JSON, and echoing the request path (a proxy's error page).
     Garbage,
+    /// A 500 as Telegram writes it. teloxide reads it only after a 10 s pause: one test at most.
+    ServerError,
     /// Reads the request and never answers (until the client gives up).
     Silent,
 }
@@ -249,6 +251,11 @@ fn serve(stream: TcpStream, state: &State) {
         Reply::Unauthorized => (
             "401 Unauthorized",
             json!({"ok": false, "error_code": 401, "description": "Unauthorized"}).to_string(),
+        ),
+        Reply::ServerError => (
+            "500 Internal Server Error",
+            json!({"ok": false, "error_code": 500, "description": "Internal Server Error"})
+                .to_string(),
         ),
         Reply::Garbage => (
             "404 Not Found",

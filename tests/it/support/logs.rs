@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, Once};
 
 use tracing::level_filters::LevelFilter;
-use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::filter::dynamic_filter_fn;
 use tracing_subscriber::prelude::*;
 
 /// Markers of the captures under way, and the lines that named one of them.
@@ -53,8 +53,10 @@ impl Write for Sink {
 fn install_once() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        // INFO and up, plain text: what `tracing_subscriber::fmt()` writes by default.
-        let on = filter_fn(|meta| {
+        // INFO and up, plain text: what `tracing_subscriber::fmt()` writes by default. A dynamic
+        // filter, asked at every event: a plain `filter_fn` caches its first answer per callsite,
+        // so a callsite first hit while nothing captures would stay off for later captures.
+        let on = dynamic_filter_fn(|meta, _| {
             CAPTURING.load(Ordering::Relaxed) > 0 && *meta.level() <= tracing::Level::INFO
         })
         .with_max_level_hint(LevelFilter::INFO);

@@ -19,10 +19,9 @@ pub(super) const PENDING_MAX: usize = 288;
 pub(super) const OI_HOLD_MS: TimeMs = 60_000;
 
 const M5: TimeMs = 300_000;
-/// At a warm restart, bars are back-filled up to the last one that closed at least this long
-/// ago: REST may not serve a bar that closed a moment ago in its final form. The bar after comes
-/// live, or, if its frame was missed, shows up as a hole when the next one arrives.
-const SETTLE_MS: TimeMs = 30_000;
+/// Bars are back-filled up to the last one that closed at least this long ago: REST may not
+/// serve a bar that closed a moment ago in its final form.
+pub(super) const SETTLE_MS: TimeMs = 30_000;
 
 /// Bars missing from a pair's series, open times `from..=to`: to back-fill over REST.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,16 +67,20 @@ pub(super) struct Lanes {
     polled: TimeMs,
     /// Polled open interest whose pair's bar has not come yet.
     oi: HashMap<Symbol, SymbolEvent>,
+    /// How long after its close a 5m bar that has not come is fetched ([`Lanes::overdue`]); at
+    /// least [`SETTLE_MS`].
+    late_ms: TimeMs,
 }
 
 impl Lanes {
-    pub(super) fn new(oi_every: TimeMs) -> Lanes {
+    pub(super) fn new(oi_every: TimeMs, late_ms: TimeMs) -> Lanes {
         Lanes {
             lanes: HashMap::new(),
             bars: GapTracker::default(),
             oi_every: oi_every.max(M5),
             polled: TimeMs::MIN,
             oi: HashMap::new(),
+            late_ms: late_ms.max(SETTLE_MS),
         }
     }
 
@@ -91,7 +94,8 @@ impl Lanes {
 
     /// Follows a pair the engine already knows up to the 5m bar opening at `last_open` (a warm
     /// restart). The bars closed since (and settled) are asked for at once: the pair's live
-    /// events wait behind that back-fill, so nothing acts on the stale state meanwhile.
+    /// events wait behind that back-fill, so nothing acts on the stale state meanwhile. A bar
+    /// that closed just before is left to the stream, or to [`Lanes::overdue`].
     pub(super) fn resume(
         &mut self,
         symbol: &Symbol,
@@ -104,7 +108,7 @@ impl Lanes {
             wait: None,
             queue: VecDeque::new(),
         };
-        let settled = (now - SETTLE_MS).div_euclid(M5) * M5 - M5;
+        let settled = last_closed(now - SETTLE_MS);
         if settled > last_open {
             self.bars.admit(symbol, Interval::M5, settled);
             lane.wait = Some(Wait::Fill);
@@ -116,6 +120,33 @@ impl Lanes {
             });
         }
         self.lanes.insert(symbol.clone(), lane);
+    }
+
+    /// Bars that should have come by `now` and have not: a warm pair whose last bar is older than
+    /// the last one that closed `late_ms` ago gets the hole back-filled — a final frame the stream
+    /// missed, a link that went quiet, a restart just after a close. Never a pair that waits
+    /// for something already.
+    pub(super) fn overdue(&mut self, now: TimeMs, out: &mut Out) {
+        let due = last_closed(now - self.late_ms);
+        let mut late: Vec<(Symbol, TimeMs)> = (self.lanes.iter())
+            .filter(|(_, lane)| lane.wait.is_none())
+            .filter_map(|(s, _)| Some((s.clone(), self.bars.last_open(s, Interval::M5)?)))
+            .filter(|&(_, last)| last < due)
+            .collect();
+        late.sort();
+        for (symbol, last) in late {
+            self.bars.admit(&symbol, Interval::M5, due);
+            if let Some(lane) = self.lanes.get_mut(&symbol) {
+                lane.wait = Some(Wait::Fill);
+            }
+            let (from, to) = (last + M5, due);
+            out.holes.push(Hole { symbol, from, to });
+        }
+    }
+
+    /// When [`Lanes::overdue`] should look next after `now`: `late_ms` after the next close.
+    pub(super) fn next_overdue_check(&self, now: TimeMs) -> TimeMs {
+        last_closed(now - self.late_ms) + 2 * M5 + self.late_ms
     }
 
     /// Stops following a pair and forgets its series, so that it starts afresh if it returns.
@@ -330,6 +361,11 @@ impl Lanes {
         }
         out.events.push(bar);
     }
+}
+
+/// The open time of the last 5m bar closed at `t`.
+fn last_closed(t: TimeMs) -> TimeMs {
+    t.div_euclid(M5) * M5 - M5
 }
 
 #[cfg(test)]

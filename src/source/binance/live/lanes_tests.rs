@@ -9,7 +9,7 @@ const MIN: TimeMs = 60_000;
 /// Each case: steps separated by `;`, then the output. Steps: `follow AA`, `resume AA@0`,
 /// `warm AA 0` (a warm-up ending with the bar opening at minute 0), `now 10`, `bar AA@5`,
 /// `mark AA@7`, `liq AA@7`, `fill AA` / `fail AA` (the pending hole answered with its bars / none),
-/// `poll 10 AA BB` (the poll of close 10 answered for AA and BB), `expire`, `forget AA`.
+/// `poll 10 AA BB` (the poll of close 10 answered for AA and BB), `expire`, `overdue`, `forget AA`.
 #[rustfmt::skip]
 const CASES: &[(&str, &str)] = &[
     // Warm-up first; a live bar it already covers is dropped; the next waits for its OI.
@@ -36,8 +36,18 @@ const CASES: &[(&str, &str)] = &[
     // A warm restart asks at once for what closed (and settled) since; live events wait for it.
     ("now 31; resume AA@0; mark AA@31; fill AA",
      "hole:AA@5..25 AA:gap@5..25 AA:5m@5 AA:5m@10 AA:5m@15 AA:5m@20 AA:5m@25 AA:mark@31"),
-    // A bar closed under 30 s ago is left to the stream.
+    // A bar closed under 30 s ago is left to the stream, and fetched once it is late.
     ("now 30; resume AA@20; bar AA@25; poll 30 AA", "AA:oi@30 AA:5m@25"),
+    ("now 30; resume AA@20; bar AA@25; poll 30 AA; now 31; overdue", "AA:oi@30 AA:5m@25"),
+    ("now 30; resume AA@20; now 31; overdue; fill AA", "hole:AA@25..25 AA:gap@25..25 AA:5m@25"),
+    // A final frame the stream never sent is fetched 30 s after its close; then the stream goes on.
+    ("follow AA; warm AA 0; now 10; overdue", "AA:5m@0"),
+    ("follow AA; warm AA 0; now 11; overdue; fill AA; bar AA@10; poll 15 AA",
+     "AA:5m@0 hole:AA@5..5 AA:gap@5..5 AA:5m@5 AA:oi@15 AA:5m@10"),
+    // Never for a pair still warming or already waiting for a back-fill.
+    ("follow AA; now 31; overdue", ""),
+    ("now 31; resume AA@0; now 40; overdue; fill AA",
+     "hole:AA@5..25 AA:gap@5..25 AA:5m@5 AA:5m@10 AA:5m@15 AA:5m@20 AA:5m@25"),
 ];
 
 #[test]
@@ -48,8 +58,19 @@ fn lanes_order_each_pair() {
 }
 
 #[test]
+fn overdue_bars_are_looked_for_30_s_after_each_close() {
+    let lanes = Lanes::new(5 * MIN, 30_000);
+    let half = MIN / 2;
+    #[rustfmt::skip]
+    let cases = [(0, half), (half - 1, half), (half, 5 * MIN + half), (7 * MIN, 10 * MIN + half)];
+    for (now, next) in cases {
+        assert_eq!(lanes.next_overdue_check(now), next, "now {now}");
+    }
+}
+
+#[test]
 fn a_held_bar_sets_the_deadline() {
-    let mut lanes = Lanes::new(5 * MIN);
+    let mut lanes = Lanes::new(5 * MIN, 30_000);
     let mut out = Out::default();
     lanes.resume(&sym("AA"), 0, 0, &mut out);
     assert_eq!(lanes.deadline(), None);
@@ -59,7 +80,7 @@ fn a_held_bar_sets_the_deadline() {
 }
 
 fn run(script: &str) -> String {
-    let mut lanes = Lanes::new(5 * MIN);
+    let mut lanes = Lanes::new(5 * MIN, 30_000);
     let mut now = 0;
     let mut got = Vec::new();
     let mut holes: Vec<Hole> = Vec::new();
@@ -104,6 +125,7 @@ fn run(script: &str) -> String {
                 lanes.polled(close, events, now, &mut out);
             }
             ["expire"] => lanes.expire(now, &mut out),
+            ["overdue"] => lanes.overdue(now, &mut out),
             ["forget", s] => lanes.forget(&sym(s)),
             _ => panic!("unknown step {step:?}"),
         }

@@ -10,7 +10,7 @@ use tracing::{info, warn};
 
 use super::counters::bump;
 use super::limiter::backoff;
-use super::link::{End, Link, connect, ping_every};
+use super::link::{End, Link, connect};
 use super::plan::{SlotId, stream_symbol};
 use super::session::Session;
 use super::{Shared, StreamEvent};
@@ -70,7 +70,7 @@ pub(super) async fn run(
                         break;
                     }
                 }
-                let link = Link::new(socket, streams, ping_every(shared));
+                let link = Link::new(socket, streams, shared);
                 let session = Session::new(shared, slot, clock.clone(), link);
                 match session.run(&mut target, &shutdown).await {
                     (End::Lost(reason), lived) => {

@@ -73,7 +73,7 @@ impl FrameKind {
     }
 }
 
-/// Counters of every connection together, plus each live connection's last message time. Share
+/// Counters of every connection together, plus each live connection's last market-data time. Share
 /// it as an `Arc`; every method takes `&self`.
 #[derive(Debug, Default)]
 pub struct Counters {
@@ -122,7 +122,7 @@ impl Counters {
             .sum()
     }
 
-    /// Each live connection's last message time, epoch ms (0 before the first).
+    /// Each live connection's last market-data time, epoch ms (0 before the first).
     pub fn last_message(&self) -> BTreeMap<SlotId, TimeMs> {
         let slots = self.last_message.lock().unwrap_or_else(|e| e.into_inner());
         slots
@@ -131,7 +131,7 @@ impl Counters {
             .collect()
     }
 
-    /// The clock a connection updates on every message, registered until [`Counters::retire`].
+    /// The clock a connection updates on every data frame, registered until [`Counters::retire`].
     pub(crate) fn register(&self, slot: SlotId) -> Arc<AtomicI64> {
         let mut slots = self.last_message.lock().unwrap_or_else(|e| e.into_inner());
         slots.entry(slot).or_default().clone()

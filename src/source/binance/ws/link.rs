@@ -58,6 +58,10 @@ pub(super) struct Link {
     pub(super) socket: Socket,
     pub(super) opened: Instant,
     pub(super) last_frame: Instant,
+    /// The last market data (not a ping, a pong or an acknowledgement).
+    pub(super) last_data: Instant,
+    /// How long the link's streams may go without data ([`super::WsConfig::data_timeout`]).
+    pub(super) data_timeout: Option<Duration>,
     pub(super) next_ping: Instant,
     /// A text frame arrived: the server streams on this link.
     pub(super) proven: bool,
@@ -69,13 +73,15 @@ pub(super) struct Link {
 }
 
 impl Link {
-    pub(super) fn new(socket: Socket, streams: Vec<String>, ping_every: Duration) -> Self {
+    pub(super) fn new(socket: Socket, streams: Vec<String>, shared: &Shared) -> Self {
         let now = Instant::now();
         Link {
             socket,
             opened: now,
             last_frame: now,
-            next_ping: now + ping_every,
+            last_data: now,
+            data_timeout: shared.config.data_timeout(&streams),
+            next_ping: now + ping_every(shared),
             proven: false,
             live: streams,
             queue: VecDeque::new(),
@@ -98,6 +104,7 @@ impl Link {
             return Flow::Lost(reason);
         }
         apply(&mut self.live, &control);
+        self.data_timeout = shared.config.data_timeout(&self.live);
         self.next_id = control.id + 1;
         bump(&shared.counters.controls_sent);
         debug!(
@@ -153,14 +160,18 @@ impl Link {
             Some(Ok(message)) => message,
         };
         self.last_frame = Instant::now();
-        clock.store(crate::clock::wall_ms(), Ordering::Relaxed);
         bump(&shared.counters.messages);
         match message {
             Message::Text(text) => {
                 self.proven = true;
-                let flow = on_text(shared, slot, text.as_str()).await;
+                let (flow, data) = on_text(shared, slot, text.as_str()).await;
                 // The output may have made us wait: the link was not silent meanwhile.
                 self.last_frame = Instant::now();
+                if data {
+                    self.last_data = self.last_frame;
+                    // The feed's lag counts market data only, never pings.
+                    clock.store(crate::clock::wall_ms(), Ordering::Relaxed);
+                }
                 flow
             }
             Message::Binary(_) => {
@@ -184,23 +195,24 @@ impl Link {
     }
 }
 
-/// One text frame: parsed, counted, and its new events handed on after the holes before them.
-async fn on_text(shared: &Shared, slot: SlotId, text: &str) -> Flow {
+/// One text frame: parsed, counted, and its new events handed on after the holes before them;
+/// and whether it was market data (a stream's frame, even a faulty one, rather than an answer).
+async fn on_text(shared: &Shared, slot: SlotId, text: &str) -> (Flow, bool) {
     let counters = &shared.counters;
     let batch = match parse_frame(text) {
         Ok(Frame::Events(batch)) => batch,
-        Ok(Frame::OpenBar) => return count(shared, FrameKind::OpenBar),
+        Ok(Frame::OpenBar) => return (count(shared, FrameKind::OpenBar), true),
         Ok(Frame::Ack { id }) => {
             debug!(
                 venue = "binance",
                 slot, id, "Binance acknowledged a request."
             );
-            return count(shared, FrameKind::Ack);
+            return (count(shared, FrameKind::Ack), false);
         }
-        Ok(Frame::Unused) => return count(shared, FrameKind::Unused),
+        Ok(Frame::Unused) => return (count(shared, FrameKind::Unused), true),
         Err(error) => {
             skip(shared, slot, kind_of(&error), &error.to_string());
-            return Flow::Go;
+            return (Flow::Go, !error.is_rejected());
         }
     };
     let kind = match batch.events.first().map(|e| &e.event) {
@@ -221,11 +233,11 @@ async fn on_text(shared: &Shared, slot: SlotId, text: &str) -> Flow {
     let duplicates = admitted.duplicates as u64;
     counters.duplicates.fetch_add(duplicates, Ordering::Relaxed);
     if admitted.events.is_empty() {
-        return Flow::Go;
+        return (Flow::Go, true);
     }
     match shared.out.send(StreamEvent::Events(admitted.events)).await {
-        Ok(()) => Flow::Go,
-        Err(_) => Flow::OutputClosed,
+        Ok(()) => (Flow::Go, true),
+        Err(_) => (Flow::OutputClosed, true),
     }
 }
 

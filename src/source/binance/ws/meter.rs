@@ -42,7 +42,7 @@ impl FeedMeter {
         }
     }
 
-    /// Seconds since each live connection's last message, never negative (a clock behind ours
+    /// Seconds since each live connection's last market data, never negative (a clock behind ours
     /// is no lag); a connection forgotten by the streams is forgotten here too.
     fn lags(&self, now: TimeMs) -> Vec<(SlotId, f64)> {
         let clocks = self.counters.last_message();
@@ -64,7 +64,7 @@ impl FeedMeter {
 
 impl Collector for FeedMeter {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let help = "Seconds since the market-stream connection's last message.";
+        let help = "Seconds since the market-stream connection's last market data.";
         let name = "liqwave_feed_lag_seconds";
         let mut lags = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
         for (slot, seconds) in self.lags((self.clock)()) {

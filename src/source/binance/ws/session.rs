@@ -155,7 +155,7 @@ impl<'a> Session<'a> {
     fn on_opened(&mut self, opened: Result<Socket, String>) -> Flow {
         let streams = self.opening.take().map(|(s, _)| s).unwrap_or_default();
         match opened {
-            Ok(socket) => self.next = Some(Link::new(socket, streams, ping_every(self.shared))),
+            Ok(socket) => self.next = Some(Link::new(socket, streams, self.shared)),
             Err(reason) => self.replacement_failed(&reason),
         }
         Flow::Go
@@ -168,6 +168,13 @@ impl<'a> Session<'a> {
         if now >= self.link.last_frame + config.silence_timeout {
             bump(&shared.counters.stalls);
             return Flow::Lost(format!("no frame for {:?}", config.silence_timeout));
+        }
+        if let Some(limit) = self.link.data_timeout
+            && now >= self.link.last_data + limit
+        {
+            bump(&shared.counters.stalls);
+            let why = "the link still answers, but streams nothing";
+            return Flow::Lost(format!("no market data for {limit:?}: {why}"));
         }
         if self
             .next
