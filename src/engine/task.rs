@@ -76,6 +76,13 @@ pub struct Persist {
     pub position: u64,
 }
 
+impl Persist {
+    /// The durable sink called `name`, if it has a worker here.
+    fn slot(&self, name: &str) -> Option<&SinkSlot> {
+        self.sinks.iter().find(|s| s.name == name)
+    }
+}
+
 /// Where the engine task puts what it produced: routing is decided here, once per alert.
 #[derive(Debug)]
 pub struct Outlet {
@@ -105,24 +112,26 @@ impl Outlet {
     /// The sinks of `alert` that exist here: the console when it is attached, the durable
     /// sinks that have a worker, except those people read when the alert is stale.
     fn route(&self, alert: &Alert) -> Vec<String> {
-        let stale = (self.fresh).is_some_and(|f| !is_fresh(alert, (f.now)(), f.bars));
-        let mut held = false;
-        let mut takes = |name: &str| match &self.persist {
-            _ if name == "console" => self.console.is_some(),
-            Some(p) => p.sinks.iter().any(|s| {
-                let shown = s.name == name && !(stale && s.reaches_people);
-                held |= s.name == name && !shown;
-                shown
-            }),
-            None => false,
-        };
-        let sinks: Vec<String> = (self.routes.sinks_for(alert).into_iter())
-            .filter(|s| takes(s))
-            .map(str::to_owned)
-            .collect();
+        let now = self.fresh.map(|f| ((f.now)(), f.bars));
+        let stale = now.is_some_and(|(now, bars)| !is_fresh(alert, now, bars));
+        let slot = |name: &str| self.persist.as_ref().and_then(|p| p.slot(name));
+        let (mut sinks, mut held) = (Vec::new(), false);
+        for name in self.routes.sinks_for(alert) {
+            let takes = match slot(name) {
+                _ if name == "console" => self.console.is_some(),
+                Some(s) if stale && s.reaches_people => {
+                    held = true;
+                    false
+                }
+                found => found.is_some(),
+            };
+            if takes {
+                sinks.push(name.to_owned());
+            }
+        }
         if held {
             self.meter.held_stale();
-            let age_s = (self.fresh.map_or(0, |f| (f.now)()) - alert.time_ms) / 1000;
+            let age_s = now.map_or(0, |(now, _)| (now - alert.time_ms) / 1000);
             tracing::debug!(alert = %alert.id, age_s, "Kept a stale alert from people.");
         }
         sinks
@@ -263,7 +272,7 @@ impl Engine {
         processed: u64,
         routed: &[Routed],
     ) -> Result<(), StoreError> {
-        let durable = |name: &String| p.sinks.iter().find(|s| &s.name == name);
+        let durable = |name: &String| p.slot(name);
         let queued: Vec<Routed> = (routed.iter())
             .filter_map(|r| {
                 let sinks: Vec<String> = r
