@@ -6,7 +6,10 @@
 mod chart;
 mod track;
 
-pub use chart::{ChartSeries, ClusterBand, HeatBand, HeatColumn};
+pub use chart::{
+    ChartLevel, ChartSeries, ClusterBand, HeatBand, HeatColumn, HistoryColumn, LevelKind,
+    SetupLevels,
+};
 pub use track::{TrackLine, TrackRecord, TrackRecordError};
 
 use serde::{Deserialize, Serialize};
@@ -16,7 +19,7 @@ use crate::analytics::clusters::Cluster;
 use crate::analytics::entry::EntryDirection;
 use crate::analytics::heatmap::Heatmap;
 use crate::analytics::regime::Regime;
-use crate::model::{AlertBrief, Facts, Interval, Side, SummaryFacts, Symbol, TimeMs};
+use crate::model::{AlertBrief, Facts, Interval, MINUTE_MS, Side, SummaryFacts, Symbol, TimeMs};
 use crate::numbers::{price, usd};
 use crate::rules::{Bias, ClusterLabel, Crowding, RuleParams, plan};
 
@@ -24,6 +27,9 @@ use crate::rules::{Bias, ClusterLabel, Crowding, RuleParams, plan};
 pub const BAND_BINS: i32 = 5;
 /// A chart shows ±this fraction of price.
 pub const CHART_RANGE: f64 = 0.15;
+/// Data older than this is stale: a live feed brings a mark price every few seconds and a bar
+/// every 5 minutes, so 15 minutes without either is a dead feed, not a slow one.
+pub const FRESH_WITHIN_MS: TimeMs = 15 * MINUTE_MS;
 
 /// One signal timeframe of a pair.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -69,6 +75,10 @@ pub struct PairView {
     pub symbol: Symbol,
     /// Last mark price, or the last close before any mark.
     pub price: Option<f64>,
+    /// When the pair's data was last known: its price, levels and setup are of this moment.
+    /// `None` in a report stored before this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<TimeMs>,
     /// 4h, 1d, 1w.
     pub timeframes: Vec<TimeframeView>,
     pub bias: Bias,
@@ -80,9 +90,14 @@ pub struct PairView {
     pub above: Option<LevelView>,
     pub below: Option<LevelView>,
     pub setup: Option<SetupView>,
-    /// The bias timeframe has a regime (at least `min_warmup_bars` closed bars): the pair's
-    /// alerts and setups are judged. `bias.converged` says whether the full warm-up is done.
+    /// Warmed and fresh: the bias timeframe has a regime (at least `min_warmup_bars` closed
+    /// bars) and the data is not stale, so the pair's alerts and setups are judged.
+    /// `bias.converged` says whether the full warm-up is done.
     pub ready: bool,
+    /// The pair's data is older than [`FRESH_WITHIN_MS`] when the view was made: what it shows
+    /// is of `as_of`, not now.
+    #[serde(default)]
+    pub stale: bool,
     /// Alerts wait for a back-fill of missing bars.
     pub gap_open: bool,
 }
@@ -110,12 +125,18 @@ impl PairView {
             .find(|l| l.label == ClusterLabel::Fuel)
     }
 
-    /// Builds the view of `pair`; `gap_open` comes from its rule state.
+    /// Whether the pair is warmed but its data stopped: not ready because of the feed.
+    pub fn warmed_but_stale(&self) -> bool {
+        self.stale && self.bias.regime.is_some()
+    }
+
+    /// Builds the view of `pair` at `now`; `gap_open` comes from its rule state.
     pub fn of(
         pair: &PairState,
         gap_open: bool,
         p: &RuleParams,
         signals: &crate::analytics::SignalParams,
+        now: TimeMs,
     ) -> PairView {
         let bias = Bias::of(pair, p.bias_timeframe, signals);
         let price = pair
@@ -145,9 +166,15 @@ impl PairView {
             Some(level_view(c, price, bias.label(side)))
         };
         let setup = price.and_then(|entry| setup_view(pair, &bias, entry, p));
+        let as_of = [pair.heat().map().last_time(), pair.last_source_close()]
+            .into_iter()
+            .flatten()
+            .max();
+        let stale = as_of.is_some_and(|t| now - t > FRESH_WITHIN_MS);
         PairView {
             symbol: pair.symbol().clone(),
             price,
+            as_of,
             timeframes,
             bias,
             funding_rate: pair.funding().map(|f| f.rate),
@@ -155,8 +182,31 @@ impl PairView {
             above: level(Side::Short),
             below: level(Side::Long),
             setup,
-            ready: bias.regime.is_some(),
+            ready: bias.regime.is_some() && !stale,
+            stale,
             gap_open,
+        }
+    }
+}
+
+#[cfg(test)]
+impl PairView {
+    /// A ready, fresh pair known by name only: the start of a view a test fills in.
+    pub(crate) fn named(symbol: Symbol) -> PairView {
+        PairView {
+            symbol,
+            price: None,
+            as_of: None,
+            timeframes: Vec::new(),
+            bias: Bias::from_regimes(None, None),
+            funding_rate: None,
+            funding_crowding: None,
+            above: None,
+            below: None,
+            setup: None,
+            ready: true,
+            stale: false,
+            gap_open: false,
         }
     }
 }
@@ -210,7 +260,11 @@ pub struct DeliveryView {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedHealth {
     pub pairs: usize,
+    /// Pairs warmed and fresh ([`PairView::ready`]).
     pub pairs_ready: usize,
+    /// Pairs whose data is older than [`FRESH_WITHIN_MS`].
+    #[serde(default)]
+    pub pairs_stale: usize,
     /// Pairs whose alerts wait for a back-fill.
     pub gaps_open: usize,
     pub events: u64,
@@ -218,6 +272,15 @@ pub struct FeedHealth {
     pub gaps: u64,
     /// The newest event time the engine has seen (data time, not the wall clock).
     pub last_event_ms: Option<TimeMs>,
+}
+
+impl FeedHealth {
+    /// The newest data is older than [`FRESH_WITHIN_MS`] at `now`: the feed is dead or cut off.
+    /// No data at all is not stale, it is "no data yet".
+    pub fn is_stale(&self, now: TimeMs) -> bool {
+        self.last_event_ms
+            .is_some_and(|t| now - t > FRESH_WITHIN_MS)
+    }
 }
 
 /// Every pair at one moment.
@@ -325,24 +388,22 @@ pub fn cluster_band(c: &Cluster, label: Option<ClusterLabel>) -> ClusterBand {
             price(c.far_edge),
             usd(c.notional_usd)
         ),
+        touched: false,
     }
 }
 
-/// The chart of a pair now: its last 4h bars with RSI and regime, the current estimated map
-/// behind them (the model keeps no history of maps), and its qualifying clusters labelled fuel or
-/// magnet. `None` before the first 4h bar.
+/// The chart of a pair now: its last 4h bars with RSI and regime, the map's past behind them
+/// (one column per bar), the current map as a profile and its qualifying clusters labelled fuel
+/// or magnet, as of the pair's state time. `None` before the first 4h bar.
 pub fn chart_series(
     pair: &PairState,
     p: &RuleParams,
     signals: &crate::analytics::SignalParams,
 ) -> Option<ChartSeries> {
     let trail = pair.trail();
-    let first = trail.bars().next()?;
     let last = trail.bars().last()?;
     let map = pair.heat().map();
     let price = map.last_price().unwrap_or(last.candle.close);
-    let start = first.candle.open_time;
-    let end = last.candle.open_time + Interval::H4.duration_ms();
     let bias = Bias::of(pair, p.bias_timeframe, signals);
     let clusters = pair
         .heat()
@@ -355,18 +416,38 @@ pub fn chart_series(
     let coverage = map
         .coverage()
         .map_or("n/a".to_owned(), |c| format!("{c:.2}"));
+    let bar_end = last.candle.open_time + Interval::H4.duration_ms();
+    let as_of = pair.as_of().unwrap_or(bar_end);
     Some(ChartSeries {
         symbol: pair.symbol().to_string(),
         interval_label: "4h".to_owned(),
         candles: trail.bars().map(|b| b.candle).collect(),
         rsi: trail.bars().map(|b| b.rsi).collect(),
         regimes: trail.bars().map(|b| b.regime).collect(),
-        heat: vec![heat_column(map, start, end - start, price)],
+        heat: vec![heat_column(map, as_of, 0, price)],
         clusters,
         mark_price: map.last_price(),
         footer: format!(
-            "estimated liquidation map now · mode {} · coverage {coverage} · not an order book",
+            "estimated liquidation map (model, not an order book) · mode {} · coverage {coverage}",
             map.mode().as_str()
         ),
+        as_of,
+        history: pair.history().columns().cloned().collect(),
+        levels: Vec::new(),
+        note: String::new(),
     })
+}
+
+impl SetupView {
+    /// The trade's levels as a chart draws them.
+    pub fn levels(&self) -> SetupLevels {
+        SetupLevels {
+            long: self.direction == EntryDirection::Long,
+            entry: self.entry,
+            stop: self.stop,
+            t1: self.t1,
+            t2: self.t2,
+            reward_risk: self.reward_risk,
+        }
+    }
 }

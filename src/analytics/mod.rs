@@ -6,6 +6,7 @@ pub mod brackets;
 pub mod candles;
 pub mod clusters;
 pub mod entry;
+pub mod heat_history;
 pub mod heat_state;
 pub mod heatmap;
 pub mod pair_state;

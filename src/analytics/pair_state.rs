@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::SignalParams;
 use super::candles::{AggregationStats, Aggregator};
 use super::clusters::ClusterParams;
+use super::heat_history::{HeatHistory, HistoryColumn};
 use super::heat_state::HeatState;
 use super::heatmap::Kernel;
 use super::timeframe::{BarSignals, TimeframeState};
@@ -53,6 +54,9 @@ pub struct PairState {
     /// The last 4h bars, for charts.
     #[serde(default)]
     trail: Trail,
+    /// The map at each of those bars' closes, for the chart's past (absent in old snapshots).
+    #[serde(default)]
+    history: HeatHistory,
 }
 
 impl PairState {
@@ -65,6 +69,7 @@ impl PairState {
             funding: None,
             ignored_bars: 0,
             trail: Trail::default(),
+            history: HeatHistory::default(),
         }
     }
 
@@ -168,6 +173,10 @@ impl PairState {
                 rsi: signals.rsi.map(|v| v.rsi),
                 regime: signals.regime,
             });
+            let map = self.heat.map();
+            if let Some(column) = HistoryColumn::sample(map, candle.open_time, candle.close) {
+                self.history.push(column);
+            }
         }
         out.signals.push(signals);
     }
@@ -183,6 +192,17 @@ impl PairState {
     /// The last 4h bars with RSI and regime, for charts.
     pub fn trail(&self) -> &Trail {
         &self.trail
+    }
+
+    /// The map at the close of each of the trail's bars, for charts.
+    pub fn history(&self) -> &HeatHistory {
+        &self.history
+    }
+
+    /// When this state was last known: its last source bar's close or a later model step or
+    /// mark tick (the time a chart of it shows).
+    pub fn as_of(&self) -> Option<TimeMs> {
+        self.last_source_close().max(self.heat.map().last_time())
     }
 
     pub fn funding(&self) -> Option<Funding> {
@@ -262,18 +282,41 @@ mod tests {
             .collect()
     }
 
+    /// What a BTCUSDT pair reads besides its events, owned so a test can lend it.
+    struct Parts {
+        symbol: Symbol,
+        kernel: Kernel,
+        signals: SignalParams,
+        clusters: ClusterParams,
+    }
+
+    impl Parts {
+        fn btc() -> Parts {
+            let symbol: Symbol = "BTCUSDT".parse().unwrap();
+            let kernel = Kernel::new(&HeatmapParams::default(), margin_for(&symbol));
+            let (signals, clusters) = (SignalParams::DEFAULT, ClusterParams::default());
+            Parts {
+                symbol,
+                kernel,
+                signals,
+                clusters,
+            }
+        }
+
+        fn ctx(&self) -> PairContext<'_> {
+            PairContext {
+                signals: &self.signals,
+                clusters: &self.clusters,
+                kernel: &self.kernel,
+            }
+        }
+    }
+
     /// Feeds bars and returns (heat steps, 4h bars closed, hourly ATR known, daily ATR known).
     fn run(interval: Interval, hours: i64) -> (u64, usize, bool, bool) {
-        let symbol: Symbol = "BTCUSDT".parse().unwrap();
-        let kernel = Kernel::new(&HeatmapParams::default(), margin_for(&symbol));
-        let params = SignalParams::DEFAULT;
-        let clusters = ClusterParams::default();
-        let ctx = PairContext {
-            signals: &params,
-            clusters: &clusters,
-            kernel: &kernel,
-        };
-        let mut pair = PairState::new(symbol, &ctx);
+        let parts = Parts::btc();
+        let ctx = parts.ctx();
+        let mut pair = PairState::new(parts.symbol.clone(), &ctx);
         let mut out = PairOutput::default();
         let mut four_hour = 0;
         for candle in bars(interval, hours) {
@@ -306,5 +349,28 @@ mod tests {
         for (interval, hours, want) in cases {
             assert_eq!(run(interval, hours), want, "{interval} for {hours} h");
         }
+    }
+
+    /// A snapshot written before the heat history existed still opens, with an empty history
+    /// that the next 4h bars fill.
+    #[test]
+    fn a_snapshot_without_heat_history_opens() {
+        let parts = Parts::btc();
+        let ctx = parts.ctx();
+        let mut pair = PairState::new(parts.symbol.clone(), &ctx);
+        let mut out = PairOutput::default();
+        for candle in bars(Interval::M5, 24) {
+            let interval = Interval::M5;
+            pair.on_event(&MarketEvent::Candle { interval, candle }, &ctx, &mut out);
+        }
+        assert_eq!(pair.history().columns().len(), 6, "one column per 4h bar");
+        let mut json = serde_json::to_value(&pair).unwrap();
+        json.as_object_mut()
+            .unwrap()
+            .remove("history")
+            .expect("a history key");
+        let old: PairState = serde_json::from_value(json).expect("an old snapshot opens");
+        assert_eq!(old.history().columns().len(), 0);
+        assert_eq!(old.trail(), pair.trail());
     }
 }

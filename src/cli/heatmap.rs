@@ -2,7 +2,6 @@
 //! as a table or JSON, optionally with the chart. Owns the presentation; the model is the
 //! analytics', and the replay of one pair is shared with `validate-model`.
 
-use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -13,14 +12,12 @@ use super::DatasetArgs;
 use crate::analytics::brackets::margin_for;
 use crate::analytics::clusters::Cluster;
 use crate::analytics::heatmap::Kernel;
-use crate::analytics::regime::Regime;
 use crate::analytics::{PairContext, PairOutput, PairState};
 use crate::config::Config;
-use crate::model::{Candle, ClusterFacts, Interval, Side, Symbol, SymbolEvent, TimeMs, format_utc};
-use crate::notify::chart::{ChartInput, ClusterBand, HeatColumn, render_png};
+use crate::model::{ClusterFacts, Side, Symbol, SymbolEvent, TimeMs, format_utc};
 use crate::numbers::usd;
 use crate::source::replay::{Dataset, ReplayOptions, SymbolFilter};
-use crate::view::{cluster_band, heat_column};
+use crate::view::chart_series;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -35,21 +32,16 @@ pub struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Also render the chart (candles, heatmap bands, clusters, RSI panel) to this PNG.
+    /// Also render the chart (the alerts' chart: candles over the map's past, the current map as
+    /// a profile, clusters, RSI panel) to this PNG.
     #[arg(long)]
     png: Option<PathBuf>,
 }
 
-/// 4h bars on the chart: 20 days, the horizon of a trend wave's leg.
-const CHART_BARS: usize = 120;
-
 pub(super) fn run(args: &Args) -> anyhow::Result<()> {
     let (config, dir) = args.dataset.load()?;
     let events = load_pair(&config, &dir, &args.symbol)?;
-    let mut chart = ChartData::default();
-    let state = replay_pair(&config, &args.symbol, &events, args.at, |state, out| {
-        chart.record(state, out);
-    })?;
+    let state = replay_pair(&config, &args.symbol, &events, args.at, |_, _| {})?;
     let mut stdout = io::stdout().lock();
     if args.json {
         writeln!(stdout, "{}", report_json(&state))?;
@@ -57,7 +49,10 @@ pub(super) fn run(args: &Args) -> anyhow::Result<()> {
         write_table(&mut stdout, &state)?;
     }
     if let Some(path) = &args.png {
-        let png = chart.render(&state).context("rendering the chart")?;
+        // The same chart as alerts, `/pair` and the summary draw.
+        let chart = chart_series(&state, &config.rules, &config.signals)
+            .context("no complete 4h bar to chart")?;
+        let png = chart.render().context("rendering the chart")?;
         std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))?;
         writeln!(stdout, "chart written to {}", path.display())?;
     }
@@ -195,63 +190,4 @@ fn write_table(out: &mut impl Write, state: &PairState) -> io::Result<()> {
         )?;
     }
     Ok(())
-}
-
-/// What the chart needs, kept coarse: the last `CHART_BARS` 4h bars and one heat column each.
-#[derive(Debug, Default)]
-struct ChartData {
-    bars: VecDeque<(Candle, Option<f64>, Regime, HeatColumn)>,
-}
-
-impl ChartData {
-    fn record(&mut self, state: &PairState, out: &PairOutput) {
-        for s in out.signals.iter().filter(|s| s.interval == Interval::H4) {
-            if self.bars.len() == CHART_BARS {
-                self.bars.pop_front();
-            }
-            let column = heat_column(
-                state.heat().map(),
-                s.candle.open_time,
-                Interval::H4.duration_ms(),
-                s.candle.close,
-            );
-            self.bars
-                .push_back((s.candle, s.rsi.map(|v| v.rsi), s.regime, column));
-        }
-    }
-
-    fn render(&self, state: &PairState) -> anyhow::Result<Vec<u8>> {
-        anyhow::ensure!(!self.bars.is_empty(), "no complete 4h bar to chart");
-        let candles: Vec<Candle> = self.bars.iter().map(|b| b.0).collect();
-        let rsi: Vec<Option<f64>> = self.bars.iter().map(|b| b.1).collect();
-        let regimes: Vec<Regime> = self.bars.iter().map(|b| b.2).collect();
-        let heat: Vec<HeatColumn> = self.bars.iter().map(|b| b.3.clone()).collect();
-        let map = state.heat().map();
-        let clusters: Vec<ClusterBand> = state
-            .heat()
-            .clusters()
-            .into_iter()
-            .flat_map(|c| c.iter())
-            .map(|c| cluster_band(c, None))
-            .collect();
-        let coverage = map
-            .coverage()
-            .map_or("n/a".to_owned(), |c| format!("{c:.2}"));
-        let footer = format!(
-            "estimated liquidation heatmap · mode {} · coverage {coverage} · not an order book",
-            map.mode().as_str()
-        );
-        let input = ChartInput {
-            symbol: state.symbol().as_str(),
-            interval_label: "4h",
-            candles: &candles,
-            rsi: &rsi,
-            regimes: &regimes,
-            heat: &heat,
-            clusters: &clusters,
-            mark_price: map.last_price(),
-            footer: &footer,
-        };
-        Ok(render_png(&input, 1280, 800)?)
-    }
 }

@@ -15,6 +15,7 @@ use crate::supervisor::{self, ReplaySummary};
 use crate::telemetry;
 
 mod backtest;
+mod dead_letters;
 mod heatmap;
 mod rsi;
 mod status;
@@ -71,13 +72,17 @@ pub enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// List the dead letters (alerts a sink failed to deliver for good), move them back into
+    /// the outbox for the daemon to deliver, or drop them. Needs the daemon stopped.
+    DeadLetters(dead_letters::Args),
     /// Validate a config file: exit 0 when valid, 78 with every problem on stderr when not.
     CheckConfig {
         /// The config file to check.
         #[arg(long)]
         config: PathBuf,
         /// Also check what `liqwave run` needs at start: store.path set and writable, each
-        /// enabled sink's secret, the alert files writable, the signal report readable.
+        /// enabled sink's secret, the alert files writable, the signal report readable, the
+        /// SMTP ca_file holding PEM certificates.
         #[arg(long)]
         for_run: bool,
     },
@@ -128,6 +133,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             replay_cmd(&config, data, run)
         }
         Command::Status { config } => status::run(&config),
+        Command::DeadLetters(args) => dead_letters::run(&args),
         Command::CheckConfig { config, for_run } => check_config(&config, for_run),
         Command::Heatmap(args) => heatmap::run(&args),
         Command::ValidateModel(args) => validate::run(&args),

@@ -83,13 +83,24 @@ fn print(store: &Store, config: &config::Config, out: &mut impl Write) -> anyhow
     let dead = store.dead_letters()?;
     writeln!(out, "\ndead letters     {}", dead.len())?;
     for d in dead.iter().rev().take(LIST) {
+        // A chat's part names the chat: the sink's other chats got the alert.
+        let part = match d.recipients.as_slice() {
+            [] => String::new(),
+            to => format!(" (to {})", to.join(", ")),
+        };
         writeln!(
             out,
-            "  {}  {:<9} {}  {}",
+            "  {}  {:<9} {}{part}  {}",
             format_utc(d.at),
             d.sink,
             d.alert.id,
             d.error
+        )?;
+    }
+    if !dead.is_empty() {
+        writeln!(
+            out,
+            "  (`liqwave dead-letters` lists, retries or drops them)"
         )?;
     }
     let mutes = store.mutes()?;

@@ -14,7 +14,7 @@ use super::table::{Table, fraction, intervals, one_of, parsed, positive};
 use crate::analytics::clusters::ClusterParams;
 use crate::analytics::heatmap::{HeatmapParams, LeverageTier};
 use crate::model::Interval::{self, D1, H4};
-use crate::model::{AlertKind, MINUTE_MS, Symbol};
+use crate::model::{AlertKind, HOUR_MS, MINUTE_MS, Symbol};
 use crate::rules::{
     ClusterRuleParams, ExitParams, FundingParams, KindFilter, Mute, Mutes, Route, Routes,
     RuleParams, SINKS, SetupParams,
@@ -129,6 +129,9 @@ fn clusters(t: &Table) -> ClusterRuleParams {
         approach_frac: t.frac("approach_pct", d.approach_frac, positive(20.0)),
         approach_atr_mult: t.float("approach_atr_mult", d.approach_atr_mult, 0.0..=20.0),
         rearm_mult: t.float("rearm_mult", d.rearm_mult, 1.0..=20.0),
+        // At most 30 days; 0 is off.
+        retouch_quiet_ms: t.int("retouch_quiet_hours", d.retouch_quiet_ms / HOUR_MS, 0..=720)
+            * HOUR_MS,
     }
 }
 

@@ -77,6 +77,8 @@ section! {
         pub sent_log_retention: Duration = t.secs("sent_log_days", 7, 1..=365) * 86_400,
         /// Live only: bars of its timeframe an alert may be old and still reach people.
         pub fresh_bars: u32 = t.int("fresh_bars", 1, 1..=1000),
+        /// `digest_gather_secs`: how long a digesting sink (Telegram) lets a bar's alerts gather.
+        pub digest_gather: Duration = t.secs("digest_gather_secs", 10, 0..=60),
     }
 }
 

@@ -111,6 +111,9 @@ section! {
         pub from: String = t.string("from").unwrap_or_default().to_owned(),
         pub to: Vec<String> = t.list("to", None, |a, _| address(&host, a)).unwrap_or_default(),
         pub timeout: Duration = t.secs("timeout_secs", 30, 1..=600),
+        /// Extra trusted roots (PEM), for a relay whose certificate a private CA signed; read and
+        /// checked when the sink starts and by `check-config --for-run`.
+        pub ca_file: Option<PathBuf> = t.path("ca_file"),
     }
 }
 
@@ -130,6 +133,12 @@ fn email(t: &Table) -> Option<EmailSinkConfig> {
         let why = "must not be \"none\" with a username (the password would cross the network in \
             clear) unless smtp_host is loopback";
         t.problem("tls", why);
+    }
+    if email.tls == SmtpTls::None && email.ca_file.is_some() {
+        t.problem(
+            "ca_file",
+            "has no effect with tls = \"none\" (nothing is encrypted)",
+        );
     }
     Some(email)
 }

@@ -45,6 +45,8 @@ const VALUES: &[Value] = &[
     ("", |c| show(&c.sinks), "SinksConfig { console: ConsoleSinkConfig { enabled: true, format: Text, jsonl_path: None }, file: None, telegram: None, email: None }"),
     ("", |c| show(&c.store), "StoreConfig { path: None, cache_bytes: 67108864 }"),
     ("", |c| show((c.delivery.max_attempts, c.delivery.shutdown_deadline)), "(12, 10s)"),
+    ("", |c| show(c.delivery.digest_gather), "10s"),
+    ("[delivery]\ndigest_gather_secs = 0", |c| show(c.delivery.digest_gather), "0ns"),
     ("", |c| show((c.summary.enabled, c.summary.at, c.summary.grace)), "(true, 08:00:00, 10800s)"),
     ("", |c| show(&c.log), "LogConfig { filter: \"info\", format: Auto }"),
     ("", |c| show(&c.engine), "EngineConfig { input_capacity: 4096 }"),
@@ -55,6 +57,7 @@ const VALUES: &[Value] = &[
     ("[replay]\ndata_dir = \"/var/lib/liqwave\"", |c| show(&c.replay.data_dir), "Some(\"/var/lib/liqwave\")"),
     ("[sinks.console]\njsonl_path = \"../a.jsonl\"", |c| show(&c.sinks.console.jsonl_path), "Some(\"/etc/liqwave/../a.jsonl\")"),
     ("[signal]\nreport = \"track-record.json\"", |c| show(&c.signal.report), "Some(\"/etc/liqwave/track-record.json\")"),
+    ("[sinks.email]\nsmtp_host = \"smtp.example.com\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]\nca_file = \"ca.pem\"", |c| show(c.sinks.email.as_ref().map(|e| &e.ca_file)), "Some(Some(\"/etc/liqwave/ca.pem\"))"),
     // Symbols are normalised to upper case.
     ("[symbols]\ninclude = [\"btcusdt\", \"EthUsdt\"]\nexclude = [\"solusdt\"]", |c| show(&c.symbols), "SymbolFilter { include: [BTCUSDT, ETHUSDT], exclude: [SOLUSDT] }"),
     // lookback_right can differ per timeframe (4h, 1d, 1w).
@@ -68,7 +71,7 @@ const VALUES: &[Value] = &[
     (HEATMAP, |c| show(c.heatmap.model.problems()), "[]"),
     ("[heatmap.clusters]\nwindow_min_pct = 10", |c| show((c.heatmap.clusters.window_max, c.heatmap.model == Default::default())), "(0.3, true)"),
     // Rules, mutes and routes land in their units; the routes written replace the defaults.
-    (RULES, |c| show(c.rules), "RuleParams { bias_timeframe: H4, cooldown_ms: 5400000, clusters: ClusterRuleParams { min_density: 6.0, min_share: 0.075, min_age_steps: 3, approach_frac: 0.012, approach_atr_mult: 0.75, rearm_mult: 3.0 }, setup: SetupParams { timeframe: D1, min_reward_risk: 2.5, fee_frac: 0.0008, min_thin_approach: 0.25 }, exit: ExitParams { timeframe: D1, touch_window_ms: 131400000 }, funding: FundingParams { crowded_longs_above: 0.0003, crowded_shorts_below: -0.0001 } }"),
+    (RULES, |c| show(c.rules), "RuleParams { bias_timeframe: H4, cooldown_ms: 5400000, clusters: ClusterRuleParams { min_density: 6.0, min_share: 0.075, min_age_steps: 3, approach_frac: 0.012, approach_atr_mult: 0.75, rearm_mult: 3.0, retouch_quiet_ms: 21600000 }, setup: SetupParams { timeframe: D1, min_reward_risk: 2.5, fee_frac: 0.0008, min_thin_approach: 0.25 }, exit: ExitParams { timeframe: D1, touch_window_ms: 131400000 }, funding: FundingParams { crowded_longs_above: 0.0003, crowded_shorts_below: -0.0001 } }"),
     (RULES, |c| show(&c.mutes), "Mutes([Mute { symbol: DOGEUSDT, kind: Some(ClusterEdge), until: 1751328000000 }, Mute { symbol: SOLUSDT, kind: None, until: 1751459400000 }])"),
     (RULES, |c| show(&c.routes), "Routes([Route { sink: \"telegram\", kinds: [KindFilter { kind: SetupEntry, label: None }, KindFilter { kind: ClusterEdge, label: Some(Magnet) }], symbols: [BTCUSDT] }, Route { sink: \"console\", kinds: [KindFilter { kind: DailySummary, label: None }], symbols: [] }])"),
     // A key left out of [rules] keeps its default.
@@ -93,7 +96,7 @@ const HEATMAP: &str = "[heatmap]\nbin_bp = 25\nwindow_bins = 4096\nreanchor_marg
 
 const RULES: &str = "[rules]\nbias_timeframe = \"4h\"\ncooldown_minutes = 90\n[rules.clusters]\n\
     min_density = 6\nmin_share_pct = 7.5\nmin_age_steps = 3\napproach_pct = 1.2\n\
-    approach_atr_mult = 0.75\nrearm_mult = 3\n[rules.setup]\ntimeframe = \"1d\"\n\
+    approach_atr_mult = 0.75\nrearm_mult = 3\nretouch_quiet_hours = 6\n[rules.setup]\ntimeframe = \"1d\"\n\
     min_reward_risk = 2.5\nfee_pct = 0.08\nmin_thin_approach = 0.25\n[rules.exit]\n\
     timeframe = \"1d\"\ntouch_window_hours = 36.5\n[rules.funding]\ncrowded_longs_above_pct = 0.03\n\
     crowded_shorts_below_pct = -0.01\n[[mutes]]\nsymbol = \"dogeusdt\"\nkind = \"cluster_edge\"\n\
@@ -182,6 +185,7 @@ const RUN_VALUES: &[(&str, &str)] = &[
     ("[sinks.email]\nsmtp_host = \"smtp.example.com\"\ntls = \"none\"\nusername = \"u\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]", "line 3: sinks.email.tls: must not be \"none\" with a username (the password would cross the network in clear) unless smtp_host is loopback"),
     ("[sinks.email]\nsmtp_host = \"smtp.example.com\"\ntls = \"none\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]", ""),
     ("[sinks.email]\nsmtp_host = \"::1\"\ntls = \"none\"\nusername = \"u\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]", ""),
+    ("[sinks.email]\nsmtp_host = \"smtp.example.com\"\ntls = \"none\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]\nca_file = \"ca.pem\"", "line 6: sinks.email.ca_file: has no effect with tls = \"none\" (nothing is encrypted)"),
     ("[sinks.email]\nsmtp_host = \"localhost\"\ntls = \"none\"\nusername = \"u\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]", ""),
     // A word that is not a level is a target, which would keep only its own lines.
     ("[log]\nfilter = \"verbose\"", "line 2: log.filter: \"verbose\" is neither a level (trace, debug, info, warn, error, off) nor a target liqwave logs from (liqwave, reqwest, hyper_util, hyper_rustls, teloxide, teloxide_core); e.g. \"warn,liqwave=debug\""),
@@ -193,6 +197,7 @@ const RUN_VALUES: &[(&str, &str)] = &[
     // An integer beyond i64 is out of range like any other.
     ("[store]\ncache_mb = 99999999999999999999", "line 2: store.cache_mb: must be between 1 and 4096, got 99999999999999999999"),
     ("[store]\ncache_mb = -99999999999999999999", "line 2: store.cache_mb: must be between 1 and 4096, got -99999999999999999999"),
+    ("[delivery]\ndigest_gather_secs = 61", "line 2: delivery.digest_gather_secs: must be between 0 and 60, got 61"),
 ];
 
 #[test]

@@ -14,7 +14,7 @@ use crate::model::{Alert, AlertKind, MarketEvent, SymbolEvent, TimeMs, format_ut
 use crate::rules::{Routes, is_fresh};
 use crate::source::Batch;
 use crate::store::{Commit, Routed, Store, StoreError};
-use crate::view::{DeliveryView, chart_series};
+use crate::view::DeliveryView;
 
 /// The engine's inputs: market batches from the source, commands from the chat and the clock.
 /// The engine runs until both are closed; a command goes before a waiting batch.
@@ -98,6 +98,12 @@ pub struct Outlet {
 }
 
 impl Outlet {
+    /// Whether one of `sinks` draws charts.
+    fn draws_chart(&self, sinks: &[String]) -> bool {
+        let slot = |name: &String| self.persist.as_ref().and_then(|p| p.slot(name));
+        sinks.iter().filter_map(slot).any(|s| s.draws_charts)
+    }
+
     /// Every alert to `console`, nothing durable: a replay without a store, and tests.
     pub fn console(routes: Routes, console: mpsc::Sender<Routed>) -> Outlet {
         Outlet {
@@ -148,13 +154,15 @@ impl Engine {
         mut inputs: Inputs,
         mut outlet: Outlet,
     ) -> (Engine, Result<(), StoreError>) {
-        let mut out = Vec::new();
+        let (mut out, mut routed) = (Vec::new(), Vec::new());
         while let Some(next) = inputs.next().await {
             let started = Instant::now();
             let processed = match next {
                 Next::Market(events) => {
                     for ev in &events {
                         self.handle(ev, &mut out);
+                        // Routed (and charted) now, before the next event changes the pair.
+                        self.route_raised(&outlet, &mut out, ev.event.known_at(), &mut routed);
                     }
                     if let Some(p) = &outlet.persist
                         && let Err(e) = record_liquidations(&p.store, &events)
@@ -167,15 +175,12 @@ impl Engine {
                     if let Err(e) = self.obey(command, outlet.persist.as_ref(), &mut out) {
                         return (self, Err(e));
                     }
+                    let at = self.clock.unwrap_or(TimeMs::MIN);
+                    self.route_raised(&outlet, &mut out, at, &mut routed);
                     0
                 }
             };
-            let routed: Vec<Routed> = (out.drain(..))
-                .map(|alert| {
-                    let sinks = outlet.route(&alert);
-                    Routed::new(alert, sinks)
-                })
-                .collect();
+            let routed = std::mem::take(&mut routed);
             if let Some(p) = &mut outlet.persist
                 && let Err(e) = self.persist(p, processed, &routed)
             {
@@ -201,6 +206,26 @@ impl Engine {
             None => Ok(()),
         };
         (self, drained)
+    }
+
+    /// Routes the alerts just raised, in order. A cluster or setup alert that a chart-drawing
+    /// sink takes gets the chart of this moment (`at`: the time of the event that raised it),
+    /// with its levels, before the next event changes the pair; no other alert costs a chart.
+    fn route_raised(
+        &self,
+        outlet: &Outlet,
+        out: &mut Vec<Alert>,
+        at: TimeMs,
+        routed: &mut Vec<Routed>,
+    ) {
+        for alert in out.drain(..) {
+            let sinks = outlet.route(&alert);
+            let mut r = Routed::new(alert, sinks);
+            if shows_chart(r.alert.kind()) && outlet.draws_chart(&r.sinks) {
+                r.chart = self.alert_chart(&r.alert, at);
+            }
+            routed.push(r);
+        }
     }
 
     /// Applies a command; a mute is stored before it applies, so a restart keeps it.
@@ -264,7 +289,7 @@ impl Engine {
     }
 
     /// One transaction for one input: the pairs it changed, its alerts for every durable sink
-    /// they are routed to (with the chart of this moment for sinks that draw one), and the new
+    /// they are routed to (with the chart captured when each was raised), and the new
     /// position; then the workers that got something are woken.
     fn persist(
         &mut self,
@@ -284,12 +309,8 @@ impl Engine {
                 if sinks.is_empty() {
                     return None;
                 }
-                let charts = sinks.iter().filter_map(durable).any(|s| s.draws_charts);
                 let mut queued = Routed::new(r.alert.clone(), sinks);
-                if charts && shows_chart(r.alert.kind()) {
-                    queued.chart = (self.pairs.get(&r.alert.symbol))
-                        .and_then(|pair| chart_series(&pair.state, &self.rules, &self.params));
-                }
+                queued.chart.clone_from(&r.chart);
                 Some(queued)
             })
             .collect();

@@ -1,6 +1,7 @@
 //! The engine's state through a real store: its pair snapshots, alerts and position round-trip
-//! bit-exactly, a warm restart from them equals one run, and quiet ticks wait when deferred. Here,
-//! not in `store`, because the store knows no engine type.
+//! bit-exactly, a warm restart from them equals one run, quiet ticks wait when deferred, and an
+//! alert's chart is the one of its own moment. Here, not in `store`, because the store knows no
+//! engine type.
 
 use std::path::Path;
 
@@ -8,6 +9,7 @@ use super::*;
 use crate::config;
 use crate::source::replay::{Dataset, ReplayOptions};
 use crate::store::{Commit, Routed, Store};
+use crate::view::ChartSeries;
 
 /// The demo config and the recorded events it replays.
 fn demo() -> (Config, Vec<SymbolEvent>) {
@@ -202,8 +204,143 @@ fn a_restored_engine_keeps_its_data_time() {
             "the case must have bars"
         );
         let restored = Engine::restore(&config, first.snapshot());
-        let health = restored.market_view().health;
+        let now = first.market_view(0).health.last_event_ms.unwrap_or(0);
+        let health = restored.market_view(now).health;
         assert_eq!(health.last_event_ms, newest_bar, "after {fed} events");
-        assert!(health.last_event_ms <= first.market_view().health.last_event_ms);
+        assert!(health.last_event_ms <= first.market_view(now).health.last_event_ms);
     }
+}
+
+/// Replays the demo through the engine task in batches of many hours, with a durable sink that
+/// draws charts (and one that does not), and returns every outbox entry of `sink`.
+fn replay_to_outbox(draws_charts: bool, sink: &str) -> Vec<crate::store::OutboxEntry> {
+    use std::sync::Arc;
+
+    use tokio::sync::{Notify, mpsc};
+
+    use crate::rules::{KindFilter, Route, Routes};
+
+    let (config, events) = demo();
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("state"));
+    let every = |sink: &str| Route {
+        sink: sink.to_owned(),
+        kinds: AlertKind::ALL.into_iter().map(KindFilter::kind).collect(),
+        symbols: Vec::new(),
+    };
+    let slot = |name: &str, draws_charts| SinkSlot {
+        name: name.to_owned(),
+        wake: Arc::new(Notify::new()),
+        draws_charts,
+        reaches_people: false,
+    };
+    let outlet = Outlet {
+        routes: Routes::new(vec![every("telegram"), every("file")]),
+        console: None,
+        persist: Some(Persist {
+            store,
+            sinks: vec![slot("telegram", draws_charts), slot("file", false)],
+            position: 0,
+        }),
+        fresh: None,
+        meter: EngineMeter::default(),
+    };
+    let (tx, rx) = mpsc::channel(events.len());
+    // 3,000 events are about 2.5 days of the five pairs: a batch ends long after most alerts.
+    for batch in events.chunks(3_000) {
+        tx.try_send(batch.to_vec()).expect("room for every batch");
+    }
+    drop(tx);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let (engine, result) = runtime.block_on(Engine::new(&config).run(Inputs::market(rx), outlet));
+    result.expect("the replay persists");
+    drop(engine);
+    let store = open(&dir.path().join("state"));
+    let pending = store.pending(sink, usize::MAX).unwrap();
+    pending.into_iter().map(|(_, e)| e).collect()
+}
+
+/// Prices the chart's input holds: candles' range aside, its levels and cluster edges.
+fn drawn_prices(chart: &ChartSeries) -> Vec<f64> {
+    let levels = chart.levels.iter().map(|l| l.price);
+    let edges = chart
+        .clusters
+        .iter()
+        .flat_map(|c| [c.near_edge, c.far_edge]);
+    levels.chain(edges).collect()
+}
+
+/// Every chart-bearing alert of a replay carries the chart of its own moment with its levels,
+/// even when the batch that raised it ran on for days (the chart used to show the batch's end).
+#[test]
+fn each_chart_bearing_alert_carries_the_chart_of_its_moment_with_its_levels() {
+    use crate::model::Facts;
+    let entries = replay_to_outbox(true, "telegram");
+    let mut seen = BTreeMap::new();
+    for e in &entries {
+        let a = &e.alert;
+        let Some(chart) = &e.chart else {
+            let shows = matches!(a.facts, Facts::ClusterApproach(_) | Facts::ClusterEdge(_))
+                || matches!(a.facts, Facts::ClusterSwept(_) | Facts::SetupEntry(_));
+            assert!(!shows, "{} has no chart", a.id);
+            continue;
+        };
+        *seen.entry(a.kind()).or_insert(0) += 1;
+        assert_eq!(chart.as_of, a.time_ms, "{}", a.id);
+        let last = chart.candles.last().expect("candles");
+        let bar_close = last.open_time + crate::model::Interval::H4.duration_ms();
+        assert!(
+            bar_close <= a.time_ms,
+            "{}: a bar closing after the alert",
+            a.id
+        );
+        assert!(
+            a.time_ms - bar_close < crate::model::Interval::H4.duration_ms(),
+            "{}",
+            a.id
+        );
+        let has = |p: f64| {
+            drawn_prices(chart)
+                .iter()
+                .any(|d| (d - p).abs() <= 1e-9 * p.abs())
+        };
+        match &a.facts {
+            Facts::SetupEntry(f) => {
+                let want = [f.entry, f.stop, f.t1].into_iter().chain(f.t2);
+                for p in want {
+                    assert!(has(p), "{}: level {p} not drawn", a.id);
+                }
+                assert!(chart.note.contains("R:R"), "{}: {}", a.id, chart.note);
+            }
+            Facts::ClusterApproach(f) | Facts::ClusterEdge(f) | Facts::ClusterSwept(f) => {
+                let touched: Vec<_> = chart.clusters.iter().filter(|c| c.touched).collect();
+                assert_eq!(touched.len(), 1, "{}", a.id);
+                let c = &f.cluster;
+                assert!(has(c.near_edge) && has(c.far_edge), "{}", a.id);
+                assert_eq!(touched[0].side, c.side, "{}", a.id);
+            }
+            _ => panic!("{} is not a chart kind but has a chart", a.id),
+        }
+        assert!(!chart.history.is_empty(), "{}: the map's past", a.id);
+    }
+    let kinds: Vec<&str> = seen.keys().map(|k| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "cluster_approach",
+            "cluster_edge",
+            "cluster_swept",
+            "setup_entry"
+        ]
+    );
+}
+
+/// Without a sink that draws, no alert costs a chart.
+#[test]
+fn no_chart_is_captured_for_sinks_that_do_not_draw() {
+    let entries = replay_to_outbox(false, "file");
+    assert!(entries.len() > 100, "the demo's alerts");
+    assert!(entries.iter().all(|e| e.chart.is_none()));
 }

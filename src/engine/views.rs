@@ -19,16 +19,17 @@ const SUMMARY_ALERTS: usize = 60;
 /// A question for the engine; the answer goes back on the channel inside.
 #[derive(Debug)]
 pub enum Query {
-    /// Every pair and the feed health.
-    Market(oneshot::Sender<MarketView>),
-    /// One pair with its chart; `None` for a pair the engine has not seen.
-    Pair(Symbol, oneshot::Sender<Option<PairAnswer>>),
+    /// Every pair and the feed health, judged fresh or stale at the asker's wall time.
+    Market(TimeMs, oneshot::Sender<MarketView>),
+    /// One pair with its chart, at the asker's wall time; `None` for a pair the engine has not
+    /// seen.
+    Pair(Symbol, TimeMs, oneshot::Sender<Option<PairAnswer>>),
     /// The mutes in force (the engine's own copy, which the store mirrors).
     Mutes(oneshot::Sender<Vec<Mute>>),
     /// The outbox depth and the dead letters (read from the store the engine owns).
     Delivery(oneshot::Sender<DeliveryView>),
-    /// The counts of the daemon's heartbeat line.
-    Pulse(oneshot::Sender<Pulse>),
+    /// The counts of the daemon's heartbeat line, at the supervisor's wall time.
+    Pulse(TimeMs, oneshot::Sender<Pulse>),
 }
 
 /// The feed's health and the alerts raised so far, for the heartbeat.
@@ -60,12 +61,12 @@ impl Engine {
     pub(super) fn answer(&self, query: Query) {
         // A closed channel means the asker gave up waiting; nothing to do.
         let _gone = match query {
-            Query::Market(reply) => reply.send(self.market_view()).is_err(),
-            Query::Pair(symbol, reply) => reply.send(self.pair_answer(&symbol)).is_err(),
+            Query::Market(now, reply) => reply.send(self.market_view(now)).is_err(),
+            Query::Pair(symbol, now, reply) => reply.send(self.pair_answer(&symbol, now)).is_err(),
             Query::Mutes(reply) => reply.send(self.mutes.iter().cloned().collect()).is_err(),
-            Query::Pulse(reply) => {
+            Query::Pulse(now, reply) => {
                 let alerts = self.stats.alerts.values().sum();
-                let health = self.market_view().health;
+                let health = self.market_view(now).health;
                 reply.send(Pulse { health, alerts }).is_err()
             }
             // Answered by the task, which holds the store (`task.rs`).
@@ -73,17 +74,17 @@ impl Engine {
         };
     }
 
-    /// Every pair, in symbol order, with the feed health.
-    pub fn market_view(&self) -> MarketView {
-        let mut pairs: Vec<PairView> = self
-            .pairs
-            .values()
-            .map(|p| PairView::of(&p.state, p.rules.gap_open(), &self.rules, &self.params))
+    /// Every pair, in symbol order, with the feed health; data older than
+    /// [`crate::view::FRESH_WITHIN_MS`] at `now` is stale.
+    pub fn market_view(&self, now: TimeMs) -> MarketView {
+        let mut pairs: Vec<PairView> = (self.pairs.values())
+            .map(|p| PairView::of(&p.state, p.rules.gap_open(), &self.rules, &self.params, now))
             .collect();
         pairs.sort_by(|a, b| a.symbol.cmp(&b.symbol));
         let health = FeedHealth {
             pairs: pairs.len(),
             pairs_ready: pairs.iter().filter(|p| p.ready).count(),
+            pairs_stale: pairs.iter().filter(|p| p.stale).count(),
             gaps_open: pairs.iter().filter(|p| p.gap_open).count(),
             events: self.stats.events,
             source_bars: self.stats.source_bars,
@@ -93,17 +94,30 @@ impl Engine {
         MarketView { pairs, health }
     }
 
-    pub fn pair_answer(&self, symbol: &Symbol) -> Option<PairAnswer> {
+    pub fn pair_answer(&self, symbol: &Symbol, now: TimeMs) -> Option<PairAnswer> {
         let pair = self.pairs.get(symbol)?;
-        Some(PairAnswer {
-            view: PairView::of(
-                &pair.state,
-                pair.rules.gap_open(),
-                &self.rules,
-                &self.params,
-            ),
-            chart: chart_series(&pair.state, &self.rules, &self.params),
-        })
+        let view = PairView::of(
+            &pair.state,
+            pair.rules.gap_open(),
+            &self.rules,
+            &self.params,
+            now,
+        );
+        let chart =
+            chart_series(&pair.state, &self.rules, &self.params).map(|c| match &view.setup {
+                Some(setup) => c.with_setup(&setup.levels()),
+                None => c,
+            });
+        Some(PairAnswer { view, chart })
+    }
+
+    /// The chart of `alert` at the moment it was raised (`at`, the time of the event that raised
+    /// it): the pair's chart now, with the alert's levels or touched cluster.
+    pub fn alert_chart(&self, alert: &Alert, at: TimeMs) -> Option<ChartSeries> {
+        let pair = self.pairs.get(&alert.symbol)?;
+        let mut chart = chart_series(&pair.state, &self.rules, &self.params)?;
+        chart.as_of = chart.as_of.max(at);
+        Some(chart.with_alert(alert))
     }
 
     /// The daily summary as an alert: one per local day (its id), routed like any alert. An
@@ -120,12 +134,18 @@ impl Engine {
         let (transitions, others): (Vec<&AlertBrief>, Vec<&AlertBrief>) = recent
             .into_iter()
             .partition(|a| a.kind == AlertKind::RegimeChange);
-        let market = self.market_view();
+        let market = self.market_view(req.now);
         let charts = market
             .setups()
             .into_iter()
-            .filter_map(|p| self.pairs.get(&p.symbol))
-            .filter_map(|p| chart_series(&p.state, &self.rules, &self.params))
+            .filter_map(|view| {
+                let pair = self.pairs.get(&view.symbol)?;
+                let chart = chart_series(&pair.state, &self.rules, &self.params)?;
+                Some(match &view.setup {
+                    Some(setup) => chart.with_setup(&setup.levels()),
+                    None => chart,
+                })
+            })
             .take(SUMMARY_CHARTS)
             .collect();
         let health = market.health;
@@ -142,8 +162,13 @@ impl Engine {
         };
         let symbol: Symbol = MARKET.parse().expect("a valid symbol");
         let changes = report.transitions.len();
+        let stale = if health.is_stale(req.now) {
+            "FEED STALE, "
+        } else {
+            ""
+        };
         let title = format!(
-            "Daily regime summary {} ({}): {} pairs, {} ready, {changes} regime change{}, data to {}",
+            "Daily regime summary {} ({}): {} pairs, {} ready, {changes} regime change{}, {stale}data to {}",
             req.day,
             req.tz,
             health.pairs,

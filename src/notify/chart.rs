@@ -1,7 +1,8 @@
-//! Chart images for alerts and summaries: candles over the estimated liquidation heatmap with
-//! cluster edges and an RSI-regime panel, and the market-wide regime board, rendered to PNG bytes
-//! in memory. Pure: never reads files, fonts installed on the machine or the clock; every value it
-//! draws arrives in its input.
+//! Chart images for alerts, `/pair`, the summary and `liqwave heatmap --png`, one style for all:
+//! candles over the estimated map's past, the current map as a profile at the right, the alert's
+//! levels and touched cluster, an RSI-regime panel; and the market-wide regime board. Rendered to
+//! PNG bytes in memory, sized for a phone. Pure: never reads files, fonts installed on the machine
+//! or the clock; every value it draws arrives in its input.
 
 mod board;
 pub(crate) mod canvas;
@@ -16,7 +17,9 @@ use self::scale::{Frame, fmt_time_tick, time_ticks};
 use crate::analytics::regime::Regime;
 use crate::model::{Candle, HOUR_MS, TimeMs, format_utc};
 
-pub use crate::view::{ChartSeries, ClusterBand, HeatBand, HeatColumn};
+pub use crate::view::{
+    ChartLevel, ChartSeries, ClusterBand, HeatBand, HeatColumn, HistoryColumn, LevelKind,
+};
 
 pub use self::board::{
     BoardCell, BoardInput, BoardRow, MAX_BOARD_ROWS, board_size, render_board_png,
@@ -34,12 +37,21 @@ pub struct ChartInput<'a> {
     pub rsi: &'a [Option<f64>],
     /// Regime per candle; shades the RSI panel (bull green, bear red, range unshaded).
     pub regimes: &'a [Regime],
-    /// Heatmap snapshots through time, drawn as coloured price bands.
+    /// The map's past, one column per bar, drawn behind the candles.
+    pub history: &'a [HistoryColumn],
+    /// The current map; its last column is drawn as the profile at the right.
     pub heat: &'a [HeatColumn],
-    /// Current clusters, drawn as boxes between their edges with their labels.
+    /// Current clusters, drawn in the profile with their edges and labels; a touched one stands
+    /// out across the panel.
     pub clusters: &'a [ClusterBand],
+    /// Entry, stop and targets, drawn as labelled lines.
+    pub levels: &'a [ChartLevel],
     pub mark_price: Option<f64>,
-    /// Bottom line, e.g. `estimated liquidation heatmap · mode oi · coverage 0.62`.
+    /// The moment shown (the title's time); 0: the last candle's close.
+    pub as_of: TimeMs,
+    /// What the chart is about, under the title; may be empty.
+    pub note: &'a str,
+    /// Bottom line, e.g. `estimated liquidation map · mode oi · coverage 0.62`.
     pub footer: &'a str,
 }
 
@@ -53,16 +65,20 @@ impl ChartSeries {
             candles: &self.candles,
             rsi: &self.rsi,
             regimes: &self.regimes,
+            history: &self.history,
             heat: &self.heat,
             clusters: &self.clusters,
+            levels: &self.levels,
             mark_price: self.mark_price,
+            as_of: self.as_of,
+            note: &self.note,
             footer: &self.footer,
         }
     }
 
-    /// The chart as PNG bytes at the size alerts use (1280×800).
+    /// The chart as PNG bytes at the size every sink uses ([`CHART_SIZE`]).
     pub fn render(&self) -> Result<Vec<u8>, ChartError> {
-        render_png(&self.input(), 1280, 800)
+        render_png(&self.input(), CHART_SIZE.0, CHART_SIZE.1)
     }
 }
 
@@ -87,14 +103,19 @@ pub(crate) const PANEL: RGBAColor = rgb(17, 21, 30);
 pub(crate) const GRID: RGBAColor = rgba(255, 255, 255, 0.08);
 pub(crate) const TEXT: RGBAColor = rgb(230, 237, 243);
 pub(crate) const MUTED: RGBAColor = rgb(139, 148, 158);
-pub(crate) const UP: RGBAColor = rgb(38, 166, 154);
-pub(crate) const DOWN: RGBAColor = rgb(239, 83, 80);
+pub(crate) const UP: RGBAColor = rgb(38, 214, 160);
+pub(crate) const DOWN: RGBAColor = rgb(255, 82, 96);
+/// Highlights: the touched cluster and a setup's entry.
+pub(crate) const ACCENT: RGBAColor = rgb(255, 214, 64);
 
-/// Empty bars right of the last candle: room for the "now" strip where current clusters show.
-const RIGHT_PAD_BARS: i64 = 6;
+/// The design size: type and strokes are set for it and scale with the image.
+const DESIGN: (f64, f64) = (720.0, 800.0);
+/// What sinks send: 5/3 of the design, so a phone showing it ~400 pt wide at 3 px per point gets
+/// every pixel, and the smallest type (14 design px) still reads at 7.8 pt, labels at 9 pt.
+pub const CHART_SIZE: (u32, u32) = (1200, 1333);
 
-/// Renders the alert chart as a `width` × `height` PNG; 1280 × 800 is the design size, and type
-/// scales with the image. The title shows the last bar's open time.
+/// Renders the chart as a `width` × `height` PNG; type scales with the image. The title shows
+/// the moment of `as_of`.
 pub fn render_png(input: &ChartInput<'_>, width: u32, height: u32) -> Result<Vec<u8>, ChartError> {
     check_size(width, height)?;
     let interval = validate(input)?;
@@ -122,11 +143,11 @@ fn check_size(width: u32, height: u32) -> Result<(), ChartError> {
     }
 }
 
-/// Type and stroke scale: 1.0 for a 1280 × 800 image.
+/// Type and stroke scale: 1.0 for an image of the design size.
 fn ui_scale(width: u32, height: u32) -> f64 {
-    (f64::from(width) / 1280.0)
-        .min(f64::from(height) / 800.0)
-        .clamp(0.7, 2.5)
+    (f64::from(width) / DESIGN.0)
+        .min(f64::from(height) / DESIGN.1)
+        .clamp(0.4, 5.0)
 }
 
 /// Checks the per-candle series and returns the bar spacing in milliseconds.
@@ -166,19 +187,23 @@ fn draw_chart(
     size: (u32, u32),
 ) -> Result<(), ChartError> {
     let (w, h) = (size.0 as i32, size.1 as i32);
-    let (title_h, footer_h, axis_w) = (c.px(46.0), c.px(28.0), c.px(84.0));
-    let (time_axis_h, gap, left) = (c.px(22.0), c.px(10.0), c.px(12.0));
+    let title_h = c.px(if input.note.is_empty() { 52.0 } else { 84.0 });
+    let (footer_h, axis_w) = (c.px(30.0), c.px(92.0));
+    let (time_axis_h, gap, left) = (c.px(26.0), c.px(8.0), c.px(8.0));
     let body = h - title_h - footer_h - time_axis_h - gap;
-    let price_h = body * 70 / 100;
+    let price_h = body * 74 / 100;
     let first = input.candles[0].open_time;
     let last = input.candles[input.candles.len() - 1].open_time;
-    let (t0, t1) = (first as f64, (last + interval * RIGHT_PAD_BARS) as f64);
+    let (t0, t1) = (first as f64, (last + interval) as f64);
     let (v0, v1) = price::value_range(input);
     let (rsi_lo, rsi_hi) = rsi::value_range(input.rsi);
+    let right = w - axis_w;
+    // The current map's profile takes the right of the panels; candles and the past the rest.
+    let profile_w = (right - left) * 22 / 100;
     let price_frame = Frame {
         left,
         top: title_h,
-        right: w - axis_w,
+        right: right - profile_w,
         bottom: title_h + price_h,
         t0,
         t1,
@@ -192,58 +217,60 @@ fn draw_chart(
         v1: rsi_hi,
         ..price_frame
     };
-    draw_title(c, input, price_frame.right + axis_w)?;
-    price::draw(c, &price_frame, input, interval)?;
-    rsi::draw(c, &rsi_frame, input, interval)?;
-    draw_time_axis(c, &[price_frame, rsi_frame], first, last + interval)?;
-    c.footer(input.footer, left, w - c.px(12.0), h - footer_h / 2)
+    draw_title(c, input, interval, w)?;
+    price::draw(c, &price_frame, right, input, interval)?;
+    rsi::draw(c, &rsi_frame, right, input, interval)?;
+    draw_time_axis(c, &[price_frame, rsi_frame], first, last + interval, 15.0)?;
+    let y = h - footer_h / 2;
+    c.text(input.footer, (left, y), 14.0, MUTED, Align::Left)?;
+    c.text("liqwave", (w - c.px(10.0), y), 14.0, MUTED, Align::Right)
 }
 
-fn draw_title(c: &Canvas<'_>, input: &ChartInput<'_>, right: i32) -> Result<(), ChartError> {
-    let y = c.px(24.0);
-    let mut x = c.px(12.0);
-    c.text(input.symbol, (x, y), 22.0, TEXT, Align::Left)?;
-    x += c.text_width(input.symbol, 22.0) + c.px(10.0);
+fn draw_title(
+    c: &Canvas<'_>,
+    input: &ChartInput<'_>,
+    interval: i64,
+    width: i32,
+) -> Result<(), ChartError> {
+    let y = c.px(26.0);
+    let mut x = c.px(10.0);
+    c.text(input.symbol, (x, y), 28.0, TEXT, Align::Left)?;
+    x += c.text_width(input.symbol, 28.0) + c.px(8.0);
     c.text(input.interval_label, (x, y), 22.0, MUTED, Align::Left)?;
-    x += c.text_width(input.interval_label, 22.0) + c.px(18.0);
+    x += c.text_width(input.interval_label, 22.0) + c.px(14.0);
     let last = input.candles[input.candles.len() - 1];
+    let as_of = if input.as_of > 0 {
+        input.as_of
+    } else {
+        last.open_time + interval
+    };
+    let price = input.mark_price.unwrap_or(last.close);
+    let info = format!("{} UTC · {}", format_utc(as_of), scale::fmt_price(price));
+    c.text(&info, (x, y), 20.0, TEXT, Align::Left)?;
     let first = input.candles[0];
-    let change = (last.close / first.open - 1.0) * 100.0;
-    let info = format!(
-        "{} UTC   close {}",
-        format_utc(last.open_time),
-        scale::fmt_price(last.close)
-    );
-    c.text(&info, (x, y), 14.0, TEXT, Align::Left)?;
-    x += c.text_width(&info, 14.0) + c.px(10.0);
-    let n = input.candles.len();
+    let change = (price / first.open - 1.0) * 100.0;
     if change.is_finite() {
-        let plural = if n == 1 { "" } else { "s" };
-        let window = format!("{change:+.1}% over {n} bar{plural}");
+        let days = (as_of - first.open_time) as f64 / 86_400_000.0;
+        let window = format!("{change:+.1}% in {days:.0}d");
         let color = if change >= 0.0 { UP } else { DOWN };
-        c.text(&window, (x, y), 14.0, color, Align::Left)?;
+        c.text(&window, (width - c.px(10.0), y), 18.0, color, Align::Right)?;
     }
-    draw_heat_legend(c, right - c.px(12.0), y)
-}
-
-/// "est. liquidation notional  low ▮▮▮▮ high", right-aligned at `right`.
-fn draw_heat_legend(c: &Canvas<'_>, right: i32, y: i32) -> Result<(), ChartError> {
-    let bar_w = c.px(120.0);
-    let half = c.px(6.0);
-    let high_x = right - c.text_width("high", 12.0);
-    c.text("high", (high_x, y), 12.0, MUTED, Align::Left)?;
-    let bar_right = high_x - c.px(6.0);
-    let bar_left = bar_right - bar_w;
-    for i in 0..bar_w {
-        let t = f64::from(i) / f64::from(bar_w - 1);
-        let x = bar_left + i;
-        c.fill((x, y - half), (x, y + half), scale::heat_color(t))?;
+    if !input.note.is_empty() {
+        // Shrunk to fit one line rather than cut: it is what the chart is about.
+        let room = width - c.px(20.0);
+        let mut size: f64 = 20.0;
+        while size > 13.0 && c.text_width(input.note, size) > room {
+            size -= 1.0;
+        }
+        c.text(
+            input.note,
+            (c.px(10.0), c.px(62.0)),
+            size,
+            ACCENT,
+            Align::Left,
+        )?;
     }
-    c.text("low", (bar_left - c.px(6.0), y), 12.0, MUTED, Align::Right)?;
-    let label = "est. liquidation notional";
-    let low_w = c.text_width("low", 12.0);
-    let x = bar_left - low_w - c.px(14.0);
-    c.text(label, (x, y), 12.0, MUTED, Align::Right)
+    Ok(())
 }
 
 fn regime_color(r: Regime) -> RGBAColor {
@@ -260,11 +287,12 @@ pub(crate) fn draw_time_axis(
     frames: &[Frame],
     t0: TimeMs,
     t1: TimeMs,
+    size: f64,
 ) -> Result<(), ChartError> {
     let Some(bottom) = frames.last() else {
         return Ok(());
     };
-    let max_ticks = ((bottom.right - bottom.left) / c.px(110.0)).max(2) as usize;
+    let max_ticks = ((bottom.right - bottom.left) / c.px(size * 10.0)).max(2) as usize;
     let (ticks, step) = time_ticks(t0, t1, max_ticks);
     for t in ticks {
         let x = bottom.x(t as f64);
@@ -272,12 +300,12 @@ pub(crate) fn draw_time_axis(
             c.fill((x, f.top + 1), (x, f.bottom - 1), GRID)?;
         }
         let label = fmt_time_tick(t, step);
-        let half = c.text_width(&label, 11.0) / 2;
+        let half = c.text_width(&label, size) / 2;
         let at = (
             x.clamp(bottom.left + half, bottom.right - half),
-            bottom.bottom + c.px(11.0),
+            bottom.bottom + c.px(size),
         );
-        c.text(&label, at, 11.0, MUTED, Align::Center)?;
+        c.text(&label, at, size, MUTED, Align::Center)?;
     }
     Ok(())
 }

@@ -3,10 +3,11 @@
 //!
 //! - One SMTP session per message (no pool): an alert is rare, and a fresh connection never
 //!   meets a session the server has already closed.
-//! - TLS is rustls with the webpki roots; tests add their self-signed root with
-//!   [`EmailSink::with_tls_root`].
-//! - Failures: a 5xx reply (bad credentials, rejected recipient or message) is permanent;
-//!   everything else (4xx, refused or dropped connection, timeout, TLS handshake) is retried.
+//! - TLS is rustls with the webpki roots, plus the certificates of `ca_file` (a private CA);
+//!   tests add their self-signed root with [`EmailSink::with_tls_root`].
+//! - Failures: a 5xx reply (bad credentials, rejected recipient or message) and a server
+//!   certificate that is not trusted (unknown issuer, wrong name) are permanent; everything else
+//!   (4xx, refused or dropped connection, timeout, other TLS failures) is retried.
 //!   The password never appears in an error: lettre does not print it, and every message is
 //!   scrubbed of it once more before it leaves this module.
 //! - [`build_message`] is the one place a mail is put together; [`compose`] decides what goes in
@@ -18,6 +19,7 @@
 mod render;
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
@@ -33,7 +35,7 @@ use crate::model::{Alert, AlertKind};
 use crate::view::TrackRecord;
 
 pub use self::render::{
-    ImageLink, alert_subject, render_html, render_html_with_image, render_text,
+    ImageLink, TEXT_WIDTH, alert_subject, render_html, render_html_with_image, render_text,
 };
 
 /// The name of an alert's chart; its Content-ID is [`content_id`] of this name.
@@ -66,6 +68,9 @@ pub enum EmailError {
     RootCertificate {
         reason: lettre::transport::smtp::Error,
     },
+    /// `reason` names the file.
+    #[error("sinks.email.ca_file: {reason}")]
+    CaFile { path: PathBuf, reason: String },
     #[error("cannot build the email: {0}")]
     Message(#[from] lettre::error::Error),
 }
@@ -104,11 +109,15 @@ impl EmailSink {
         password: Option<Secret>,
     ) -> Result<EmailSink, EmailError> {
         parse_addresses(config)?;
-        let transport = build_transport(config, password.as_ref(), &[])?;
+        let roots = match &config.ca_file {
+            Some(path) => load_ca_file(path)?,
+            None => Vec::new(),
+        };
+        let transport = build_transport(config, password.as_ref(), &roots)?;
         Ok(EmailSink {
             config: config.clone(),
             password,
-            roots: Vec::new(),
+            roots,
             transport,
             track: TrackRecord::default(),
         })
@@ -145,6 +154,15 @@ impl EmailSink {
     }
 
     fn failure(&self, error: &lettre::transport::smtp::Error) -> SinkError {
+        if let Some(why) = untrusted_certificate(error) {
+            // The same certificate comes back on every try: only the configuration can fix it.
+            let message = format!(
+                "SMTP {}:{}: the server's certificate is not trusted ({why}); if the relay \
+                 uses a private CA, name its certificate in sinks.email.ca_file",
+                self.config.host, self.config.port
+            );
+            return SinkError::Permanent { message };
+        }
         let what = if error.is_permanent() {
             "rejected by"
         } else {
@@ -463,6 +481,66 @@ fn build_transport(
         ));
     }
     Ok(builder.build())
+}
+
+/// The certificates of a PEM file (a private CA, or a bundle of them) as trust anchors. Each one
+/// is checked as rustls will use it, so a bad file fails here (at start and in `check-config
+/// --for-run`), never at the first alert.
+pub fn load_ca_file(path: &Path) -> Result<Vec<Certificate>, EmailError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let shown = path.display();
+    let fail = |reason: String| EmailError::CaFile {
+        path: path.to_owned(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| fail(format!("cannot read {shown}: {e}")))?;
+    let ders = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(format!("invalid PEM in {shown}: {e}")))?;
+    if ders.is_empty() {
+        let what = "no PEM certificate (-----BEGIN CERTIFICATE-----) in";
+        return Err(fail(format!("{what} {shown}")));
+    }
+    let mut store = rustls::RootCertStore::empty();
+    ders.into_iter()
+        .enumerate()
+        .map(|(i, der)| {
+            let bad =
+                |e: String| fail(format!("certificate {} in {shown} is unusable: {e}", i + 1));
+            store.add(der.clone()).map_err(|e| bad(e.to_string()))?;
+            Certificate::from_der(der.to_vec()).map_err(|e| bad(e.to_string()))
+        })
+        .collect()
+}
+
+/// Why the server's certificate was refused, when that is the failure and no retry can change it
+/// (the chain ends at no trusted root, or names another host).
+fn untrusted_certificate(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    use rustls::CertificateError::{
+        BadSignature, NotValidForName, NotValidForNameContext, UnknownIssuer,
+    };
+    let mut next = Some(error);
+    while let Some(e) = next {
+        // An io::Error hides the error it wraps from `source()`: look inside.
+        let inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref());
+        let tls = (e.downcast_ref::<rustls::Error>())
+            .or_else(|| inner.and_then(|i| i.downcast_ref::<rustls::Error>()));
+        if let Some(rustls::Error::InvalidCertificate(cert)) = tls {
+            match cert {
+                UnknownIssuer => return Some("unknown issuer"),
+                BadSignature => return Some("bad signature"),
+                NotValidForName | NotValidForNameContext { .. } => {
+                    return Some("not valid for this host name");
+                }
+                _ => return None,
+            }
+        }
+        next = e.source();
+    }
+    None
 }
 
 /// The error and its causes, `a: b: c`, each said once (lettre's Display already shows its

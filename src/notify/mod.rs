@@ -6,9 +6,11 @@ pub mod chart;
 pub mod console;
 pub mod email;
 pub mod file;
+mod html;
 pub mod secret;
 pub mod summary;
 pub mod telegram;
+pub mod wording;
 
 use std::future::Future;
 use std::time::Duration;
@@ -92,8 +94,64 @@ pub trait Sink {
             })
         }
     }
+    /// How long the delivery worker lets the alerts of a bar gather before the first of them
+    /// goes out, so a close's burst becomes one digest (`[delivery] digest_gather_secs`). Zero
+    /// (the default): no wait. Only sinks that digest wait.
+    fn digest_gather(&self) -> Duration {
+        Duration::ZERO
+    }
+    /// The recipients the sink delivers to one by one (Telegram's chats), whose progress the
+    /// outbox keeps per alert; empty (the default): the sink is one recipient and
+    /// [`Sink::send_to`] is never called.
+    fn recipients(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Sends `message` to `to` (some of [`Sink::recipients`]) and says what became of each.
+    fn send_to(
+        &mut self,
+        message: Message<'_>,
+        to: &[String],
+    ) -> impl Future<Output = Outcome> + Send {
+        let _unused = message;
+        let count = to.len();
+        async move {
+            Outcome::stopped(SinkError::Permanent {
+                message: format!("this sink cannot send to {count} named recipients"),
+            })
+        }
+    }
     /// Makes everything sent so far durable (flush files, close sessions).
     fn flush(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send;
+}
+
+/// One message of a sink: an alert with the chart it fired with, or the alerts of one bar as a
+/// digest.
+#[derive(Debug, Clone, Copy)]
+pub enum Message<'a> {
+    Alert(&'a Alert, Option<&'a ChartSeries>),
+    Digest(&'a [Alert]),
+}
+
+/// What one [`Sink::send_to`] did, per recipient.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Recipients that have the message now.
+    pub delivered: Vec<String>,
+    /// Recipients that refused it for good (blocked, not found), each with why.
+    pub refused: Vec<(String, SinkError)>,
+    /// The failure that stopped the send (worth a retry, or one for the whole sink): the
+    /// recipients in neither list above still lack the message.
+    pub stopped: Option<SinkError>,
+}
+
+impl Outcome {
+    /// Nobody got it: `error` stopped the send before any recipient.
+    pub fn stopped(error: SinkError) -> Outcome {
+        Outcome {
+            stopped: Some(error),
+            ..Outcome::default()
+        }
+    }
 }
 
 /// What a worker did, for the run summary.

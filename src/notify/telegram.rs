@@ -15,12 +15,15 @@
 //!   minimum gap between two messages to the same chat (1 s private, 3 s group, after Telegram's
 //!   "about one per second" and "20 per minute in a group"), and a 429 that still happens comes
 //!   back as [`SinkError::Retry`] with Telegram's `retry_after` for the delivery worker to honour.
-//! - Partial success: the pieces already delivered for the alert being sent are remembered by
-//!   (chat, piece), so a retry of the same [`AlertId`](crate::model::AlertId) sends only what is
-//!   missing. A chat that fails permanently (blocked, not found) is skipped for that alert and
-//!   the others still get it; the result is then [`SinkError::Permanent`] naming the failed
-//!   chats and how many got it. Memory only: after a restart a half-delivered alert is sent
-//!   again in full, which the id at the end of every message makes recognisable.
+//! - Partial success: [`Sink::send_to`] says per chat what became of the alert, and the
+//!   delivery worker keeps that in the outbox entry (the chats still owed it), so a retry, after
+//!   a restart too, goes only to the chats that lack it, and a chat that fails permanently
+//!   (blocked, not found) becomes a dead letter naming it while the others get the alert. Within
+//!   a chat, the pieces already delivered are remembered in memory by (chat, piece), so a retry
+//!   of the same [`AlertId`](crate::model::AlertId) sends only the missing pieces; after a
+//!   restart a chat that got half an alert gets it again in full, which the id at the end of
+//!   every message makes recognisable. `send`/`send_digest` go to every chat and return
+//!   [`SinkError::Permanent`] naming the failed chats and how many got it.
 //! - The bot token never leaves in an error or a log line: `Debug` hides it and every error text
 //!   is scrubbed of it (teloxide's network errors carry the request URL, which contains it).
 
@@ -47,7 +50,7 @@ pub use self::compose::{MAX_CAPTION_LEN, caption_split, render_digest};
 pub use self::render::{MAX_MESSAGE_LEN, render_html, render_html_quoting, split_message};
 use super::chart::ChartSeries;
 use super::secret::Secret;
-use super::{Sink, SinkError};
+use super::{Message, Outcome, Sink, SinkError};
 use crate::config::TelegramSinkConfig;
 use crate::model::{Alert, Severity};
 use crate::view::TrackRecord;
@@ -68,6 +71,8 @@ pub struct TelegramSink {
     progress: Option<Progress>,
     /// What each kind's alerts quote as their measured record (empty: nothing).
     track: TrackRecord,
+    /// How long the alerts of a bar gather before the first goes out (zero: no wait).
+    gather: Duration,
 }
 
 /// One alert's (or digest's) messages and which of them each chat has.
@@ -144,12 +149,20 @@ impl TelegramSink {
             pacer: Pacer::new(PRIVATE_GAP, GROUP_GAP),
             progress: None,
             track: TrackRecord::default(),
+            gather: Duration::ZERO,
         })
     }
 
     /// Alerts of the kinds `track` scored carry its line (`[signal] report`).
     pub fn with_track_record(mut self, track: TrackRecord) -> TelegramSink {
         self.track = track;
+        self
+    }
+
+    /// Lets the alerts of a bar gather this long before the first goes out, so a close's burst
+    /// arrives as one digest (`[delivery] digest_gather_secs`; zero, the default: no wait).
+    pub fn with_digest_gather(mut self, gather: Duration) -> TelegramSink {
+        self.gather = gather;
         self
     }
 
@@ -168,61 +181,129 @@ impl TelegramSink {
         }
     }
 
-    /// Sends what `p` still lacks to every chat, in `chat_ids` order; see the module docs for
-    /// partial success and the photo fallback.
-    async fn deliver(&mut self, mut p: Progress) -> Result<(), SinkError> {
-        for chat in self.chat_ids.clone() {
-            if p.given_up.iter().any(|(c, _)| *c == chat) {
-                continue;
-            }
-            'plan: loop {
-                let text_only = p.text_only.contains(&chat);
-                for index in 0..p.items(text_only).len() {
-                    if p.sent.contains(&(chat, text_only, index)) {
-                        continue;
-                    }
-                    self.pacer.wait(chat).await;
-                    let item = &p.items(text_only)[index];
-                    let photo = item.is_photo();
-                    let result = api::send_one(&self.bot, chat, item, p.silent).await;
-                    self.pacer.sent(chat);
-                    let Err(error) = result else {
-                        p.sent.insert((chat, text_only, index));
-                        continue;
-                    };
-                    if photo && p.fallback.is_some() && classify::photo_refused(&error) {
-                        let error = classify::describe(&error, self.token.expose());
-                        tracing::warn!(alert = %p.key, chat, %error, "Telegram refused the chart; sending the text alone to this chat.");
-                        p.text_only.insert(chat);
-                        continue 'plan;
-                    }
-                    match classify::classify(&error, chat, self.token.expose()) {
-                        SinkError::Permanent { message } => {
-                            tracing::warn!(alert = %p.key, chat, %message, "Telegram refused the alert for this chat.");
-                            p.given_up.push((chat, message));
-                            break 'plan;
-                        }
-                        retry @ SinkError::Retry { .. } => {
-                            self.progress = Some(p);
-                            return Err(retry);
-                        }
-                    }
+    /// Sends what `p` still lacks to each chat of `to`, in order, and says what became of each;
+    /// stops at the first failure worth a retry and keeps `p` for the retry of the same key.
+    async fn deliver(&mut self, mut p: Progress, to: &[String]) -> Outcome {
+        let mut outcome = Outcome::default();
+        for name in to {
+            let chat = match name.parse::<i64>() {
+                Ok(chat) if self.chat_ids.contains(&chat) => chat,
+                _ => {
+                    let message = format!("chat {name} is not in [sinks.telegram] chat_ids");
+                    outcome
+                        .refused
+                        .push((name.clone(), SinkError::Permanent { message }));
+                    continue;
                 }
-                break;
+            };
+            let given_up = p.given_up.iter().find(|(c, _)| *c == chat);
+            let given_up = given_up.map(|(_, message)| message.clone());
+            let result = match &given_up {
+                Some(message) => Err(SinkError::Permanent {
+                    message: message.clone(),
+                }),
+                None => self.deliver_chat(&mut p, chat).await,
+            };
+            match result {
+                Ok(()) => outcome.delivered.push(name.clone()),
+                Err(SinkError::Permanent { message }) => {
+                    if given_up.is_none() {
+                        tracing::warn!(alert = %p.key, chat, %message, "Telegram refused the alert for this chat.");
+                        p.given_up.push((chat, message.clone()));
+                    }
+                    outcome
+                        .refused
+                        .push((name.clone(), SinkError::Permanent { message }));
+                }
+                Err(retry) => {
+                    outcome.stopped = Some(retry);
+                    self.progress = Some(p);
+                    break;
+                }
             }
         }
-        if p.given_up.is_empty() {
+        outcome
+    }
+
+    /// Sends what `p` still lacks to `chat`, the photo's text alone when the chat refuses the
+    /// photo; see the module docs.
+    async fn deliver_chat(&mut self, p: &mut Progress, chat: i64) -> Result<(), SinkError> {
+        'plan: loop {
+            let text_only = p.text_only.contains(&chat);
+            for index in 0..p.items(text_only).len() {
+                if p.sent.contains(&(chat, text_only, index)) {
+                    continue;
+                }
+                self.pacer.wait(chat).await;
+                let item = &p.items(text_only)[index];
+                let photo = item.is_photo();
+                let result = api::send_one(&self.bot, chat, item, p.silent).await;
+                self.pacer.sent(chat);
+                let Err(error) = result else {
+                    p.sent.insert((chat, text_only, index));
+                    continue;
+                };
+                if photo && p.fallback.is_some() && classify::photo_refused(&error) {
+                    let error = classify::describe(&error, self.token.expose());
+                    tracing::warn!(alert = %p.key, chat, %error, "Telegram refused the chart; sending the text alone to this chat.");
+                    p.text_only.insert(chat);
+                    continue 'plan;
+                }
+                return Err(classify::classify(&error, chat, self.token.expose()));
+            }
             return Ok(());
         }
-        let delivered = self.chat_ids.len() - p.given_up.len();
-        let reasons: Vec<&str> = p.given_up.iter().map(|(_, m)| m.as_str()).collect();
+    }
+
+    /// Every configured chat, as the outbox names them.
+    fn all_chats(&self) -> Vec<String> {
+        self.chat_ids.iter().map(i64::to_string).collect()
+    }
+
+    /// A send to every chat as one result: a chat that refused makes it
+    /// [`SinkError::Permanent`] naming the failed chats and how many got it.
+    fn as_result(&self, outcome: Outcome) -> Result<(), SinkError> {
+        if let Some(error) = outcome.stopped {
+            return Err(error);
+        }
+        if outcome.refused.is_empty() {
+            return Ok(());
+        }
+        let reasons: Vec<String> = outcome
+            .refused
+            .into_iter()
+            .map(|(_, e)| match e {
+                SinkError::Permanent { message } | SinkError::Retry { message, .. } => message,
+            })
+            .collect();
         Err(SinkError::Permanent {
             message: format!(
-                "{} (delivered to {delivered} of {} chats)",
+                "{} (delivered to {} of {} chats)",
                 reasons.join("; "),
+                outcome.delivered.len(),
                 self.chat_ids.len()
             ),
         })
+    }
+
+    /// The progress of one message: the alert with its chart, or a digest.
+    fn progress_of(&mut self, message: Message<'_>) -> Progress {
+        match message {
+            Message::Alert(alert, chart) => {
+                let track = self.track.line(alert.kind(), alert.facts.label());
+                self.resume(alert.id.as_str(), || {
+                    alert_progress(alert, chart, track.as_deref())
+                })
+            }
+            Message::Digest(alerts) => {
+                let first = alerts.first().map_or("", |a| a.id.as_str());
+                let key = format!("digest:{first}+{}", alerts.len());
+                self.resume(&key, || {
+                    let plan = compose::text_only(&render_digest(alerts));
+                    Progress::new(key.clone(), compose::digest_is_silent(alerts), plan, None)
+                })
+            }
+        }
     }
 }
 
@@ -281,27 +362,35 @@ impl Sink for TelegramSink {
         alert: &Alert,
         chart: Option<&ChartSeries>,
     ) -> Result<(), SinkError> {
-        let track = self.track.line(alert.kind(), alert.facts.label());
-        let progress = self.resume(alert.id.as_str(), || {
-            alert_progress(alert, chart, track.as_deref())
-        });
-        self.deliver(progress).await
+        let chats = self.all_chats();
+        let outcome = self.send_to(Message::Alert(alert, chart), &chats).await;
+        self.as_result(outcome)
     }
 
     fn digest_min(&self) -> Option<usize> {
         Some(DIGEST_MIN)
     }
 
+    fn digest_gather(&self) -> Duration {
+        self.gather
+    }
+
     async fn send_digest(&mut self, alerts: &[Alert]) -> Result<(), SinkError> {
-        let Some(first) = alerts.first() else {
+        if alerts.is_empty() {
             return Ok(());
-        };
-        let key = format!("digest:{}+{}", first.id, alerts.len());
-        let progress = self.resume(&key, || {
-            let plan = compose::text_only(&render_digest(alerts));
-            Progress::new(key.clone(), compose::digest_is_silent(alerts), plan, None)
-        });
-        self.deliver(progress).await
+        }
+        let chats = self.all_chats();
+        let outcome = self.send_to(Message::Digest(alerts), &chats).await;
+        self.as_result(outcome)
+    }
+
+    fn recipients(&self) -> Vec<String> {
+        self.all_chats()
+    }
+
+    async fn send_to(&mut self, message: Message<'_>, to: &[String]) -> Outcome {
+        let progress = self.progress_of(message);
+        self.deliver(progress, to).await
     }
 
     async fn flush(&mut self) -> Result<(), SinkError> {

@@ -5,7 +5,7 @@
 
 use super::bias::{Bias, funding_facts};
 use super::params::{ClusterRuleParams, RuleParams};
-use super::touch::{Level, Touches};
+use super::touch::{Level, Quiet, Touches};
 use crate::analytics::clusters::{Cluster, Clusters};
 use crate::model::{
     Alert, AlertKind, ClusterLabel, Facts, Funding, LevelFacts, ModelFacts, Severity, Side, Symbol,
@@ -74,8 +74,11 @@ pub fn cluster_alerts(
     out: &mut Vec<Alert>,
 ) -> Option<Cluster> {
     let p = &ctx.params.clusters;
-    let cooldown = ctx.params.cooldown_ms;
-    touches.prune(|id| clusters.iter().any(|c| c.id == id), obs.time, cooldown);
+    let quiet = Quiet {
+        cooldown: ctx.params.cooldown_ms,
+        retouch: p.retouch_quiet_ms,
+    };
+    touches.prune(|id| clusters.iter().any(|c| c.id == id), obs.time, quiet);
     if !obs.is_valid() {
         return None;
     }
@@ -118,7 +121,7 @@ pub fn cluster_alerts(
                     level(touched, edge),
                     born_armed(edge),
                     obs.time,
-                    cooldown,
+                    quiet,
                 );
                 if fire {
                     let next = list[i + 1..].iter().find(|n| p.qualifies(n));

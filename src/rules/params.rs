@@ -53,6 +53,11 @@ pub struct ClusterRuleParams {
     /// After an alert, price must close this many approach distances away from the edge before
     /// the same cluster can alert again. Default 2.
     pub rearm_mult: f64,
+    /// A touch of a level alerts only when price has not touched it in this span before (a
+    /// level price keeps testing stays quiet until the tests stop); 0 is off. Default 12 h
+    /// (chosen in-sample: README, *Choosing the defaults*).
+    #[serde(default)]
+    pub retouch_quiet_ms: TimeMs,
 }
 
 /// Setup A / Setup B (`setup_entry`).
@@ -100,6 +105,7 @@ impl RuleParams {
             approach_frac: 0.005,
             approach_atr_mult: 0.5,
             rearm_mult: 2.0,
+            retouch_quiet_ms: 12 * HOUR_MS,
         },
         setup: SetupParams {
             timeframe: Interval::H4,

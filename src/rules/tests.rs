@@ -115,7 +115,8 @@ fn touches(
 #[test]
 fn cluster_levels_alert_once_per_touch_and_rearm_only_after_moving_away() {
     use AlertKind::{ClusterApproach as A, ClusterEdge as E, ClusterSwept as S};
-    // A short cluster 102–105 above price 100; approach distance 0.5 % of 100 = 0.5, re-arm 1.0.
+    // A short cluster 102–105 above price 100; approach distance 0.5 % of 100 = 0.5, re-arm 1.0;
+    // cooldown 60 min, retouch quiet span 12 h (720 min).
     let above = map(100.0, &[strong(1, 102.0, 105.0)]);
     let weak = map(100.0, &[cluster(1, 102.0, 105.0, 3.9, 0.2, 3)]);
     let thin = map(100.0, &[cluster(1, 102.0, 105.0, 5.0, 0.04, 3)]);
@@ -125,16 +126,17 @@ fn cluster_levels_alert_once_per_touch_and_rearm_only_after_moving_away() {
     type Fired = &'static [(i64, AlertKind)];
     // (clusters, observations (minute, low, high, close), alerts (minute, kind))
     #[rustfmt::skip]
-    let cases: [(&Clusters, Obs, Fired); 10] = [
+    let cases: [(&Clusters, Obs, Fired); 11] = [
         (&above, &[(5, 100.0, 101.0, 100.5)], &[]),
         (&above, &[(5, 100.0, 101.6, 101.5)], &[(5, A)]),
         (&above, &[(5, 100.0, 102.0, 101.9)], &[(5, E)]),
         (&above, &[(5, 100.0, 102.1, 101.9), (10, 101.0, 102.3, 102.0), (15, 101.5, 102.2, 102.0)], &[(5, E)]),
         (&above, &[(5, 100.0, 102.1, 100.5), (30, 100.0, 100.8, 100.5), (40, 100.5, 102.1, 102.0)], &[(5, E)]),
-        (&above, &[(5, 100.0, 102.1, 100.5), (30, 100.0, 100.8, 100.5), (70, 100.5, 102.1, 102.0)], &[(5, E), (70, E)]),
+        (&above, &[(5, 100.0, 102.1, 100.5), (30, 100.0, 100.8, 100.5), (70, 100.5, 102.1, 102.0)], &[(5, E)]),
+        (&above, &[(5, 100.0, 102.1, 100.5), (30, 100.0, 100.8, 100.5), (725, 100.5, 102.1, 102.0)], &[(5, E), (725, E)]),
         (&above, &[(5, 100.0, 102.1, 101.5), (30, 100.0, 101.2, 101.1), (70, 100.5, 102.1, 102.0)], &[(5, E)]),
         (&above, &[(5, 101.0, 106.0, 105.5)], &[(5, E), (5, S)]),
-        (&at_price, &[(5, 101.8, 102.5, 102.2), (30, 100.2, 101.0, 100.9), (70, 100.5, 102.1, 102.0)], &[(70, E)]),
+        (&at_price, &[(5, 101.8, 102.5, 102.2), (30, 100.2, 101.0, 100.9), (725, 100.5, 102.1, 102.0)], &[(725, E)]),
         (&young, &[(5, 100.0, 106.0, 105.0)], &[]),
     ];
     for (clusters, obs, want) in cases {

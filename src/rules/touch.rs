@@ -1,6 +1,7 @@
 //! Noise control for price-level alerts: per (kind, cluster) an arm that a touch spends and that
-//! only a move away re-arms, and a cooldown between two alerts. Pure: times arrive as arguments;
-//! it never decides what a touch is (the cluster rules do).
+//! only a move away re-arms, a cooldown between two alerts, and a quiet span a level must stay
+//! untouched before a touch alerts again. Pure: times arrive as arguments; it never decides what
+//! a touch is (the cluster rules do).
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +14,19 @@ struct Entry {
     cluster: ClusterId,
     armed: bool,
     last_fired: Option<TimeMs>,
+    /// The last observation that touched the level, alert or not (absent in older snapshots).
+    #[serde(default)]
+    last_touched: Option<TimeMs>,
+}
+
+/// How long a level stays quiet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quiet {
+    /// Least time between two alerts of one level.
+    pub cooldown: TimeMs,
+    /// A touch alerts only when the level was not touched in this span before it; 0 is off.
+    /// A level price keeps testing stays quiet until the tests stop.
+    pub retouch: TimeMs,
 }
 
 /// What a level did on one price observation.
@@ -33,8 +47,9 @@ pub struct Touches(Vec<Entry>);
 
 impl Touches {
     /// Records what price did to one level and says whether that is an alert: a touch of an armed
-    /// level outside the cooldown. Any touch disarms; only `Away` re-arms. A level seen for the
-    /// first time is armed unless price already sits on it (`armed_at_birth`).
+    /// level outside the cooldown, not touched within `quiet.retouch` before. Any touch disarms;
+    /// only `Away` re-arms. A level seen for the first time is armed unless price already sits on
+    /// it (`armed_at_birth`).
     pub fn observe(
         &mut self,
         kind: AlertKind,
@@ -42,7 +57,7 @@ impl Touches {
         level: Level,
         armed_at_birth: bool,
         time: TimeMs,
-        cooldown: TimeMs,
+        quiet: Quiet,
     ) -> bool {
         let i = match self
             .0
@@ -56,6 +71,7 @@ impl Touches {
                     cluster,
                     armed: armed_at_birth,
                     last_fired: None,
+                    last_touched: None,
                 });
                 self.0.len() - 1
             }
@@ -63,9 +79,11 @@ impl Touches {
         let e = &mut self.0[i];
         match level {
             Level::Touched => {
-                let cool = e.last_fired.is_none_or(|t| time - t >= cooldown);
-                let fire = e.armed && cool;
+                let cool = e.last_fired.is_none_or(|t| time - t >= quiet.cooldown);
+                let untouched = e.last_touched.is_none_or(|t| time - t >= quiet.retouch);
+                let fire = e.armed && cool && untouched;
                 e.armed = false;
+                e.last_touched = Some(time);
                 if fire {
                     e.last_fired = Some(time);
                 }
@@ -79,11 +97,14 @@ impl Touches {
         }
     }
 
-    /// Forgets levels of clusters that are gone, once their cooldown is over (a cluster that
-    /// returns within it must not alert again).
-    pub fn prune(&mut self, alive: impl Fn(ClusterId) -> bool, now: TimeMs, cooldown: TimeMs) {
-        self.0
-            .retain(|e| alive(e.cluster) || e.last_fired.is_some_and(|t| now - t < cooldown));
+    /// Forgets levels of clusters that are gone, once their cooldown and quiet span are over (a
+    /// cluster that returns within them must not alert again).
+    pub fn prune(&mut self, alive: impl Fn(ClusterId) -> bool, now: TimeMs, quiet: Quiet) {
+        self.0.retain(|e| {
+            alive(e.cluster)
+                || e.last_fired.is_some_and(|t| now - t < quiet.cooldown)
+                || e.last_touched.is_some_and(|t| now - t < quiet.retouch)
+        });
     }
 
     pub fn len(&self) -> usize {
@@ -101,11 +122,19 @@ mod tests {
     use crate::model::{MINUTE_MS, Side};
 
     const COOLDOWN: TimeMs = 60 * MINUTE_MS;
+    const QUIET: Quiet = Quiet {
+        cooldown: COOLDOWN,
+        retouch: 0,
+    };
 
     type Steps = &'static [(i64, Level)];
 
     /// Runs (minute, level) observations on one level and returns the minutes that alerted.
     fn fired(armed_at_birth: bool, steps: &[(i64, Level)]) -> Vec<i64> {
+        fired_with(QUIET, armed_at_birth, steps)
+    }
+
+    fn fired_with(quiet: Quiet, armed_at_birth: bool, steps: &[(i64, Level)]) -> Vec<i64> {
         let mut t = Touches::default();
         let id = ClusterId {
             side: Side::Short,
@@ -120,7 +149,7 @@ mod tests {
                     *level,
                     armed_at_birth,
                     minute * MINUTE_MS,
-                    COOLDOWN,
+                    quiet,
                 )
             })
             .map(|(minute, _)| *minute)
@@ -147,6 +176,28 @@ mod tests {
     }
 
     #[test]
+    fn a_level_price_keeps_testing_stays_quiet_until_the_tests_stop() {
+        use Level::*;
+        // (observations (minute, level), minutes that alert), quiet span 120 min
+        #[rustfmt::skip]
+        let cases: [(Steps, &[i64]); 4] = [
+            // Away and cooled down, but touched 60 min before: quiet.
+            (&[(5, Touched), (30, Away), (65, Touched)], &[5]),
+            // Each test restarts the quiet span; the first touch after 2 h untouched alerts.
+            (&[(5, Touched), (30, Away), (65, Touched), (90, Away), (150, Touched), (160, Away), (280, Touched)], &[5, 280]),
+            (&[(5, Touched), (30, Away), (65, Touched), (90, Away), (185, Touched)], &[5, 185]),
+            (&[(5, Touched), (30, Away), (125, Touched)], &[5, 125]),
+        ];
+        for (steps, want) in cases {
+            let quiet = Quiet {
+                retouch: 120 * MINUTE_MS,
+                ..QUIET
+            };
+            assert_eq!(fired_with(quiet, true, steps), want, "{steps:?}");
+        }
+    }
+
+    #[test]
     fn gone_levels_are_forgotten_after_their_cooldown() {
         let mut t = Touches::default();
         let id = |bin| ClusterId {
@@ -159,19 +210,12 @@ mod tests {
             Level::Touched,
             true,
             0,
-            COOLDOWN,
+            QUIET,
         );
-        t.observe(
-            AlertKind::ClusterEdge,
-            id(2),
-            Level::Near,
-            true,
-            0,
-            COOLDOWN,
-        );
-        t.prune(|_| false, 10 * MINUTE_MS, COOLDOWN);
+        t.observe(AlertKind::ClusterEdge, id(2), Level::Near, true, 0, QUIET);
+        t.prune(|_| false, 10 * MINUTE_MS, QUIET);
         assert_eq!(t.len(), 1, "the fired level stays for its cooldown");
-        t.prune(|_| false, COOLDOWN, COOLDOWN);
+        t.prune(|_| false, COOLDOWN, QUIET);
         assert!(t.is_empty());
     }
 }

@@ -13,7 +13,7 @@
 //! | `pairs`        | symbol                                | a [`Snapshot`] (pair state)  |
 //! | `outbox`       | sink `0` seq u64                      | [`OutboxEntry`]              |
 //! | `sent`         | sink `0` alert id                     | sent_at i64 (8 bytes BE)     |
-//! | `dead`         | seq u64                               | [`DeadLetter`]               |
+//! | `dead`         | seq u64 (the id `dead-letters` shows) | [`DeadLetter`]               |
 //! | `mutes`        | symbol `0` kind name or `*`           | [`Mute`](crate::rules::Mute) |
 //! | `liquidations` | symbol `0` time (i64, sign flipped) seq u64 | [`Liquidation`](crate::model::Liquidation) |
 //! | `meta`         | `schema_version` / `position` / `sent_count` | u32 BE / u64 BE / u64 BE |
@@ -84,7 +84,7 @@ use sled::transaction::ConflictableTransactionResult;
 pub use error::StoreError;
 pub use keys::OutboxKey;
 pub use meter::OutboxDepth;
-pub use outbox::{DeadLetter, OutboxEntry, SentRecord};
+pub use outbox::{DeadLetter, Failure, OutboxEntry, SentRecord, Settle};
 pub use watermark::{Marks, Rollback};
 
 use crate::model::Alert;

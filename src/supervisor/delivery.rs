@@ -2,11 +2,15 @@
 //! sink's outbox entries from the store in order, sends each, records it in the sent log, then
 //! clears it — at least once, idempotent by AlertId. Transient failures retry with capped,
 //! jittered backoff (a retry-after from the channel wins) and hold the queue, so alerts arrive in
-//! order; permanent ones become dead letters. A sink that digests gets the alerts of one bar as
-//! one message when many fire together. It only reads and writes the store, so a slow sink never
-//! blocks the engine or another sink; it must never drop an alert it could not deliver.
+//! order; permanent ones become dead letters. A sink with several recipients (Telegram's chats)
+//! has its progress kept per recipient in the entry: a retry goes to those still owed the alert,
+//! and a recipient that fails for good becomes a dead letter naming it while the others get the
+//! alert. A sink that digests gets the alerts of one bar as one message when many fire together,
+//! after letting them gather for its window. It only reads and writes the store, so a slow sink
+//! never blocks the engine or another sink; it must never drop an alert it could not deliver.
 
 mod meter;
+mod plan;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,12 +20,13 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use meter::{DeliveryMeters, SinkMeter};
+use plan::{Gather, Next, digest_run, plan};
 
 use crate::clock::wall_ms;
 use crate::config::DeliveryConfig;
-use crate::model::{Alert, AlertKind, TimeMs};
-use crate::notify::{Delivered, Sink, SinkError};
-use crate::store::{OutboxEntry, OutboxKey, Store, StoreError};
+use crate::model::{Alert, TimeMs};
+use crate::notify::{Delivered, Message, Outcome, Sink};
+use crate::store::{OutboxEntry, OutboxKey, Settle, Store, StoreError};
 
 /// Entries read from the store per pass: the in-memory queue of a sink is this long at most.
 const BATCH: usize = 64;
@@ -81,11 +86,29 @@ pub struct DeliveryContext {
     pub meter: Arc<SinkMeter>,
 }
 
+impl DeliveryContext {
+    /// A worker on `store` with its own wake and meter that stops once `shutdown` is cancelled
+    /// and its outbox is empty, hurried by the same token with 5 s to finish (tests and tools;
+    /// the daemon sets every field from its config).
+    pub fn new(store: Store, policy: RetryPolicy, shutdown: CancellationToken) -> DeliveryContext {
+        DeliveryContext {
+            store,
+            policy,
+            wake: Arc::new(Notify::new()),
+            hurry: shutdown.clone(),
+            shutdown,
+            deadline: Duration::from_secs(5),
+            meter: Arc::default(),
+        }
+    }
+}
+
 /// Runs until shutdown (see [`DeliveryContext::shutdown`]). A store failure ends it with the
 /// error: without its outbox a worker can do nothing safely.
 pub async fn deliver<S: Sink>(mut sink: S, cx: DeliveryContext) -> Result<Delivered, StoreError> {
     let mut done = Delivered::default();
     let mut stop_at: Option<Instant> = None;
+    let mut gather = Gather::default();
     loop {
         if stop_at.is_none() && cx.hurry.is_cancelled() {
             stop_at = Some(Instant::now() + cx.deadline);
@@ -95,7 +118,14 @@ pub async fn deliver<S: Sink>(mut sink: S, cx: DeliveryContext) -> Result<Delive
         }
         let drained = cx.shutdown.is_cancelled();
         let batch = cx.store.pending(sink.name(), BATCH)?;
-        let next_due = match pass(&mut sink, &cx, &batch, stop_at, &mut done).await? {
+        let mut worker = Worker {
+            sink: &mut sink,
+            cx: &cx,
+            stop_at,
+            done: &mut done,
+            gather: &mut gather,
+        };
+        let next_due = match worker.pass(&batch).await? {
             Pass::Progressed => continue,
             Pass::OutOfTime => break,
             Pass::Waiting(next_due) => next_due,
@@ -133,162 +163,191 @@ enum Pass {
     Waiting(Option<TimeMs>),
 }
 
-/// Sends the due entries of `batch` in order (a digest where the sink takes one), until one
-/// fails and must wait, or the deadline passes.
-async fn pass<S: Sink>(
-    sink: &mut S,
-    cx: &DeliveryContext,
-    batch: &[(OutboxKey, OutboxEntry)],
+/// One pass of a worker: its sink, context and what it has done so far.
+struct Worker<'a, S> {
+    sink: &'a mut S,
+    cx: &'a DeliveryContext,
     stop_at: Option<Instant>,
-    done: &mut Delivered,
-) -> Result<Pass, StoreError> {
-    let now = wall_ms();
-    let mut progressed = false;
-    let mut i = 0;
-    while i < batch.len() {
-        let (key, entry) = &batch[i];
-        if entry.next_attempt_ms > now {
-            // In order: the head of the queue waits out its backoff, the rest wait with it.
-            let waiting = Pass::Waiting(Some(entry.next_attempt_ms));
-            return Ok(if progressed {
-                Pass::Progressed
-            } else {
-                waiting
-            });
-        }
-        progressed = true;
-        if cx.store.is_sent(sink.name(), &entry.alert.id)? {
-            // Sent before a crash cut the bookkeeping short: never twice.
-            cx.store.drop_pending(key)?;
-            done.repeats += 1;
-            i += 1;
-            continue;
-        }
-        let group = &batch[i..i + digest_run(sink, &batch[i..], now).max(1)];
-        let Some(sent) = bounded(stop_at, send_group(sink, group)).await else {
-            return Ok(Pass::OutOfTime);
-        };
-        i += group.len();
-        match sent {
-            Ok(()) => {
-                for (key, _) in group {
-                    cx.store.mark_sent(key, wall_ms())?;
-                }
-                // Durable before the next send: a kill repeats at most the message in flight.
-                cx.store.flush().await?;
-                done.sent += group.len() as u64;
-                cx.meter.delivered(group.len() as u64);
-            }
-            Err(error) => {
-                cx.meter.error();
-                if failed(sink, cx, group, error, done)? {
-                    break;
-                }
-            }
-        }
-        if stop_at.is_some_and(|t| Instant::now() >= t) {
-            return Ok(Pass::OutOfTime);
-        }
-    }
-    Ok(if progressed {
-        Pass::Progressed
-    } else {
-        Pass::Waiting(None)
-    })
+    done: &'a mut Delivered,
+    gather: &'a mut Gather,
 }
 
-/// One alert with its chart, or the alerts of one digest as one message.
+impl<S: Sink> Worker<'_, S> {
+    /// Sends the due entries of `batch` in order (a digest where the sink takes one, once its
+    /// bar has gathered), until one fails and must wait, or the deadline passes.
+    async fn pass(&mut self, batch: &[(OutboxKey, OutboxEntry)]) -> Result<Pass, StoreError> {
+        let now = wall_ms();
+        let recipients = self.sink.recipients();
+        // Nothing more will be queued (drained), or time is short: nothing left to gather.
+        let window = match self.sink.digest_min() {
+            Some(_) if !self.cx.shutdown.is_cancelled() && self.stop_at.is_none() => {
+                self.sink.digest_gather()
+            }
+            _ => Duration::ZERO,
+        };
+        let mut progressed = false;
+        let mut i = 0;
+        while i < batch.len() {
+            let (key, entry) = &batch[i];
+            // In order: the head of the queue waits out its backoff (or its bar's gathering),
+            // the rest wait with it.
+            let hold = match entry.next_attempt_ms > now {
+                true => Some(entry.next_attempt_ms),
+                false => self.gather.hold(window, entry, now),
+            };
+            if let Some(until) = hold {
+                return Ok(if progressed {
+                    Pass::Progressed
+                } else {
+                    Pass::Waiting(Some(until))
+                });
+            }
+            progressed = true;
+            // An entry that names its recipients carries its own progress (a partial delivery,
+            // or a dead letter's part retried): the sent log has the alert for the others.
+            if entry.to.is_none() && self.cx.store.is_sent(self.sink.name(), &entry.alert.id)? {
+                // Sent before a crash cut the bookkeeping short: never twice.
+                self.cx.store.drop_pending(key)?;
+                self.done.repeats += 1;
+                i += 1;
+                continue;
+            }
+            let group = &batch[i..i + digest_run(&*self.sink, &batch[i..], now).max(1)];
+            let send = send_group(self.sink, group, &recipients);
+            let Some(outcome) = bounded(self.stop_at, send).await else {
+                return Ok(Pass::OutOfTime);
+            };
+            i += group.len();
+            if self.settle(group, &recipients, outcome).await? {
+                break;
+            }
+            if self.stop_at.is_some_and(|t| Instant::now() >= t) {
+                return Ok(Pass::OutOfTime);
+            }
+        }
+        Ok(if progressed {
+            Pass::Progressed
+        } else {
+            Pass::Waiting(None)
+        })
+    }
+
+    /// Records what a send of `group` (one alert, or the alerts of one digest) did, in one
+    /// transaction: delivered, rescheduled for the recipients still owed it while a retry may
+    /// succeed (returns true: the queue waits), dead letters for what failed for good — naming
+    /// the recipients when the sink's others got it.
+    async fn settle(
+        &mut self,
+        group: &[(OutboxKey, OutboxEntry)],
+        recipients: &[String],
+        outcome: Outcome,
+    ) -> Result<bool, StoreError> {
+        let (sink, cx) = (&*self.sink, self.cx);
+        let plan = plan(group, recipients, outcome, cx.policy);
+        let (_, head) = &group[0];
+        let n = group.len() as u64;
+        if plan.failed {
+            cx.meter.error();
+        }
+        let settled: Vec<(OutboxKey, Settle)> = match &plan.next {
+            Next::Again {
+                delay,
+                error,
+                left,
+                attempts,
+            } => {
+                let left = (!recipients.is_empty()).then(|| left.clone());
+                let settled = group.iter().enumerate().map(|(i, (key, entry))| {
+                    let mut next = entry.clone();
+                    next.to.clone_from(&left);
+                    if i == 0 {
+                        // The head carries the backoff; the rest of a digest waits behind it.
+                        next.attempts = *attempts;
+                        next.next_attempt_ms = wall_ms() + delay.as_millis() as TimeMs;
+                        next.last_error = Some(error.clone());
+                    }
+                    (key.clone(), Settle::Again(Box::new(next)))
+                });
+                self.done.retried += 1;
+                tracing::warn!(
+                    sink = sink.name(),
+                    alert = %head.alert.id,
+                    alerts = n,
+                    attempts,
+                    owed = ?left,
+                    retry_in_ms = delay.as_millis() as u64,
+                    %error,
+                    "Delivery failed; retrying later."
+                );
+                settled.collect()
+            }
+            next @ (Next::Sent | Next::Dead) => {
+                let settle = match next {
+                    Next::Sent => Settle::Sent,
+                    _ => Settle::Dead,
+                };
+                group
+                    .iter()
+                    .map(|(k, _)| (k.clone(), settle.clone()))
+                    .collect()
+            }
+        };
+        for failure in &plan.failures {
+            tracing::error!(
+                sink = sink.name(),
+                alert = %head.alert.id,
+                alerts = n,
+                recipients = ?failure.recipients,
+                attempts = head.attempts + 1,
+                error = %failure.error,
+                "Delivery failed for good; the alert is now a dead letter for these recipients (all when none are named)."
+            );
+        }
+        cx.store.settle(&settled, &plan.failures, wall_ms())?;
+        self.done.failed += n * plan.failures.len() as u64;
+        if matches!(plan.next, Next::Sent) {
+            self.done.sent += n;
+            cx.meter.delivered(n);
+        }
+        if matches!(plan.next, Next::Sent) || plan.progressed {
+            // Durable before the next send: a kill repeats at most the message in flight.
+            cx.store.flush().await?;
+        }
+        Ok(matches!(plan.next, Next::Again { .. }))
+    }
+}
+
+/// One alert with its chart, or the alerts of one digest as one message: to the recipients the
+/// head is still owed to when the sink has several, else through the plain sends.
 async fn send_group<S: Sink>(
     sink: &mut S,
     group: &[(OutboxKey, OutboxEntry)],
-) -> Result<(), SinkError> {
-    match group {
-        [(_, entry)] => {
-            sink.send_with_chart(&entry.alert, entry.chart.as_ref())
-                .await
-        }
+    recipients: &[String],
+) -> Outcome {
+    let alerts: Vec<Alert>;
+    let message = match group {
+        [(_, entry)] => Message::Alert(&entry.alert, entry.chart.as_ref()),
         digest => {
-            let alerts: Vec<Alert> = digest.iter().map(|(_, e)| e.alert.clone()).collect();
-            sink.send_digest(&alerts).await
+            alerts = digest.iter().map(|(_, e)| e.alert.clone()).collect();
+            Message::Digest(&alerts)
         }
+    };
+    if !recipients.is_empty() {
+        let to = group[0].1.to.as_deref().unwrap_or(recipients);
+        return sink.send_to(message, to).await;
     }
-}
-
-/// A failed send of `group` (one alert, or the alerts of one digest): rescheduled while it may
-/// still succeed (returns true: the queue waits), otherwise dead letters (false: the next may go).
-fn failed<S: Sink>(
-    sink: &S,
-    cx: &DeliveryContext,
-    group: &[(OutboxKey, OutboxEntry)],
-    error: SinkError,
-    done: &mut Delivered,
-) -> Result<bool, StoreError> {
-    let (key, entry) = &group[0];
-    let attempts = entry.attempts + 1;
-    let retry_after = match &error {
-        SinkError::Retry { after, .. } => *after,
-        SinkError::Permanent { .. } => None,
+    let sent = match message {
+        Message::Alert(alert, chart) => sink.send_with_chart(alert, chart).await,
+        Message::Digest(alerts) => sink.send_digest(alerts).await,
     };
-    if error.is_retriable() && attempts < cx.policy.max_attempts {
-        let seed = fnv(entry.alert.id.as_str()) ^ u64::from(attempts);
-        let delay = cx.policy.delay(attempts, retry_after, seed);
-        let next = OutboxEntry {
-            attempts,
-            next_attempt_ms: wall_ms() + delay.as_millis() as TimeMs,
-            last_error: Some(error.to_string()),
-            ..entry.clone()
-        };
-        // The head carries the backoff; the rest of a digest waits behind it in order.
-        cx.store.reschedule(key, &next)?;
-        done.retried += 1;
-        tracing::warn!(
-            sink = sink.name(),
-            alert = %entry.alert.id,
-            alerts = group.len(),
-            attempts,
-            retry_in_ms = delay.as_millis() as u64,
-            %error,
-            "Delivery failed; retrying later."
-        );
-        Ok(true)
-    } else {
-        for (key, _) in group {
-            cx.store.dead_letter(key, &error.to_string(), wall_ms())?;
-        }
-        done.failed += group.len() as u64;
-        tracing::error!(
-            sink = sink.name(),
-            alert = %entry.alert.id,
-            alerts = group.len(),
-            attempts,
-            %error,
-            "Delivery failed for good; the alert is now a dead letter."
-        );
-        Ok(false)
+    match sent {
+        Ok(()) => Outcome::default(),
+        Err(error) => Outcome::stopped(error),
     }
-}
-
-/// How many entries from the head of `queue` go out as one digest: the due entries of the head's
-/// bar, when the sink digests and they are at least its minimum; 0 otherwise (send the head alone).
-fn digest_run<S: Sink>(sink: &S, queue: &[(OutboxKey, OutboxEntry)], now: TimeMs) -> usize {
-    let Some(min) = sink.digest_min() else {
-        return 0;
-    };
-    let head = &queue[0].1.alert;
-    let digestible = |e: &OutboxEntry| {
-        e.alert.kind() != AlertKind::DailySummary
-            && e.alert.time_ms == head.time_ms
-            && e.next_attempt_ms <= now
-    };
-    let run = queue.iter().take_while(|(_, e)| digestible(e)).count();
-    if run >= min.max(2) { run } else { 0 }
 }
 
 /// Runs a send, cut off at the shutdown deadline when there is one (`None`: the deadline passed).
-async fn bounded<F: Future<Output = Result<(), SinkError>>>(
-    stop_at: Option<Instant>,
-    send: F,
-) -> Option<Result<(), SinkError>> {
+async fn bounded<T, F: Future<Output = T>>(stop_at: Option<Instant>, send: F) -> Option<T> {
     match stop_at {
         Some(t) => tokio::time::timeout_at(t, send).await.ok(),
         None => Some(send.await),

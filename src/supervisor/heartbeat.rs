@@ -34,7 +34,7 @@ pub(super) async fn run_heartbeat(
             () = shutdown.cancelled() => return,
         }
         let (reply, answer) = oneshot::channel();
-        let asked = commands.try_send(Command::Query(Query::Pulse(reply)));
+        let asked = commands.try_send(Command::Query(Query::Pulse(wall_ms(), reply)));
         let pulse = match asked {
             Ok(()) => tokio::time::timeout(ASK_BOUND, answer)
                 .await
@@ -62,6 +62,7 @@ fn beat_line(pulse: &Pulse, last_data: Option<TimeMs>, now: TimeMs) {
     tracing::info!(
         pairs = h.pairs,
         ready = h.pairs_ready,
+        stale = h.pairs_stale,
         holes_open = h.gaps_open,
         last_data = %last_data,
         market_time_behind_s = %behind_s,

@@ -1,8 +1,8 @@
 //! What `liqwave run` needs from its environment before it starts: a store path it can write,
-//! the secret of each enabled sink, the files it appends to and the report its alerts quote.
-//! Checked all at once (`check-config --for-run`, and `run` before anything else), so a problem
-//! restarting cannot fix exits 78 with every problem named by its key. Never creates a database,
-//! never changes a file, never keeps a secret it read.
+//! the secret of each enabled sink, the files it appends to, the report its alerts quote and the
+//! CA file email trusts. Checked all at once (`check-config --for-run`, and `run` before anything
+//! else), so a problem restarting cannot fix exits 78 with every problem named by its key. Never
+//! creates a database, never changes a file, never keeps a secret it read.
 
 use std::fmt;
 use std::fs::{self, OpenOptions};
@@ -10,6 +10,7 @@ use std::io;
 use std::path::Path;
 
 use crate::config::{Config, Problem};
+use crate::notify::email::{EmailError, load_ca_file};
 use crate::notify::secret::Secret;
 use crate::view::TrackRecord;
 
@@ -70,6 +71,12 @@ pub fn preflight(config: &Config) -> Result<(), NotReady> {
             secret(&email.password_env, "smtp_password"),
         );
     }
+    if let Some(ca_file) = sinks.email.as_ref().and_then(|e| e.ca_file.as_deref()) {
+        check(
+            "sinks.email.ca_file",
+            load_ca_file(ca_file).map(drop).map_err(ca_problem),
+        );
+    }
     if let Some(report) = &config.signal.report {
         let loaded = TrackRecord::load(report);
         check("signal.report", loaded.map(drop).map_err(|e| e.to_string()));
@@ -77,6 +84,14 @@ pub fn preflight(config: &Config) -> Result<(), NotReady> {
     match problems.is_empty() {
         true => Ok(()),
         false => Err(NotReady(problems)),
+    }
+}
+
+/// The CA file's problem without the key, which the report puts in front.
+fn ca_problem(error: EmailError) -> String {
+    match error {
+        EmailError::CaFile { reason, .. } => reason,
+        other => other.to_string(),
     }
 }
 

@@ -38,7 +38,11 @@ impl SinkSet {
                     .context("the Telegram sink needs its bot token")?;
                 let sink =
                     TelegramSink::new(telegram, token).context("setting up the Telegram sink")?;
-                Some(sink.with_track_record(track.clone()))
+                let gather = config.delivery.digest_gather;
+                Some(
+                    sink.with_track_record(track.clone())
+                        .with_digest_gather(gather),
+                )
             }
             None => None,
         };

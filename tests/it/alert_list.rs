@@ -4,27 +4,19 @@
 //! alerts back until the back-fill reaches its end; a mute sent to the running engine; and what
 //! the engine answers about its state (views, charts, the daily summary).
 
-use std::path::Path;
-
-use liqwave::config::{self, Config};
+use liqwave::config::Config;
 use liqwave::engine::{Engine, PairSnapshot, SummaryRequest};
 use liqwave::model::{
     Alert, AlertKind, DAY_MS, Facts, Interval, MINUTE_MS, MarketEvent, Symbol, SymbolEvent, TimeMs,
     format_utc,
 };
-use liqwave::source::replay::{Dataset, ReplayOptions};
 use liqwave::view::SummaryReport;
 
+use crate::support::demo::demo_data;
+
 fn demo() -> (Config, Vec<SymbolEvent>) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = config::load(&root.join("config/demo.toml")).expect("demo config");
-    let events = Dataset::load(
-        &root.join("tests/fixtures/binance"),
-        &ReplayOptions::new(liqwave::clock::wall_ms()),
-    )
-    .expect("fixtures")
-    .into_events();
-    (config, events)
+    let demo = demo_data();
+    (demo.config.clone(), demo.events.clone())
 }
 
 fn run(config: &Config, events: &[SymbolEvent]) -> (Vec<Alert>, Engine) {
@@ -234,10 +226,10 @@ fn telegram_html_of_each_kind() {
 fn market_view_agrees_with_the_pair_states() {
     let (config, events) = demo();
     let (_, engine) = run(&config, &events);
-    let market = engine.market_view();
+    let last = events.iter().map(|e| e.event.known_at()).max();
+    let market = engine.market_view(last.expect("events"));
     assert_eq!(market.pairs.len(), engine.pairs().len());
     assert_eq!(market.health.events, events.len() as u64);
-    let last = events.iter().map(|e| e.event.known_at()).max();
     assert_eq!(market.health.last_event_ms, last);
     for (view, state) in market.pairs.iter().zip(engine.pairs()) {
         assert_eq!(&view.symbol, state.symbol());
@@ -255,16 +247,66 @@ fn market_view_agrees_with_the_pair_states() {
         }
     }
     assert!(
-        market.health.pairs_ready > 0,
+        market.pairs.iter().any(|p| p.bias.regime.is_some()),
         "the demo warms its bias timeframe"
     );
+    for p in &market.pairs {
+        assert_eq!(p.ready, p.bias.regime.is_some() && !p.stale, "{}", p.symbol);
+        assert!(p.as_of.is_some_and(|t| t <= last.unwrap()), "{}", p.symbol);
+    }
+}
+
+/// When BTCUSDT's recording ends, it is ready; 15 minutes later still; a minute after, its
+/// data is stale and it is not ready, and no setup of it lines up.
+#[test]
+fn a_pair_whose_data_stopped_is_stale_and_not_ready() {
+    let (config, events) = demo();
+    let (_, engine) = run(&config, &events);
+    let btc: Symbol = "BTCUSDT".parse().unwrap();
+    let end = btc_data_end(&engine);
+    // (minutes after BTCUSDT's last data, ready, stale)
+    for (minutes, ready, stale) in [(0, true, false), (15, true, false), (16, false, true)] {
+        let now = end + minutes * 60_000;
+        let market = engine.market_view(now);
+        let view = market.pairs.iter().find(|p| p.symbol == btc).unwrap();
+        assert_eq!((view.ready, view.stale), (ready, stale), "{minutes} min");
+        assert!(
+            !market.health.is_stale(now),
+            "newer pairs keep the feed fresh"
+        );
+        assert!(ready || market.setups().iter().all(|p| p.symbol != btc));
+    }
+    // The whole feed: a summary an hour after the newest data says so in its title.
+    let last = events.iter().map(|e| e.event.known_at()).max().unwrap();
+    let req = |now| SummaryRequest {
+        day: "2021-07-22".into(),
+        tz: "UTC".into(),
+        now,
+    };
+    let fresh = engine.summary_alert(&req(last)).unwrap();
+    let dead = engine.summary_alert(&req(last + 3_600_000)).unwrap();
+    assert!(!fresh.title.contains("STALE"), "{}", fresh.title);
+    assert!(dead.title.contains(", 0 ready, "), "{}", dead.title);
+    assert!(
+        dead.title.contains("FEED STALE, data to "),
+        "{}",
+        dead.title
+    );
+}
+
+/// When BTCUSDT's data ends in the demo (its pairs' recordings end at different times).
+fn btc_data_end(engine: &Engine) -> TimeMs {
+    let btc: Symbol = "BTCUSDT".parse().unwrap();
+    let views = engine.market_view(i64::MAX).pairs;
+    let view = views.into_iter().find(|p| p.symbol == btc).unwrap();
+    view.as_of.expect("BTCUSDT has data")
 }
 
 #[test]
 fn setups_are_ranked_and_their_plans_are_consistent() {
     let (config, events) = demo();
     let (_, engine) = run(&config, &events);
-    let market = engine.market_view();
+    let market = engine.market_view(btc_data_end(&engine));
     let ranked = market.setups();
     assert!(!ranked.is_empty(), "the demo's trending pairs offer trades");
     for pair in &ranked {
@@ -291,7 +333,10 @@ fn a_pair_chart_shows_its_last_4h_bars() {
     let (config, events) = demo();
     let (_, engine) = run(&config, &events);
     let state = engine.pairs()[0];
-    let answer = engine.pair_answer(state.symbol()).expect("a known pair");
+    let now = events.iter().map(|e| e.event.known_at()).max().unwrap();
+    let answer = engine
+        .pair_answer(state.symbol(), now)
+        .expect("a known pair");
     let chart = answer.chart.expect("weeks of data make 4h bars");
     assert_eq!(chart.candles.len(), chart.rsi.len());
     assert_eq!(chart.candles.len(), 60);
@@ -299,7 +344,11 @@ fn a_pair_chart_shows_its_last_4h_bars() {
     assert_eq!(chart.candles.last().map(|c| c.open_time), last);
     let png = chart.render().expect("renders");
     assert_eq!(&png[1..4], b"PNG");
-    assert!(engine.pair_answer(&"NOSUCHUSDT".parse().unwrap()).is_none());
+    assert!(
+        engine
+            .pair_answer(&"NOSUCHUSDT".parse().unwrap(), now)
+            .is_none()
+    );
 }
 
 #[test]

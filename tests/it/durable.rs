@@ -4,21 +4,21 @@
 //! exactly the rest in the outbox, and the next start delivers it; `status` reads the store (and
 //! explains when the daemon holds it); a corrupt store fails with what to do, and
 //! `--reset-state` moves it aside. `guards`: the lock, the watermark, sled's panics and the
-//! commands that only read.
+//! commands that only read. `dead_letters`: a blocked chat's part, listed, retried, once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use liqwave::config;
 use liqwave::engine::{Engine, PairSnapshot};
 use liqwave::model::Alert;
 use liqwave::rules::Routes;
-use liqwave::source::replay::{Dataset, ReplayOptions};
 
+use crate::support::demo::demo_data;
 use crate::support::testing::open_store;
 
+mod dead_letters;
 mod guards;
 
 fn root() -> &'static Path {
@@ -58,11 +58,8 @@ fn start(config: &Path) -> Child {
 /// A clean in-process run of the first `events` demo events (all with `None`): the alerts it
 /// routes to the file sink, in order, its final state, and the number of events in the data.
 fn clean_run(events: Option<usize>) -> (Vec<Alert>, Vec<PairSnapshot>, usize) {
-    let config = config::load(&root().join("config/demo.toml")).unwrap();
-    let all = Dataset::load(&fixtures(), &ReplayOptions::new(liqwave::clock::wall_ms()))
-        .unwrap()
-        .into_events();
-    let mut engine = Engine::new(&config);
+    let (config, all) = (&demo_data().config, &demo_data().events);
+    let mut engine = Engine::new(config);
     let mut alerts = Vec::new();
     for ev in &all[..events.unwrap_or(all.len())] {
         engine.handle(ev, &mut alerts);

@@ -93,5 +93,5 @@ fn png_chart_is_a_real_image_of_the_expected_size() {
     assert_eq!(&png[12..16], b"IHDR");
     let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
     let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
-    assert_eq!((width, height), (1280, 800));
+    assert_eq!((width, height), liqwave::notify::chart::CHART_SIZE);
 }

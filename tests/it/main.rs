@@ -14,6 +14,7 @@ use liqwave::{model, store};
 mod alert_list;
 mod binance_rest;
 mod binance_ws;
+mod chart_examples;
 mod cli;
 mod config;
 mod daemon;

@@ -38,6 +38,9 @@ const CASES: &[Case] = &[
     ("[store]\npath = \"db\"\n[sinks.file]\npath = \"no-dir/alerts.jsonl\"", &[], false, &["sinks.file.path: cannot write "]),
     ("[store]\npath = \"db\"\n[sinks.console]\njsonl_path = \"not-a-dir/alerts.jsonl\"", &[], false, &["sinks.console.jsonl_path: cannot write "]),
     ("[store]\npath = \"db\"\n[signal]\nreport = \"no-report.json\"", &[], false, &["signal.report: cannot read the signal report "]),
+    // The private CA email trusts: a file of PEM certificates.
+    ("[store]\npath = \"db\"\n[sinks.email]\nsmtp_host = \"smtp.example.com\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]\nca_file = \"no-ca.pem\"", &[], false, &["sinks.email.ca_file: cannot read "]),
+    ("[store]\npath = \"db\"\n[sinks.email]\nsmtp_host = \"smtp.example.com\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]\nca_file = \"not-a-dir\"", &[], false, &["sinks.email.ca_file: no PEM certificate (-----BEGIN CERTIFICATE-----) in "]),
     // All at once.
     ("[sinks.telegram]\nchat_ids = [1]", &[], false, &["store.path: is required", "sinks.telegram.token_env: secret not found"]),
     // Values wrong for any use.

@@ -3,7 +3,6 @@
 //! delivery worker, error classes and token scrubbing. Every wait is bounded; nothing leaves the
 //! machine.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use liqwave::analytics::regime::Regime;
@@ -12,14 +11,13 @@ use liqwave::model::{
     Alert, AlertId, AlertKind, Candle, ClusterLabel, Facts, HOUR_MS, Interval, Severity,
     SummaryFacts,
 };
-use liqwave::notify::chart::ChartSeries;
+use liqwave::notify::chart::{CHART_SIZE, ChartSeries};
 use liqwave::notify::secret::Secret;
 use liqwave::notify::telegram::{MAX_CAPTION_LEN, TelegramSink};
 use liqwave::notify::{Delivered, Sink, SinkError};
 use liqwave::store::{Commit, Routed, Store};
 use liqwave::supervisor::delivery::{DeliveryContext, RetryPolicy, deliver};
 use serde_json::{Value, json};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::fake_bot_api::{BOUND, FakeBotApi, Photo, Reply, TOKEN};
@@ -366,6 +364,10 @@ fn chart() -> ChartSeries {
         clusters: Vec::new(),
         mark_price: Some(2066.79),
         footer: "estimated liquidation map".into(),
+        as_of: start + n as i64 * 4 * HOUR_MS,
+        history: Vec::new(),
+        levels: Vec::new(),
+        note: String::new(),
         candles,
     }
 }
@@ -404,7 +406,7 @@ async fn an_alert_with_a_chart_arrives_as_a_photo_with_its_text_as_caption() {
         assert_eq!(call.chat(), Some(chat));
         assert_eq!(call.body["parse_mode"], "HTML");
         assert_eq!(call.body["caption"], html.as_str());
-        assert_eq!(assert_png(call.photo.as_ref().unwrap()), (1280, 800));
+        assert_eq!(assert_png(call.photo.as_ref().unwrap()), CHART_SIZE);
     }
 }
 
@@ -520,6 +522,16 @@ fn bar_alert(kind: AlertKind, symbol: &str, i: usize, time_ms: i64) -> Alert {
         .build()
 }
 
+/// `n` BTCUSDT regime changes of different bars (so no digest), a millisecond apart.
+fn regime_changes(n: usize) -> Vec<Alert> {
+    (0..n)
+        .map(|i| {
+            let t = 1_742_256_000_000 + i as i64;
+            bar_alert(AlertKind::RegimeChange, "BTCUSDT", i, t)
+        })
+        .collect()
+}
+
 /// Commits `alerts` for the telegram sink and runs the real delivery worker until the outbox is
 /// empty; returns what it did and the store.
 async fn deliver_all(sink: TelegramSink, alerts: Vec<Alert>) -> (Delivered, Store) {
@@ -531,17 +543,16 @@ async fn deliver_all(sink: TelegramSink, alerts: Vec<Alert>) -> (Delivered, Stor
     store.commit(&Commit::alerts(&routed)).unwrap();
     let shutdown = CancellationToken::new();
     let cx = DeliveryContext {
-        store: store.clone(),
-        policy: RetryPolicy {
-            max_attempts: 20,
-            initial: Duration::from_millis(10),
-            max: Duration::from_millis(50),
-        },
-        wake: Arc::new(Notify::new()),
-        shutdown: shutdown.clone(),
-        hurry: shutdown.clone(),
         deadline: BOUND,
-        meter: Arc::default(),
+        ..DeliveryContext::new(
+            store.clone(),
+            RetryPolicy {
+                max_attempts: 20,
+                initial: Duration::from_millis(10),
+                max: Duration::from_millis(50),
+            },
+            shutdown.clone(),
+        )
     };
     let drained = async {
         let deadline = std::time::Instant::now() + 2 * BOUND;
@@ -600,16 +611,7 @@ async fn many_alerts_of_one_bar_arrive_as_one_digest_in_order() {
 #[tokio::test]
 async fn a_flood_control_storm_is_obeyed_and_everything_arrives_in_order() {
     // Different bars: no digest. Three 429s with retry_after 1 s in a run of five alerts.
-    let alerts: Vec<Alert> = (0..5)
-        .map(|i| {
-            bar_alert(
-                AlertKind::RegimeChange,
-                "BTCUSDT",
-                i,
-                1_742_256_000_000 + i as i64,
-            )
-        })
-        .collect();
+    let alerts = regime_changes(5);
     let api = FakeBotApi::start(vec![
         Reply::RetryAfter(1),
         Reply::Ok,
@@ -677,4 +679,54 @@ async fn alerts_of_scored_kinds_quote_their_track_record() {
         texts[0]
     );
     assert!(!texts[1].contains("Track record"), "{}", texts[1]);
+}
+
+/// Three chats, the third has blocked the bot and the second hits flood control once: through
+/// the real worker, chats 1 and 2 get every alert exactly once (the retry goes to chat 2 only)
+/// and only chat 3's deliveries become dead letters, naming it.
+#[tokio::test]
+async fn a_blocked_chat_dead_letters_only_its_own_deliveries() {
+    let alerts = regime_changes(3);
+    // Alert 0: chat 1 gets it, chat 2 is told to wait a second; then everything goes.
+    let api = FakeBotApi::start(vec![Reply::Ok, Reply::RetryAfter(1)]);
+    api.block_chat(3, true);
+    let (done, store) = deliver_all(sink(&api.url, &[1, 2, 3], BOUND), alerts.clone()).await;
+
+    assert_eq!(
+        (done.sent, done.failed, done.retried),
+        (3, 3, 1),
+        "{done:?}"
+    );
+    let delivered = |chat: i64| -> Vec<usize> {
+        let calls = api.calls();
+        calls
+            .iter()
+            .filter(|c| c.chat() == Some(chat))
+            .filter_map(|c| (0..3).find(|i| c.text().contains(&format!("alert number {i} "))))
+            .collect()
+    };
+    assert_eq!(delivered(1), [0, 1, 2], "chat 1: each alert once");
+    // Chat 2's first try of alert 0 was refused (429), then each once.
+    assert_eq!(
+        delivered(2),
+        [0, 0, 1, 2],
+        "chat 2: the retry, then each once"
+    );
+    let letters = store.dead_letters().unwrap();
+    assert_eq!(letters.len(), 3, "{letters:?}");
+    for (letter, alert) in letters.iter().zip(&alerts) {
+        assert_eq!(
+            (&letter.alert.id, letter.recipients.as_slice()),
+            (&alert.id, &["3".to_owned()][..])
+        );
+        assert!(
+            letter.error.contains("blocked by the user"),
+            "{}",
+            letter.error
+        );
+        assert!(
+            store.is_sent("telegram", &alert.id).unwrap(),
+            "the others have it"
+        );
+    }
 }

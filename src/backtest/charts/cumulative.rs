@@ -66,7 +66,7 @@ pub(super) fn draw(c: &Canvas<'_>, report: &Report) -> Result<(), ChartError> {
     c.fill((f.left, f.top), (f.right, f.bottom), PANEL)?;
     draw_periods(c, &f, &lines)?;
     draw_value_grid(c, &f)?;
-    draw_time_axis(c, &[f], f.t0 as TimeMs, f.t1 as TimeMs)?;
+    draw_time_axis(c, &[f], f.t0 as TimeMs, f.t1 as TimeMs, 11.0)?;
     for line in &lines {
         draw_line(c, &f, line, scored <= MAX_MARKERS)?;
     }

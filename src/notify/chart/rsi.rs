@@ -22,19 +22,21 @@ pub(super) fn value_range(rsi: &[Option<f64>]) -> (f64, f64) {
 
 fn regime_shade(r: Regime) -> Option<RGBAColor> {
     match r {
-        Regime::Bull => Some(rgba(38, 166, 154, 0.20)),
-        Regime::Bear => Some(rgba(239, 83, 80, 0.20)),
+        Regime::Bull => Some(rgba(38, 214, 160, 0.12)),
+        Regime::Bear => Some(rgba(255, 82, 96, 0.12)),
         Regime::Range => None,
     }
 }
 
+/// Draws the panel in `f`; its tags and labels go right of `right` (beyond the profile column).
 pub(super) fn draw(
     c: &Canvas<'_>,
     f: &Frame,
+    right: i32,
     input: &ChartInput<'_>,
     interval: i64,
 ) -> Result<(), ChartError> {
-    c.fill((f.left, f.top), (f.right, f.bottom), PANEL)?;
+    c.fill((f.left, f.top), (right, f.bottom), PANEL)?;
     let (candles, regimes) = (input.candles, input.regimes);
     let mut start = 0;
     while start < regimes.len() {
@@ -59,14 +61,14 @@ pub(super) fn draw(
         (30.0, 0.40, 0),
     ] {
         let y = f.y(level);
-        c.hline(f.left, f.right, y, rgba(255, 255, 255, alpha), dash)?;
-        if tag_y.is_some_and(|t| (t - y).abs() < c.px(11.0)) {
+        c.hline(f.left, right, y, rgba(255, 255, 255, alpha), dash)?;
+        if tag_y.is_some_and(|t| (t - y).abs() < c.px(16.0)) || level == 60.0 || level == 40.0 {
             continue;
         }
         let label = format!("{level:.0}");
-        c.text(&label, (f.right + c.px(8.0), y), 11.0, MUTED, Align::Left)?;
+        c.text(&label, (right + c.px(6.0), y), 15.0, MUTED, Align::Left)?;
     }
-    let width = c.px(1.6).max(1) as u32;
+    let width = c.px(2.0).max(1) as u32;
     let mut path = Vec::new();
     for (candle, rsi) in candles.iter().zip(input.rsi) {
         match rsi.filter(|v| v.is_finite()) {
@@ -87,11 +89,11 @@ pub(super) fn draw(
         ),
         None => format!("RSI(14) {}  ·  warming up", input.interval_label),
     };
-    let at = (f.left + c.px(8.0), f.top + c.px(12.0));
+    let at = (f.left + c.px(6.0), f.top + c.px(13.0));
     c.tag(
         &title,
         at,
-        12.0,
+        15.0,
         (TEXT, rgba(13, 17, 23, 0.75)),
         Align::Left,
     )?;
@@ -104,11 +106,11 @@ pub(super) fn draw(
         let tag = format!("{v:.1}");
         c.tag(
             &tag,
-            (f.right + c.px(2.0), f.y(*v)),
-            12.0,
+            (right + c.px(2.0), f.y(*v)),
+            15.0,
             (fg, regime_color(regime)),
             Align::Left,
         )?;
     }
-    c.frame((f.left, f.top), (f.right, f.bottom), GRID)
+    c.frame((f.left, f.top), (right, f.bottom), GRID)
 }

@@ -111,15 +111,15 @@ pub(super) fn fmt_time_tick(t: TimeMs, step: TimeMs) -> String {
     }
 }
 
-/// Colour stops of the heat map, dark violet to yellow; perceptually ordered and readable on the
-/// dark panel (values are this module's own, in the spirit of the "inferno" family).
+/// Colour stops of the heat map, navy through violet to amber and pale yellow: perceptually
+/// ordered on the dark panel and clear of both candle colours (teal up, red down).
 const HEAT_STOPS: [(f64, (u8, u8, u8)); 6] = [
-    (0.00, (28, 16, 52)),
-    (0.22, (70, 20, 110)),
-    (0.45, (135, 35, 115)),
-    (0.65, (205, 70, 75)),
-    (0.83, (245, 140, 35)),
-    (1.00, (252, 240, 120)),
+    (0.00, (24, 30, 72)),
+    (0.25, (48, 64, 150)),
+    (0.50, (118, 72, 178)),
+    (0.72, (196, 108, 140)),
+    (0.88, (240, 170, 60)),
+    (1.00, (255, 240, 150)),
 ];
 
 /// The heat colour for intensity `t` in 0..=1.
@@ -132,15 +132,17 @@ pub(super) fn heat_color(t: f64) -> RGBAColor {
     rgb(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
-/// Log intensity between the field's background (its median) and its hot end (99th percentile),
-/// so a bin at the median or below stays dark and only real concentrations glow.
+/// Intensity against the field's strong end (its 99th percentile): a gamma on the share, so
+/// strong levels stand out, and nothing under [`HeatScale::FLOOR`] of it, so weak ones fade.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct HeatScale {
-    floor: f64,
     reference: f64,
 }
 
 impl HeatScale {
+    /// Shares of the strong end below this are not drawn.
+    pub(super) const FLOOR: f64 = 0.12;
+
     /// `None` when there is nothing to show.
     pub(super) fn from_values(mut values: Vec<f64>) -> Option<Self> {
         values.retain(|v| v.is_finite() && *v > 0.0);
@@ -148,20 +150,16 @@ impl HeatScale {
             return None;
         }
         values.sort_by(f64::total_cmp);
-        let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
-        let reference = at(0.99);
-        // At least a factor of 4 between background and hot, so a nearly flat field is not
-        // stretched into noise.
-        let floor = at(0.5).min(reference / 4.0);
-        Some(HeatScale { floor, reference })
+        let reference = values[((values.len() - 1) as f64 * 0.99).round() as usize];
+        Some(HeatScale { reference })
     }
 
-    /// 0..=1, or `None` for a bin at or below the background.
+    /// 0..=1, or `None` for a band too weak to show.
     pub(super) fn intensity(&self, v: f64) -> Option<f64> {
-        if !(v.is_finite() && v > self.floor) {
+        let share = v / self.reference;
+        if !(share.is_finite() && share >= Self::FLOOR) {
             return None;
         }
-        let t = (v / self.floor).ln() / (self.reference / self.floor).ln();
-        Some(t.min(1.0))
+        Some(share.powf(0.8).min(1.0))
     }
 }

@@ -194,6 +194,7 @@ fn clusters(col: &HeatColumn, price: f64) -> Vec<ClusterBand> {
             near_edge: near,
             far_edge: far,
             label,
+            touched: false,
         });
     }
     out
@@ -238,16 +239,40 @@ fn btc_chart(width: u32, height: u32) -> Vec<u8> {
     let hi = shown.iter().map(|c| c.high).fold(0.0, f64::max) * 1.1;
     let heat = synthetic_heat(&all, from, lo, hi);
     let last = shown[shown.len() - 1];
-    let clusters = clusters(&heat[heat.len() - 1], last.close);
+    let mut clusters = clusters(&heat[heat.len() - 1], last.close);
+    clusters[0].touched = true;
+    // The past as the pair keeps it: quantized columns; the last column is the map now.
+    let history: Vec<HistoryColumn> = (heat.iter())
+        .map(|col| {
+            let usd: Vec<f64> = col.bands.iter().map(|b| b.long_usd + b.short_usd).collect();
+            HistoryColumn::from_usd(col.time, lo, hi, &usd)
+        })
+        .collect();
+    let entry = last.close;
+    let levels = [
+        (LevelKind::Entry, entry, "entry"),
+        (LevelKind::Stop, entry * 1.03, "stop"),
+        (LevelKind::Target, entry * 0.94, "T1"),
+        (LevelKind::Target, entry * 0.9, "T2"),
+    ]
+    .map(|(kind, price, name)| ChartLevel {
+        kind,
+        price,
+        label: format!("{name} {}", group(price, 0)),
+    });
     let input = ChartInput {
         symbol: "BTCUSDT",
         interval_label: "4h",
         candles: shown,
         rsi: &rsi[from..],
         regimes: &regimes[from..],
-        heat: &heat,
+        history: &history,
+        heat: &heat[heat.len() - 1..],
         clusters: &clusters,
+        levels: &levels,
         mark_price: Some(last.close),
+        as_of: last.open_time + 4 * HOUR_MS,
+        note: "setup A short · entry 84,123 · stop 86,647 · T1 79,076 · R:R 2.0 (synthetic)",
         footer: "estimated liquidation heatmap (synthetic test field) · mode volume-proxy · coverage 0.62",
     };
     render_png(&input, width, height).expect("chart renders")
@@ -282,9 +307,13 @@ fn chart_refuses_what_it_cannot_draw() {
         candles: &c,
         rsi: &[None],
         regimes: &[Regime::Range],
+        history: &[],
         heat: &[],
         clusters: &[],
+        levels: &[],
         mark_price: None,
+        as_of: 0,
+        note: "",
         footer: "",
     };
     let one_bar = render_png(&ok, 640, 400).expect("one bar, no heat, no RSI still draws");
@@ -397,4 +426,29 @@ fn a_long_board_wraps_into_blocks_and_an_oversized_one_is_refused() {
         Err(ChartError::Input(_))
     ));
     assert!(matches!(board(&[]), Err(ChartError::Input(_))));
+}
+
+#[test]
+fn heat_intensity_lets_strong_levels_stand_out_and_weak_ones_fade() {
+    // Bands of 1 to 100: the strong end (99th percentile) is 99.
+    let scale = super::scale::HeatScale::from_values((1..=100).map(f64::from).collect()).unwrap();
+    // (notional, intensity: None is not drawn)
+    let cases = [
+        (0.0, None),
+        (11.0, None),
+        (12.0, Some(0.1849)),
+        (49.5, Some(0.5743)),
+        (99.0, Some(1.0)),
+        (500.0, Some(1.0)),
+        (f64::NAN, None),
+    ];
+    for (v, want) in cases {
+        let got = scale.intensity(v);
+        let same = match (got, want) {
+            (Some(g), Some(w)) => (g - w).abs() < 1e-3,
+            (g, w) => g.is_none() && w.is_none(),
+        };
+        assert!(same, "{v}: {got:?}, want {want:?}");
+    }
+    assert!(super::scale::HeatScale::from_values(vec![0.0, f64::NAN]).is_none());
 }

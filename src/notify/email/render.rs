@@ -1,39 +1,58 @@
-//! An alert as the text and HTML parts of a mail: the title, the facts as `key: value` rows, the
-//! time, severity and id, and optionally the alert's chart as an inline image. Pure string
-//! building; every value in the HTML goes through [`escape_html`]. The daily summary has its own
-//! layout (`notify::summary`).
+//! An alert as the text and HTML parts of a mail: the title and dateline, the kind's facts as a
+//! labelled table (words from `notify::wording`, shared with every channel), the notes, the
+//! chart inline when there is one, then severity and id. The text part is aligned `Label: value`
+//! lines of at most [`TEXT_WIDTH`] columns; the HTML part a table that wraps inside a card of at
+//! most 800 px, like the daily summary. Pure string building; every value in the HTML goes
+//! through [`escape_html`]. The daily summary has its own layout (`notify::summary`).
 
 use std::fmt::Write as _;
 
-use crate::model::{Alert, format_utc};
+use crate::model::Alert;
 use crate::notify::escape_html;
+use crate::notify::html::{CARD_END, open_card};
+use crate::notify::wording::{self, Row};
+
+/// The widest line of the text part, in columns (mail clients wrap or scroll beyond ~78).
+pub const TEXT_WIDTH: usize = 72;
 
 /// `[liqwave] <title>`, on one line.
 pub fn alert_subject(alert: &Alert) -> String {
     format!("[liqwave] {}", alert.title)
 }
 
-/// The plain-text body: the title, the facts as `key: value` lines, the kind's measured track
-/// record when there is one, then time, severity and the alert id.
+/// The plain-text body: title and dateline, the facts as aligned `Label: value` lines, the notes
+/// and the kind's measured track record, then severity and alert id; no line over
+/// [`TEXT_WIDTH`] columns.
 pub fn render_text(alert: &Alert, track: Option<&str>) -> String {
-    let mut out = format!("{}\n\n", alert.title);
-    for (key, value) in facts(alert) {
-        let _infallible = writeln!(out, "{key}: {value}");
+    let mut out = String::new();
+    for line in wrap(&alert.title, TEXT_WIDTH) {
+        push_line(&mut out, &line);
     }
-    if !out.ends_with("\n\n") {
+    push_line(&mut out, &wording::dateline(alert));
+    let rows = wording::rows(alert);
+    let footer = footer(alert);
+    // One value column for the facts and the footer.
+    let indent = (rows.iter().chain(&footer))
+        .map(|r| r.label.len())
+        .max()
+        .unwrap_or(0)
+        + 2;
+    if !rows.is_empty() {
         out.push('\n');
+        aligned(&mut out, &rows, indent);
     }
-    if let Some(track) = track {
-        let _infallible = writeln!(out, "Track record: {track}\n");
+    for note in notes(alert, track) {
+        out.push('\n');
+        for line in wrap(&note, TEXT_WIDTH) {
+            push_line(&mut out, &line);
+        }
     }
-    for (key, value) in footer(alert) {
-        let _infallible = writeln!(out, "{key}: {value}");
-    }
+    out.push('\n');
+    aligned(&mut out, &footer, indent);
     out
 }
 
-/// The HTML body: the same content as [`render_text`], the facts as a small table. Every value
-/// (title, keys, facts, id) is escaped.
+/// The HTML body: the same content as [`render_text`], the facts as a table.
 pub fn render_html(alert: &Alert) -> String {
     render_html_with_image(alert, None, None)
 }
@@ -46,80 +65,99 @@ pub struct ImageLink<'a> {
 }
 
 /// [`render_html`] with `image` (the alert's chart) under the facts and the kind's `track` record
-/// under that.
+/// with the notes under that.
 pub fn render_html_with_image(
     alert: &Alert,
     image: Option<ImageLink<'_>>,
     track: Option<&str>,
 ) -> String {
-    let mut out =
-        String::from("<!DOCTYPE html>\n<html>\n<body style=\"font-family:sans-serif\">\n");
-    let _infallible = writeln!(out, "<h3>{}</h3>", escape_html(&alert.title));
-    let rows = facts(alert);
-    if !rows.is_empty() {
-        out.push_str("<table cellpadding=\"3\" style=\"border-collapse:collapse\">\n");
-        for (key, value) in rows {
-            let _infallible = writeln!(
-                out,
-                "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
-                escape_html(&key),
-                escape_html(&value)
-            );
-        }
-        out.push_str("</table>\n");
-    }
+    let mut out = String::with_capacity(4096);
+    open_card(&mut out, &alert.title);
+    let _infallible = write!(
+        out,
+        "<h1 style=\"font-size:19px;margin:0 0 4px\">{}</h1>\n\
+         <p style=\"margin:0 0 12px;color:#57606a\">{}</p>\n",
+        escape_html(&alert.title),
+        escape_html(&wording::dateline(alert)),
+    );
+    html_rows(&mut out, &wording::rows(alert), "#1f2328");
     if let Some(image) = image {
         let _infallible = writeln!(
             out,
-            "<p><img src=\"cid:{}\" width=\"760\" alt=\"{}\" \
-             style=\"display:block;max-width:100%;height:auto;border:0\"></p>",
+            "<img src=\"cid:{}\" width=\"760\" alt=\"{}\" \
+             style=\"display:block;width:100%;max-width:760px;height:auto;border:0;\
+             margin:14px 0 8px\">",
             escape_html(image.content_id),
             escape_html(image.alt)
         );
     }
-    if let Some(track) = track {
-        let _infallible = writeln!(out, "<p><i>Track record: {}</i></p>", escape_html(track));
-    }
-    out.push_str("<p style=\"color:#666;font-size:small\">\n");
-    for (key, value) in footer(alert) {
+    for note in notes(alert, track) {
         let _infallible = writeln!(
             out,
-            "{}: <code>{}</code><br>",
-            escape_html(key),
-            escape_html(&value)
+            "<p style=\"margin:8px 0;color:#57606a;font-size:13px\"><i>{}</i></p>",
+            escape_html(&note)
         );
     }
-    out.push_str("</p>\n</body>\n</html>\n");
+    out.push_str("<div style=\"margin-top:16px;font-size:12px\">\n");
+    html_rows(&mut out, &footer(alert), "#6e7781");
+    out.push_str("</div>\n");
+    out.push_str(CARD_END);
     out
 }
 
-/// The facts as `(key, value)` rows: their JSON object's fields in key order (sorted; strings
-/// unquoted, nested values as compact JSON); any other non-null value as one `facts` row.
-fn facts(alert: &Alert) -> Vec<(String, String)> {
-    match alert.facts.to_json() {
-        Ok(serde_json::Value::Object(map)) => map
-            .iter()
-            .map(|(key, value)| (key.clone(), fact_value(value)))
-            .collect(),
-        Ok(serde_json::Value::Null) => Vec::new(),
-        Ok(other) => vec![("facts".to_owned(), fact_value(&other))],
-        Err(e) => vec![("facts".to_owned(), format!("not readable: {e}"))],
+/// `rows` as a two-column table whose values wrap (never wider than the card).
+fn html_rows(out: &mut String, rows: &[Row], color: &str) {
+    if rows.is_empty() {
+        return;
     }
+    let _infallible = writeln!(
+        out,
+        "<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" \
+         style=\"border-collapse:collapse;width:100%;color:{color}\">"
+    );
+    for row in rows {
+        let value: Vec<String> = row.lines.iter().map(|l| marked(l)).collect();
+        let _infallible = writeln!(
+            out,
+            "<tr><th align=\"left\" valign=\"top\" width=\"90\" style=\"width:90px;\
+             padding:4px 12px 4px 0;border-bottom:1px solid #eaeef2;color:#57606a;\
+             font-weight:600;white-space:nowrap;vertical-align:top\">{}</th><td style=\"padding:4px 0;border-bottom:1px solid \
+             #eaeef2;word-wrap:break-word;overflow-wrap:anywhere\">{}</td></tr>",
+            escape_html(row.label),
+            value.join("<br>")
+        );
+    }
+    out.push_str("</table>\n");
 }
 
-fn fact_value(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "-".to_owned(),
-        other => other.to_string(),
+/// `line` escaped, a checklist mark at its start in green or red.
+fn marked(line: &str) -> String {
+    for (mark, color) in [(wording::YES, "#1a7f37"), (wording::NO, "#cf222e")] {
+        if let Some(rest) = line.strip_prefix(mark).and_then(|r| r.strip_prefix(' ')) {
+            let rest = escape_html(rest);
+            return format!("<span style=\"color:{color};font-weight:700\">{mark}</span> {rest}");
+        }
     }
+    escape_html(line)
 }
 
-fn footer(alert: &Alert) -> [(&'static str, String); 3] {
+/// The notes of the kind, then the measured track record.
+fn notes(alert: &Alert, track: Option<&str>) -> Vec<String> {
+    let mut notes = wording::notes(alert);
+    notes.extend(track.map(|t| format!("Track record: {t}")));
+    notes
+}
+
+fn footer(alert: &Alert) -> [Row; 2] {
     [
-        ("time", format!("{} UTC", format_utc(alert.time_ms))),
-        ("severity", severity_name(alert)),
-        ("alert id", alert.id.as_str().to_owned()),
+        Row {
+            label: "Severity",
+            lines: vec![severity_name(alert)],
+        },
+        Row {
+            label: "Alert id",
+            lines: vec![alert.id.as_str().to_owned()],
+        },
     ]
 }
 
@@ -128,4 +166,84 @@ fn severity_name(alert: &Alert) -> String {
         Ok(serde_json::Value::String(s)) => s,
         _ => format!("{:?}", alert.severity).to_lowercase(),
     }
+}
+
+/// `rows` as `Label:  value` lines, values starting at column `indent`, wrapped to
+/// [`TEXT_WIDTH`] with continuation lines under the value.
+fn aligned(out: &mut String, rows: &[Row], indent: usize) {
+    let width = TEXT_WIDTH.saturating_sub(indent).max(20);
+    for row in rows {
+        let mut first = true;
+        for line in row.lines.iter().flat_map(|l| wrap(l, width)) {
+            let label = if first {
+                format!("{}:", row.label)
+            } else {
+                String::new()
+            };
+            first = false;
+            push_line(out, &format!("{label:<indent$}{line}"));
+        }
+    }
+}
+
+fn push_line(out: &mut String, line: &str) {
+    out.push_str(line.trim_end());
+    out.push('\n');
+}
+
+/// `text` in lines of at most `width` columns, broken at spaces; a word longer than a line is
+/// cut (an id or URL stays readable, and nothing runs off the edge).
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let mut word = word;
+        let mut w = columns(word);
+        if used > 0 && used + 1 + w <= width {
+            line.push(' ');
+            line.push_str(word);
+            used += 1 + w;
+            continue;
+        }
+        if used > 0 {
+            lines.push(std::mem::take(&mut line));
+        }
+        while w > width {
+            let (head, tail) = split_at_columns(word, width);
+            lines.push(head.to_owned());
+            word = tail;
+            w = columns(word);
+        }
+        line.push_str(word);
+        used = w;
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// Columns a monospace terminal gives `text`: the checklist's emoji take two.
+pub(crate) fn columns(text: &str) -> usize {
+    text.chars().map(char_columns).sum()
+}
+
+fn char_columns(c: char) -> usize {
+    match c {
+        '✅' | '❌' | '\u{1F300}'..='\u{1FAFF}' => 2,
+        _ => 1,
+    }
+}
+
+/// `word` cut after at most `width` columns (at least one character).
+fn split_at_columns(word: &str, width: usize) -> (&str, &str) {
+    let mut used = 0;
+    for (i, c) in word.char_indices() {
+        used += char_columns(c);
+        if used > width && i > 0 {
+            return word.split_at(i);
+        }
+    }
+    (word, "")
 }

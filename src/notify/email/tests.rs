@@ -48,6 +48,7 @@ fn config() -> EmailSinkConfig {
             "Desk <desk@example.org>".into(),
         ],
         timeout: Duration::from_secs(30),
+        ca_file: None,
     }
 }
 
@@ -142,12 +143,63 @@ fn text_has_title_facts_and_id() {
     let text = render_text(&a, None);
     assert_eq!(
         text,
-        "BTCUSDT 1d regime: bull → bear\n\n\
-         bar_open_ms: 1741478400000\nbars: 300\nclose: 80000.5\nconverged: true\n\
-         from: bull\nrsi: 38.5\nto: bear\n\n\
-         time: 2025-03-10 00:00 UTC\nseverity: warning\n\
-         alert id: regime_change:BTCUSDT:1d:1741564800000\n"
+        "BTCUSDT 1d regime: bull → bear\n\
+         BTCUSDT · 1d · 2025-03-10 00:00 UTC\n\
+         \n\
+         Regime:   bull → bear\n\
+         RSI:      38.5 · close 80,000\n\
+         \n\
+         Severity: warning\n\
+         Alert id: regime_change:BTCUSDT:1d:1741564800000\n"
     );
+}
+
+/// Every kind's text: no line wider than the text width, no epoch milliseconds, no JSON.
+#[test]
+fn every_kind_reads_as_text_within_the_width() {
+    for kind in AlertKind::ALL
+        .into_iter()
+        .filter(|k| *k != AlertKind::DailySummary)
+    {
+        let a = demo_alert(kind);
+        let text = render_text(
+            &a,
+            Some("regime changes: 7-day move +1.2 % vs +0.3 % any day (backtest, 9 pairs)"),
+        );
+        for line in text.lines() {
+            assert!(
+                render::columns(line) <= render::TEXT_WIDTH,
+                "{kind}: {line:?}"
+            );
+        }
+        let body: String = text
+            .lines()
+            .filter(|l| !l.starts_with("Alert id:"))
+            .collect();
+        assert!(!body.contains('{') && !body.contains('"'), "{kind}: {text}");
+        assert!(
+            !body
+                .split(|c: char| !c.is_ascii_digit())
+                .any(|digits| digits.len() >= 10),
+            "{kind}: an epoch number in {text}"
+        );
+        assert!(text.contains(" UTC\n"), "{kind}: {text}");
+    }
+}
+
+#[test]
+#[rustfmt::skip]
+fn wrap_breaks_at_spaces_and_cuts_long_words() {
+    for (text, width, want) in [
+        ("a b c", 3, vec!["a b", "c"]),
+        ("abcdefgh", 3, vec!["abc", "def", "gh"]),
+        ("", 10, vec![""]),
+        ("one  two", 20, vec!["one two"]),
+        ("✅ Thin approach", 8, vec!["✅ Thin", "approach"]),
+        ("✓ Thin approach", 8, vec!["✓ Thin", "approach"]),
+    ] {
+        assert_eq!(render::wrap(text, width), want, "{text:?}");
+    }
 }
 
 #[test]
@@ -158,13 +210,16 @@ fn a_track_record_goes_under_the_facts_escaped() {
     let line = "regime changes: 7-day move +1.2 % vs +0.3 % <any> day (backtest, 9 pairs)";
     let text = render_text(&a, Some(line));
     assert!(
-        text.contains("to: bear\n\nTrack record: regime changes: 7-day move +1.2 % vs +0.3 % <any> day (backtest, 9 pairs)\n\ntime: "),
+        text.contains(
+            "close 80,000\n\nTrack record: regime changes: 7-day move +1.2 % vs +0.3 % <any> day\n\
+             (backtest, 9 pairs)\n\nSeverity: "
+        ),
         "{text}"
     );
     let html = render_html_with_image(&a, None, Some(line));
     assert!(
         html.contains(
-            "<p><i>Track record: regime changes: 7-day move +1.2 % vs +0.3 % &lt;any&gt; day"
+            "<i>Track record: regime changes: 7-day move +1.2 % vs +0.3 % &lt;any&gt; day"
         ),
         "{html}"
     );
@@ -177,29 +232,59 @@ fn text_without_facts() {
         &btc_1d(json(serde_json::Value::Null)).title("T").build(),
         None,
     );
-    assert!(text.starts_with("T\n\ntime: "), "{text}");
+    assert!(
+        text.starts_with("T\nBTCUSDT · 1d · 2025-03-10 00:00 UTC\n\nSeverity: "),
+        "{text}"
+    );
 }
 
 #[test]
 fn html_escapes_every_value() {
-    let a = btc_1d(json(serde_json::json!({"k<&>": "v<script>&\"x\"", "n": 1})))
-        .title("A <b>&\"c\"")
-        .build();
+    let a = btc_1d(json(
+        serde_json::json!({"k<&>": "v<script>&\"x\"", "n": 1.23456789}),
+    ))
+    .title("A <b>&\"c\"")
+    .build();
     let html = render_html(&a);
     assert!(
-        html.contains("<h3>A &lt;b&gt;&amp;&quot;c&quot;</h3>"),
+        html.contains(">A &lt;b&gt;&amp;&quot;c&quot;</h1>"),
         "{html}"
     );
     assert!(
-        html.contains(
-            "<tr><th align=\"left\">k&lt;&amp;&gt;</th>\
-             <td>v&lt;script&gt;&amp;&quot;x&quot;</td></tr>"
-        ),
+        html.contains(">k&lt;&amp;&gt;: v&lt;script&gt;&amp;&quot;x&quot;<br>n: 1.2346</td></tr>"),
         "{html}"
     );
-    assert!(html.contains("<tr><th align=\"left\">n</th><td>1</td></tr>"));
-    assert!(html.contains("<code>daily_summary:BTCUSDT:1d:1741564800000</code>"));
+    assert!(html.contains(">daily_summary:BTCUSDT:1d:1741564800000</td></tr>"));
     assert!(!html.contains("<script>") && !html.contains("<b>"));
+}
+
+/// The HTML of every kind is a table of the same rows as the text, and wraps.
+#[test]
+fn html_is_a_wrapping_table_of_the_rows() {
+    for kind in AlertKind::ALL
+        .into_iter()
+        .filter(|k| *k != AlertKind::DailySummary)
+    {
+        let a = demo_alert(kind);
+        let html = render_html(&a);
+        for row in crate::notify::wording::rows(&a) {
+            let th = format!(">{}</th>", escape_html(row.label));
+            assert!(html.contains(&th), "{kind}: {th} in {html}");
+        }
+        assert!(html.contains("max-width:800px") && html.contains("overflow-wrap:anywhere"));
+        assert_eq!(
+            html.matches("<tr>").count(),
+            html.matches("</tr>").count(),
+            "{kind}"
+        );
+        if kind == AlertKind::SetupEntry {
+            // The checklist's marks stand out in colour; the text part has them plain.
+            let yes = "<span style=\"color:#1a7f37;font-weight:700\">✓</span> Regime clear<br>";
+            let no = "<span style=\"color:#cf222e;font-weight:700\">✗</span> Funding confirms<br>";
+            assert!(html.contains(yes) && html.contains(no), "{html}");
+            assert!(render_text(&a, None).contains("\n           ✗ Funding confirms\n"));
+        }
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! symbol, easy to look a pair up); never ranks, filters or computes RSI.
 
 use super::InlineImage;
-use super::doc::{CONTENT_WIDTH, WARMING_MARK, utc};
+use super::doc::{CONTENT_WIDTH, STALE_MARK, WARMING_MARK, utc};
 use crate::analytics::regime::Regime;
 use crate::model::Interval;
 use crate::notify::chart::{BoardCell, BoardInput, BoardRow, board_size, render_board_png};
@@ -79,7 +79,7 @@ fn footer(report: &SummaryReport) -> String {
         .health
         .last_event_ms
         .map_or("no data yet".to_owned(), |t| format!("data to {}", utc(t)));
-    let warming = report.market.pairs.iter().any(|p| !p.ready);
+    let warming = report.market.pairs.iter().any(|p| !p.ready && !p.stale);
     if warming {
         format!("{data} ·{WARMING_MARK} still warming up")
     } else {
@@ -87,14 +87,15 @@ fn footer(report: &SummaryReport) -> String {
     }
 }
 
-/// A pair's board row; `*` marks a pair still warming up.
+/// A pair's board row; `*` marks a pair still warming up, `†` one whose data stopped.
 pub(super) fn row(p: &PairView) -> BoardRow {
+    let mark = match (p.ready, p.stale) {
+        (_, true) => STALE_MARK,
+        (false, false) => WARMING_MARK,
+        (true, false) => "",
+    };
     BoardRow {
-        symbol: if p.ready {
-            p.symbol.to_string()
-        } else {
-            format!("{}{WARMING_MARK}", p.symbol)
-        },
+        symbol: format!("{}{mark}", p.symbol),
         cells: COLUMNS.iter().map(|&i| cell(p, i)).collect(),
     }
 }

@@ -11,6 +11,8 @@ use crate::model::{TimeMs, format_utc};
 pub(super) const CONTENT_WIDTH: u32 = 752;
 /// Appended to a pair still warming up, in every table and on the board.
 pub(super) const WARMING_MARK: &str = " *";
+/// Marks a pair whose data stopped: its values are of its last data, not of the report.
+pub(super) const STALE_MARK: &str = " †";
 
 /// The whole summary.
 #[derive(Debug, Clone, PartialEq)]

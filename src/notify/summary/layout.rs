@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use super::doc::{Cell, Doc, ImageRef, Line, Section, Table, Tone};
 use crate::notify::escape_html;
+use crate::notify::html::{CARD_END, open_card};
 
 /// Plain-text line width for sentences (tables are never wrapped).
 const TEXT_WIDTH: usize = 78;
@@ -112,24 +113,13 @@ fn text_table(t: &Table) -> String {
     out
 }
 
-const FONT: &str = "-apple-system,'Segoe UI',Helvetica,Arial,sans-serif";
-
 pub(super) fn html(doc: &Doc) -> String {
     let mut out = String::with_capacity(16 * 1024);
-    let _infallible = write!(
+    open_card(&mut out, &doc.title);
+    let _infallible = writeln!(
         out,
-        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n\
-         <title>{title}</title>\n</head>\n\
-         <body style=\"margin:0;padding:0;background:#f3f4f6\">\n\
-         <table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" \
-         style=\"background:#f3f4f6\"><tr><td align=\"center\" style=\"padding:16px 8px\">\n\
-         <table role=\"presentation\" width=\"800\" cellpadding=\"0\" cellspacing=\"0\" \
-         style=\"width:100%;max-width:800px;background:#ffffff;border:1px solid #e5e7eb\">\
-         <tr><td style=\"padding:20px 24px;font-family:{FONT};font-size:14px;line-height:1.45;\
-         color:#1f2328\">\n\
-         <h1 style=\"font-size:22px;margin:0 0 10px\">{title}</h1>\n",
-        title = escape_html(&doc.title),
+        "<h1 style=\"font-size:22px;margin:0 0 10px\">{}</h1>",
+        escape_html(&doc.title),
     );
     html_lines(&mut out, &doc.lead);
     for s in &doc.sections {
@@ -137,8 +127,7 @@ pub(super) fn html(doc: &Doc) -> String {
     }
     let _infallible = write!(
         out,
-        "<p style=\"margin:24px 0 0;color:#6e7781;font-size:12px\">{}</p>\n\
-         </td></tr></table>\n</td></tr></table>\n</body>\n</html>\n",
+        "<p style=\"margin:24px 0 0;color:#6e7781;font-size:12px\">{}</p>\n{CARD_END}",
         escape_html(&doc.footer)
     );
     out

@@ -6,26 +6,30 @@ use std::collections::BTreeMap;
 
 use super::InlineImage;
 use super::doc::{
-    CONTENT_WIDTH, Clock, Doc, ImageRef, Line, Section, Table, Tone, WARMING_MARK, age, cell, col,
-    count, strip_subject, toned,
+    CONTENT_WIDTH, Clock, Doc, ImageRef, Line, STALE_MARK, Section, Table, Tone, WARMING_MARK, age,
+    cell, col, count, strip_subject, toned, utc,
 };
 use super::market;
 use crate::model::{AlertBrief, AlertKind, MINUTE_MS};
 use crate::numbers::group;
-use crate::view::SummaryReport;
+use crate::view::{FRESH_WITHIN_MS, SummaryReport};
 
 /// Pairs named in a sentence at most; the rest are counted.
 const NAMED: usize = 12;
 
-/// Data older than this when the report is made is called out in the headline.
-const STALE_AFTER_MS: i64 = 15 * MINUTE_MS;
-
-/// `[liqwave] Daily regime summary 2025-06-11: 2 setups, 3 regime changes, 5/7 pairs ready`.
+/// `[liqwave] Daily regime summary 2025-06-11: 2 setups, 3 regime changes, 5/7 pairs ready`;
+/// a dead feed leads: `[liqwave] FEED STALE since 2025-06-11 09:10 UTC · Daily regime summary …`.
 pub(super) fn subject(report: &SummaryReport) -> String {
     let h = &report.market.health;
     let setups = market::qualifying(report);
+    let stale = match h.last_event_ms {
+        Some(last) if h.is_stale(report.generated_ms) => {
+            format!("FEED STALE since {} · ", utc(last))
+        }
+        _ => String::new(),
+    };
     format!(
-        "[liqwave] Daily regime summary {}: {}, {}, {}/{} pairs ready",
+        "[liqwave] {stale}Daily regime summary {}: {}, {}, {}/{} pairs ready",
         report.day,
         count(setups, "setup", "setups"),
         count(report.transitions.len(), "regime change", "regime changes"),
@@ -70,6 +74,15 @@ pub(super) fn build(
     }
 }
 
+/// The first [`NAMED`] of `names`, and how many more: `A, B, C and 4 more`.
+fn named(names: &[String]) -> String {
+    let shown = names[..names.len().min(NAMED)].join(", ");
+    match names.len().saturating_sub(NAMED) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
+}
+
 fn image_ref(image: &InlineImage, captioned: bool) -> ImageRef {
     ImageRef {
         content_id: image.content_id.clone(),
@@ -105,33 +118,43 @@ fn headline(report: &SummaryReport, clock: &Clock) -> Vec<Line> {
         count(report.alerts_total, "other alert", "other alerts"),
     )));
     if let Some(last) = h.last_event_ms
-        && report.generated_ms - last > STALE_AFTER_MS
+        && h.is_stale(report.generated_ms)
     {
         lead.push(Line::warn(format!(
-            "The newest data is {} older than this report: check the feeds.",
-            age(report.generated_ms - last)
+            "Feed stale: the newest data is {} older than this report (last at {}); no pair \
+             counts as ready and every value below is of that time. Check the feeds.",
+            age(report.generated_ms - last),
+            clock.full(last)
         )));
     }
-    let gaps: Vec<&str> = report
-        .market
-        .pairs
-        .iter()
+    let gaps: Vec<String> = (report.market.pairs.iter())
         .filter(|p| p.gap_open)
-        .map(|p| p.symbol.as_str())
+        .map(|p| p.symbol.to_string())
         .collect();
     if !gaps.is_empty() {
-        let more = gaps.len().saturating_sub(NAMED);
-        let tail = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
         lead.push(Line::warn(format!(
-            "Waiting for a back-fill of missing bars, their alerts held: {}{tail}.",
-            gaps[..gaps.len().min(NAMED)].join(", ")
+            "Waiting for a back-fill of missing bars, their alerts held: {}.",
+            named(&gaps)
         )));
     }
-    let warming = h.pairs.saturating_sub(h.pairs_ready);
+    let stale: Vec<String> = (report.market.pairs.iter())
+        .filter(|p| p.stale)
+        .map(|p| match p.as_of {
+            Some(t) => format!("{} {}", p.symbol, clock.full(t)),
+            None => p.symbol.to_string(),
+        })
+        .collect();
+    if !stale.is_empty() {
+        lead.push(Line::warn(format!(
+            "{} marks {} whose data stopped, not ready; their values are of their last data: {}.",
+            STALE_MARK.trim(),
+            count(stale.len(), "pair", "pairs"),
+            named(&stale)
+        )));
+    }
+    let warming = (report.market.pairs.iter())
+        .filter(|p| !p.ready && !p.stale)
+        .count();
     if warming > 0 {
         lead.push(Line::muted(format!(
             "{} marks {} still warming up: fewer bars than a trusted regime needs, so their \
@@ -260,7 +283,7 @@ fn health(report: &SummaryReport, clock: &Clock) -> Section {
     let newest = match h.last_event_ms {
         Some(t) => {
             let behind = report.generated_ms - t;
-            let tone = if behind > STALE_AFTER_MS {
+            let tone = if h.is_stale(report.generated_ms) {
                 Tone::Warn
             } else {
                 Tone::Plain
@@ -274,11 +297,16 @@ fn health(report: &SummaryReport, clock: &Clock) -> Section {
         }
         None => toned("none yet", Tone::Warn),
     };
+    let stale_label = format!("stale (no data for {} min)", FRESH_WITHIN_MS / MINUTE_MS);
     let rows = vec![
         ("pairs tracked", cell(group(h.pairs as f64, 0))),
         (
-            "ready (warm-up complete)",
+            "ready (warmed, data fresh)",
             cell(group(h.pairs_ready as f64, 0)),
+        ),
+        (
+            stale_label.as_str(),
+            toned(group(h.pairs_stale as f64, 0), flag(h.pairs_stale)),
         ),
         (
             "waiting for a back-fill",

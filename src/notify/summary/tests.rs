@@ -46,19 +46,7 @@ fn amount(text: &str) -> f64 {
 fn pair(line: &str) -> PairView {
     let mut words = line.split_whitespace();
     let symbol: Symbol = words.next().unwrap().parse().unwrap();
-    let mut p = PairView {
-        symbol,
-        price: None,
-        timeframes: Vec::new(),
-        bias: Bias::from_regimes(None, None),
-        funding_rate: None,
-        funding_crowding: None,
-        above: None,
-        below: None,
-        setup: None,
-        ready: true,
-        gap_open: false,
-    };
+    let mut p = PairView::named(symbol);
     let (mut setup, mut w1, mut d1) = (None, None, None);
     for word in words {
         let (key, value) = word.split_once('=').unwrap_or((word, ""));
@@ -165,6 +153,7 @@ fn report(tz: &str, pairs: &[&str], alerts: &[&str], alerts_total: usize) -> Sum
             health: FeedHealth {
                 pairs: pairs.len(),
                 pairs_ready: pairs.iter().filter(|p| p.ready).count(),
+                pairs_stale: 0,
                 gaps_open: pairs.iter().filter(|p| p.gap_open).count(),
                 events: 1_234_567,
                 source_bars: 1_200_000,
@@ -334,6 +323,10 @@ fn chart(symbol: &str, n: i64) -> ChartSeries {
         clusters: Vec::new(),
         mark_price: None,
         footer: "estimated".into(),
+        as_of: start + n * Interval::H4.duration_ms(),
+        history: Vec::new(),
+        levels: Vec::new(),
+        note: String::new(),
     }
 }
 
@@ -415,13 +408,32 @@ fn titles_lose_the_symbol_and_timeframe_they_repeat() {
 fn stale_data_and_gaps_are_called_out() {
     let mut r = report("UTC", PAIRS, &[], 0);
     r.market.health.last_event_ms = Some(r.generated_ms - 3 * 3_600_000);
-    let text = render(&r).text;
+    let sol = &mut r.market.pairs[2];
+    (sol.stale, sol.ready, sol.as_of) = (true, false, Some(r.generated_ms - 3 * 3_600_000));
+    let email = render(&r);
+    let text = email.text;
     assert!(
-        text.contains("! The newest data is 3.0 h older than this report"),
+        text.contains("! Feed stale: the newest data is 3.0 h older than this report"),
         "{text}"
+    );
+    let since = format!(
+        "FEED STALE since {} · ",
+        utc(r.market.health.last_event_ms.unwrap())
+    );
+    assert!(
+        email
+            .subject
+            .starts_with(&format!("[liqwave] {since}Daily")),
+        "{}",
+        email.subject
     );
     assert!(
         text.contains("! Waiting for a back-fill of missing bars, their alerts held: DOGEUSDT.")
     );
     assert!(text.contains(&utc(r.market.health.last_event_ms.unwrap())));
+    assert!(
+        text.contains("! † marks 1 pair whose data stopped, not ready;")
+            && text.contains("SOLUSDT 2025-06-11 05:00 UTC."),
+        "{text}"
+    );
 }

@@ -69,11 +69,18 @@ pub(super) fn status(s: &StatusFacts<'_>) -> String {
         .dead_letters
         .map_or("unreadable".to_owned(), |n| n.to_string());
     let uptime = human_duration(s.uptime.as_millis() as TimeMs);
-    [
-        "<b>liqwave status</b>".to_owned(),
+    let mut lines = vec!["<b>liqwave status</b>".to_owned()];
+    if let Some(last) = h.last_event_ms.filter(|_| h.is_stale(s.now_ms)) {
+        lines.push(format!(
+            "⚠️ <b>Feed stale</b>: no market data for {} (since {} UTC); no pair is ready until it returns.",
+            human_duration(s.now_ms - last),
+            format_utc(last)
+        ));
+    }
+    lines.extend([
         format!(
-            "Pairs: <b>{}</b> · ready {} · gaps open {}",
-            h.pairs, h.pairs_ready, h.gaps_open
+            "Pairs: <b>{}</b> · ready {} · stale {} · gaps open {}",
+            h.pairs, h.pairs_ready, h.pairs_stale, h.gaps_open
         ),
         format!("Data lag: {lag}"),
         format!(
@@ -85,16 +92,25 @@ pub(super) fn status(s: &StatusFacts<'_>) -> String {
         format!("Outbox: {outbox}"),
         format!("Dead letters: {dead}"),
         format!("Uptime: {uptime}"),
-    ]
-    .join("\n")
+    ]);
+    lines.join("\n")
 }
 
 pub(super) fn pair(v: &PairView) -> String {
+    let as_of = v
+        .as_of
+        .map_or(String::new(), |t| format!(" · as of {} UTC", format_utc(t)));
     let mut lines = vec![format!(
-        "<b>{}</b> · {}",
+        "<b>{}</b> · {}{as_of}",
         esc(v.symbol.as_str()),
         v.price.map_or("no price yet".to_owned(), price)
     )];
+    if v.stale {
+        lines.push(
+            "⚠️ <b>Stale</b>: no data since then; price, levels and setup are of that time, not now."
+                .to_owned(),
+        );
+    }
     for tf in &v.timeframes {
         lines.push(match tf.rsi {
             Some(r) => format!(
@@ -142,7 +158,7 @@ pub(super) fn pair(v: &PairView) -> String {
         }
         None => "Setup: none lining up".to_owned(),
     });
-    if !v.ready {
+    if !v.ready && !v.stale {
         lines.push("<i>Warming up: the bias timeframe's RSI has not converged yet.</i>".into());
     }
     if v.gap_open {
@@ -326,19 +342,11 @@ fn conviction(c: Conviction) -> &'static str {
 mod tests {
     use super::*;
     use crate::analytics::entry::EntryDirection;
-    use crate::rules::Bias;
     use crate::view::SetupView;
 
     fn pair(symbol: &str, reward_risk: f64, qualifies: bool) -> PairView {
         PairView {
-            symbol: symbol.parse().unwrap(),
             price: Some(100.0),
-            timeframes: Vec::new(),
-            bias: Bias::from_regimes(None, None),
-            funding_rate: None,
-            funding_crowding: None,
-            above: None,
-            below: None,
             setup: Some(SetupView {
                 direction: EntryDirection::Long,
                 entry: 100.0,
@@ -349,8 +357,52 @@ mod tests {
                 qualifies,
                 funding_confirms: false,
             }),
-            ready: true,
-            gap_open: false,
+            ..PairView::named(symbol.parse().unwrap())
+        }
+    }
+
+    /// `/status` says a dead feed is dead, with its last data time; a fresh one says nothing.
+    /// (minutes since the last data, a line the answer must hold, or must not hold with `!`)
+    #[test]
+    #[rustfmt::skip]
+    fn status_calls_a_dead_feed_stale() {
+        let last = 1_742_256_000_000; // 2025-03-18 00:00 UTC
+        for (minutes, want) in [
+            (1, "!Feed stale"),
+            (15, "!Feed stale"),
+            (16, "⚠️ <b>Feed stale</b>: no market data for 16m (since 2025-03-18 00:00 UTC)"),
+            (180, "no market data for 3h (since 2025-03-18 00:00 UTC); no pair is ready"),
+        ] {
+            let health = FeedHealth { pairs: 5, pairs_stale: 5, last_event_ms: Some(last), ..FeedHealth::default() };
+            let text = status(&StatusFacts {
+                health: &health,
+                now_ms: last + minutes * 60_000,
+                outbox: None,
+                dead_letters: None,
+                uptime: Duration::from_secs(60),
+            });
+            match want.strip_prefix('!') {
+                Some(absent) => assert!(!text.contains(absent), "{minutes}: {text}"),
+                None => assert!(text.contains(want), "{minutes}: {text}"),
+            }
+            assert!(text.contains("Pairs: <b>5</b> · ready 0 · stale 5"), "{text}");
+        }
+    }
+
+    /// `/pair` gives the time its price and levels are of, and says when that is stale.
+    #[test]
+    #[rustfmt::skip]
+    fn a_pair_answer_shows_its_as_of_time() {
+        let at = Some(1_742_256_300_000); // 2025-03-18 00:05 UTC
+        for (as_of, stale, want, unwanted) in [
+            (at, false, "<b>BTCUSDT</b> · 100.00 · as of 2025-03-18 00:05 UTC", "Stale"),
+            (at, true, "⚠️ <b>Stale</b>: no data since then", "Warming up"),
+            (None, false, "<b>BTCUSDT</b> · 100.00\n", "as of"),
+        ] {
+            let view = PairView { as_of, stale, ready: !stale, ..pair("BTCUSDT", 3.0, true) };
+            let text = super::pair(&view);
+            assert!(text.contains(want), "{text}");
+            assert!(!text.contains(unwanted), "{text}");
         }
     }
 

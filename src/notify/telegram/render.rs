@@ -6,11 +6,14 @@
 use serde_json::Value;
 
 use crate::model::{
-    Alert, AlertKind, BiasFacts, ClusterFacts, ClusterLabel, Crowding, DivergenceFacts,
-    DivergenceKind, ExitFacts, Facts, FundingFacts, LevelFacts, ModelFacts, Regime, SetupFacts,
+    Alert, AlertKind, ClusterLabel, DivergenceFacts, ExitFacts, Facts, LevelFacts, SetupFacts,
     Side, TimeMs, format_utc,
 };
 use crate::notify::escape_html;
+use crate::notify::wording::{
+    bars, bias, checklist, cluster_summary, distance, divergence_name, estimate_caveat,
+    exited_trade, finite, funding, opt_price, range, size,
+};
 use crate::numbers::{price, usd};
 
 /// Telegram's limit on one message's text, in UTF-16 code units after entity parsing. We count
@@ -72,7 +75,7 @@ pub fn render_html_quoting(alert: &Alert, track: Option<&str>) -> String {
             "<i>RSI still warming up{bars}: values may shift a little.</i>"
         ));
     }
-    lines.extend(estimate_caveat(&alert.facts));
+    lines.extend(estimate_caveat(&alert.facts).map(|c| format!("<i>{c}</i>")));
     if let Some(track) = track {
         lines.push(format!("<i>Track record: {}</i>", esc(track)));
     }
@@ -97,7 +100,7 @@ fn cluster_lines(kind: AlertKind, f: &LevelFacts, lines: &mut Vec<String>) {
         zone.push_str(&format!(" (peak {})", price(peak)));
     }
     lines.push(zone);
-    lines.push(format!("Notional: {}", size_line(c)));
+    lines.push(format!("Notional: {}", size(c)));
     if let Some(at) = finite(f.price) {
         lines.push(format!("Price: {} · {}", price(at), distance(at, c)));
     }
@@ -111,8 +114,8 @@ fn cluster_lines(kind: AlertKind, f: &LevelFacts, lines: &mut Vec<String>) {
             None => lines.push("Next: none in the window".into()),
         }
     }
-    lines.push(bias_line(&f.bias));
-    lines.push(funding_line(&f.funding));
+    lines.push(format!("Bias: {}", bias(&f.bias)));
+    lines.push(format!("Funding: {}", funding(&f.funding)));
 }
 
 fn setup_lines(f: &SetupFacts, lines: &mut Vec<String>) {
@@ -138,25 +141,13 @@ fn setup_lines(f: &SetupFacts, lines: &mut Vec<String>) {
     if let Some(rr) = finite(f.reward_risk) {
         lines.push(format!("R:R <b>{rr:.1}</b> after fees"));
     }
-    let c = &f.checklist;
     lines.push("Checklist:".into());
-    for (ok, item) in [
-        (c.regime_clear, "Regime clear"),
-        (
-            c.cluster_in_wave_direction,
-            "Fuel cluster in the wave's direction",
-        ),
-        (c.thin_approach, "Thin approach"),
-        (c.trigger_4h, "4h entry trigger"),
-        (c.funding_confirms, "Funding confirms"),
-        (c.invalidation_level, "Invalidation level (swing stop)"),
-        (c.reward_risk_ok, "R:R ≥ 2 after fees"),
-    ] {
+    for (ok, item) in checklist(&f.checklist) {
         lines.push(format!("{} {}", if ok { "✅" } else { "❌" }, esc(item)));
     }
-    lines.push(funding_line(&f.funding));
+    lines.push(format!("Funding: {}", funding(&f.funding)));
     lines.push(format!("Target: {}", cluster_summary(&f.cluster)));
-    lines.push(bias_line(&f.bias));
+    lines.push(format!("Bias: {}", bias(&f.bias)));
 }
 
 fn divergence_lines(f: &DivergenceFacts, lines: &mut Vec<String>) {
@@ -189,11 +180,7 @@ fn divergence_lines(f: &DivergenceFacts, lines: &mut Vec<String>) {
 }
 
 fn exit_lines(alert: &Alert, f: &ExitFacts, lines: &mut Vec<String>) {
-    let trade = match f.bias.wave {
-        Regime::Bull => "long",
-        Regime::Bear => "short",
-        Regime::Range => "position",
-    };
+    let trade = exited_trade(f.bias.wave);
     let tf = alert.interval.map_or(String::new(), |i| format!(" on {i}"));
     lines.push(format!(
         "<b>Exit {trade}</b>: {} divergence{tf}",
@@ -215,8 +202,8 @@ fn exit_lines(alert: &Alert, f: &ExitFacts, lines: &mut Vec<String>) {
     lines.push(rsi_close(f.rsi, f.close));
     lines.push(format!("Fuel cluster: {}", cluster_summary(&f.cluster)));
     lines.push(format!("Reached: {} UTC", format_utc(f.touched_ms)));
-    lines.push(bias_line(&f.bias));
-    lines.push(funding_line(&f.funding));
+    lines.push(format!("Bias: {}", bias(&f.bias)));
+    lines.push(format!("Funding: {}", funding(&f.funding)));
 }
 
 /// Every fact as a `path: value` line, for kinds without a layout of their own.
@@ -252,41 +239,6 @@ fn generic_lines(f: &Value, lines: &mut Vec<String>) {
     walk("", f, lines);
 }
 
-/// The bar count a warming-up note names: alerts of a closed bar carry it.
-fn bars(facts: &Facts) -> Option<u64> {
-    match facts {
-        Facts::RegimeChange(f) => Some(f.bar.bars),
-        Facts::MidlineCross(f) => Some(f.bar.bars),
-        Facts::Divergence(f) => Some(f.bar.bars),
-        Facts::SetupEntry(f) => Some(f.bars),
-        _ => None,
-    }
-}
-
-/// The caveat every heatmap-derived alert carries: the levels are a model's estimate, named with
-/// its mode and coverage when the alert has them (an exit names only its cluster).
-fn estimate_caveat(facts: &Facts) -> Option<String> {
-    let model: Option<&ModelFacts> = match facts {
-        Facts::ClusterApproach(f) | Facts::ClusterEdge(f) | Facts::ClusterSwept(f) => {
-            Some(&f.model)
-        }
-        Facts::SetupEntry(f) => Some(&f.model),
-        Facts::DivergenceExit(_) => None,
-        _ => return None,
-    };
-    let how = model.map_or(String::new(), |m| {
-        let coverage = m
-            .coverage
-            .and_then(finite)
-            .map_or("n/a".into(), |c| format!("{:.0} %", 100.0 * c));
-        format!(" (mode {}, coverage {coverage})", m.mode.as_str())
-    });
-    Some(format!(
-        "<i>Estimate: a cluster is where the heatmap model{how} piles up estimated liquidations, \
-         not exchange data; on real Binance prints it has not beaten a plain leverage ladder.</i>"
-    ))
-}
-
 fn rsi_close(rsi: Option<f64>, close: f64) -> String {
     let rsi = rsi
         .and_then(finite)
@@ -312,99 +264,6 @@ fn pivots_line(prev: Pivot, pivot: Pivot) -> String {
         s
     };
     format!("Pivots: {} → {}", show(prev), show(pivot))
-}
-
-fn divergence_name(kind: DivergenceKind) -> &'static str {
-    match kind {
-        DivergenceKind::RegularBull => "regular bullish",
-        DivergenceKind::RegularBear => "regular bearish",
-        DivergenceKind::HiddenBull => "hidden bullish",
-        DivergenceKind::HiddenBear => "hidden bearish",
-    }
-}
-
-fn bias_line(b: &BiasFacts) -> String {
-    let regime = b.regime.map_or("?", Regime::as_str);
-    let mut detail = vec![format!("{} regime {regime}", b.timeframe)];
-    detail.extend(b.higher_regime.map(|h| format!("higher {h}")));
-    detail.push(format!("{} conviction", b.conviction.as_str()));
-    format!("Bias: {} wave ({})", b.wave, detail.join(", "))
-}
-
-fn funding_line(fu: &FundingFacts) -> String {
-    let Some(rate) = fu.rate.and_then(finite) else {
-        return "Funding: no data".into();
-    };
-    let crowded = match fu.crowded {
-        Some(Crowding::Longs) => "longs crowded",
-        Some(Crowding::Shorts) => "shorts crowded",
-        Some(Crowding::Neutral) => "neutral",
-        None => "?",
-    };
-    let confirms = if fu.confirms {
-        "confirms the wave"
-    } else {
-        "does not confirm"
-    };
-    format!("Funding: {:+.4} % · {crowded} · {confirms}", 100.0 * rate)
-}
-
-/// `long-liquidation cluster 1,813.9–1,819.4 · ~$14.7M est. · density 3.1`
-fn cluster_summary(c: &ClusterFacts) -> String {
-    format!(
-        "{}-liquidation cluster {} · {}",
-        c.side.as_str(),
-        range(c),
-        size_line(c)
-    )
-}
-
-/// `~$106M est. · density 3.9 · share 29 %`
-fn size_line(c: &ClusterFacts) -> String {
-    let mut s = format!("~{} est.", finite(c.notional_usd).map_or("?".into(), usd));
-    if let Some(d) = finite(c.density) {
-        s.push_str(&format!(" · density {d:.1}"));
-    }
-    if let Some(share) = finite(c.share) {
-        s.push_str(&format!(" · share {:.0} %", 100.0 * share));
-    }
-    s
-}
-
-fn range(c: &ClusterFacts) -> String {
-    match (finite(c.near_edge), finite(c.far_edge)) {
-        (Some(a), Some(b)) => format!("{}–{}", price(a.min(b)), price(a.max(b))),
-        _ => "?".into(),
-    }
-}
-
-/// Where `at` stands against the cluster: short pools lie above price, long pools below.
-fn distance(at: f64, c: &ClusterFacts) -> String {
-    let (Some(near), Some(far)) = (finite(c.near_edge), finite(c.far_edge)) else {
-        return "distance ?".into();
-    };
-    let above = far >= near;
-    let (before, beyond) = if above {
-        (at < near, at > far)
-    } else {
-        (at > near, at < far)
-    };
-    if before && at != 0.0 {
-        format!("{:.2} % from the near edge", 100.0 * (near - at).abs() / at)
-    } else if beyond {
-        "beyond the far edge".into()
-    } else {
-        "inside the cluster".into()
-    }
-}
-
-fn opt_price(x: Option<f64>) -> String {
-    x.and_then(finite).map_or("—".into(), price)
-}
-
-/// A number worth showing: NaN and infinities (which JSON writes as null) show as unknown.
-fn finite(x: f64) -> Option<f64> {
-    x.is_finite().then_some(x)
 }
 
 /// Splits `text` into pieces of at most `limit` UTF-16 code units, at line boundaries (the

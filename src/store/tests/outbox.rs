@@ -80,6 +80,8 @@ fn reschedule_persists_and_dead_letter_moves() {
             error: "smtp: 550 no such user".to_owned(),
             at: 10_000,
             attempts: 3,
+            recipients: Vec::new(),
+            chart: None,
         }]
     );
     // Neither resurrects an entry that is gone.
@@ -87,6 +89,68 @@ fn reschedule_persists_and_dead_letter_moves() {
     store.dead_letter(&key, "again", 11_000).unwrap();
     assert!(store.outbox_depth().unwrap().is_empty());
     assert_eq!(store.dead_letters().unwrap().len(), 1);
+}
+
+#[test]
+fn progress_per_recipient_persists_and_dead_letters_move_back_or_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state");
+    let a = alert(AlertKind::ClusterEdge)
+        .symbol("ETHUSDT")
+        .at(7)
+        .build();
+    let names = |r: &[&str]| r.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    {
+        let store = open(&path);
+        commit_alerts(&store, &routed(std::slice::from_ref(&a), &["telegram"]));
+        // Chat 1 got it, chat 3 blocked the bot, chat 2 hit flood control: owed to chat 2 only.
+        let (key, entry) = store.pending("telegram", 1).unwrap().remove(0);
+        let next = OutboxEntry {
+            attempts: 1,
+            next_attempt_ms: 6_000,
+            to: Some(names(&["2"])),
+            ..entry
+        };
+        let blocked = Failure {
+            recipients: names(&["3"]),
+            error: "chat 3: bot was blocked by the user".to_owned(),
+        };
+        store
+            .settle(&[(key, Settle::Again(Box::new(next)))], &[blocked], 5_000)
+            .unwrap();
+    }
+    let store = open(&path);
+    let (key, entry) = store.pending("telegram", 1).unwrap().remove(0);
+    assert_eq!((entry.to, entry.attempts), (Some(names(&["2"])), 1));
+    let letters = store.dead_letters_by_id().unwrap();
+    assert_eq!(letters.len(), 1);
+    let (blocked_id, letter) = &letters[0];
+    assert_eq!(
+        (letter.recipients.clone(), letter.attempts),
+        (names(&["3"]), 1)
+    );
+    assert!(!store.is_sent("telegram", &a.id).unwrap());
+    store.mark_sent(&key, 8_000).unwrap();
+    assert!(store.is_sent("telegram", &a.id).unwrap());
+
+    // Retried: back in the outbox, due at once, owed to chat 3 only; a second retry finds nothing.
+    assert_eq!(store.retry_dead(&[*blocked_id]).unwrap(), 1);
+    assert_eq!(store.retry_dead(&[*blocked_id]).unwrap(), 0);
+    assert!(store.dead_letters().unwrap().is_empty());
+    let (key, entry) = store.pending("telegram", 5).unwrap().remove(0);
+    assert_eq!(
+        (entry.to, entry.attempts, entry.next_attempt_ms, entry.alert),
+        (Some(names(&["3"])), 0, 0, a)
+    );
+
+    // Dropped: gone for good; unknown ids are skipped.
+    store
+        .dead_letter(&key, "chat 3: blocked again", 9_000)
+        .unwrap();
+    let (id, _) = store.dead_letters_by_id().unwrap().remove(0);
+    assert_eq!(store.drop_dead(&[id, id + 1_000]).unwrap(), 1);
+    assert!(store.dead_letters().unwrap().is_empty());
+    assert!(store.outbox_depth().unwrap().is_empty());
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! A faithful fake Telegram Bot API on 127.0.0.1 (research/ecosystem.md §1): HTTP/1.1 on std
 //! threads, one request per connection, PascalCase methods lower-cased, `{"ok":…}` bodies as
-//! Telegram writes them (a 5xx only when scripted: teloxide sleeps 10 s on those), JSON and multipart/form-data
-//! requests (fixed length or chunked), `getMe`, long-polled `getUpdates` that honours `offset`,
-//! and 401 for any token but [`TOKEN`]. Every request is recorded. Nothing leaves the machine.
+//! Telegram writes them (a 5xx only when scripted: teloxide sleeps 10 s on those), JSON and
+//! multipart/form-data requests (fixed length or chunked), `getMe`, long-polled `getUpdates` that
+//! honours `offset`, chats that blocked the bot (403), and 401 for any token but [`TOKEN`].
+//! Every request is recorded. Nothing leaves the machine.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -93,6 +94,9 @@ struct State {
     polls: Mutex<VecDeque<Reply>>,
     updates: Mutex<Updates>,
     arrived: Condvar,
+    /// Chats whose every send is refused with 403 "bot was blocked by the user" (the script is
+    /// left for the other chats).
+    blocked: Mutex<Vec<i64>>,
 }
 
 pub(crate) struct FakeBotApi {
@@ -117,6 +121,15 @@ impl FakeBotApi {
             }
         });
         FakeBotApi { url, state }
+    }
+
+    /// Refuses every send to `chat` as a user who blocked the bot does (403), or stops that.
+    pub(crate) fn block_chat(&self, chat: i64, blocked: bool) {
+        let mut chats = self.state.blocked.lock().unwrap();
+        chats.retain(|c| *c != chat);
+        if blocked {
+            chats.push(chat);
+        }
     }
 
     /// Answers the next `getUpdates` requests from `script` before serving updates again.
@@ -221,6 +234,12 @@ fn serve(stream: TcpStream, state: &State) {
     let script = match method.as_str() {
         "getupdates" => state.polls.lock().unwrap().pop_front(),
         "getme" => None,
+        _ if call
+            .chat()
+            .is_some_and(|c| state.blocked.lock().unwrap().contains(&c)) =>
+        {
+            Some(Reply::Blocked)
+        }
         _ => state.sends.lock().unwrap().pop_front(),
     };
     let reply = match script {

@@ -3,6 +3,7 @@
 //! kept closed, captured logs). Owns no test of its own.
 
 pub(crate) mod coherent;
+pub(crate) mod demo;
 pub(crate) mod fake_binance_rest;
 pub(crate) mod fake_binance_ws;
 pub(crate) mod fake_bot_api;

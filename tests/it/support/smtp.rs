@@ -1,5 +1,6 @@
 //! A real SMTP server in the test process (mailin-embedded) that keeps every message raw: with
-//! STARTTLS (a self-signed certificate from rcgen) and AUTH PLAIN, or plain. Its `serve()` never
+//! STARTTLS (a self-signed certificate from rcgen, or one a private test CA signed) and AUTH
+//! PLAIN, or plain. Its `serve()` never
 //! returns: each server runs on its own thread, left to die with the test process. Nothing
 //! leaves 127.0.0.1.
 
@@ -74,6 +75,46 @@ impl Cert {
         Cert {
             pem: certified.cert.pem(),
             key: certified.signing_key.serialize_pem(),
+        }
+    }
+}
+
+/// A private certificate authority, as a company's internal relay would have: its own root
+/// (not self-signed by the server) that signs the server's certificate.
+pub(crate) struct PrivateCa {
+    /// The CA's certificate, PEM: what `ca_file` names.
+    pub(crate) pem: String,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+}
+
+impl PrivateCa {
+    pub(crate) fn new() -> PrivateCa {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "liqwave test CA");
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        let key = rcgen::KeyPair::generate().unwrap();
+        let pem = params.self_signed(&key).unwrap().pem();
+        PrivateCa {
+            pem,
+            issuer: rcgen::Issuer::new(params, key),
+        }
+    }
+
+    /// A server certificate for `localhost` and 127.0.0.1 that this CA signed.
+    pub(crate) fn server_cert(&self) -> Cert {
+        let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+        let params = rcgen::CertificateParams::new(names).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        Cert {
+            pem: cert.pem(),
+            key: key.serialize_pem(),
         }
     }
 }

@@ -106,7 +106,7 @@ impl Runner {
 
     async fn pair(&self, symbol: &Symbol, deadline: Instant) -> Result<Answer, Unanswered> {
         let reply = self
-            .ask(|tx| Query::Pair(symbol.clone(), tx), deadline)
+            .ask(|tx| Query::Pair(symbol.clone(), wall_ms(), tx), deadline)
             .await?;
         let Some(found) = reply else {
             return Ok(Answer::text(answers::unknown_pair(symbol)));
@@ -124,14 +124,14 @@ impl Runner {
     }
 
     async fn market(&self, deadline: Instant) -> Result<MarketView, Unanswered> {
-        self.ask(Query::Market, deadline).await
+        self.ask(|tx| Query::Market(wall_ms(), tx), deadline).await
     }
 
     /// Whether the engine knows `symbol`. The engine takes inputs in order, so its answer also
     /// proves that what was sent before (a mute) is applied and stored.
     async fn knows(&self, symbol: &Symbol, deadline: Instant) -> Result<bool, Unanswered> {
         let reply = self
-            .ask(|tx| Query::Pair(symbol.clone(), tx), deadline)
+            .ask(|tx| Query::Pair(symbol.clone(), wall_ms(), tx), deadline)
             .await?;
         Ok(reply.is_some())
     }

@@ -5,8 +5,9 @@ use serde_json::json;
 use super::*;
 use crate::model::testing::{TestAlert, alert};
 use crate::model::{
-    BarFacts, Checklist, Conviction, Cross50, EntryDirection, HeatmapMode, Interval,
-    MidlineCrossFacts, RegimeChangeFacts, SetupLetter, SummaryFacts,
+    BarFacts, BiasFacts, Checklist, ClusterFacts, Conviction, Cross50, Crowding, DivergenceKind,
+    EntryDirection, FundingFacts, HeatmapMode, Interval, MidlineCrossFacts, ModelFacts, Regime,
+    RegimeChangeFacts, SetupLetter, SummaryFacts,
 };
 
 /// ETHUSDT's alert of `facts` at 2025-03-18 00:00 UTC, the close of the 4h bar it names.
