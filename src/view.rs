@@ -20,13 +20,12 @@ use crate::analytics::entry::EntryDirection;
 use crate::analytics::heatmap::Heatmap;
 use crate::analytics::regime::Regime;
 use crate::model::{AlertBrief, Facts, Interval, MINUTE_MS, Side, SummaryFacts, Symbol, TimeMs};
-use crate::numbers::{price, usd};
 use crate::rules::{Bias, ClusterLabel, Crowding, RuleParams, plan};
 
 /// Heat bands on a chart are this many model bins tall (0.5 % at 10 bp bins).
 pub const BAND_BINS: i32 = 5;
-/// A chart shows ±this fraction of price.
-pub const CHART_RANGE: f64 = 0.15;
+/// A chart shows ±this fraction of price: the span the map's history keeps.
+pub const CHART_RANGE: f64 = crate::analytics::heat_history::HISTORY_RANGE;
 /// Data older than this is stale: a live feed brings a mark price every few seconds and a bar
 /// every 5 minutes, so 15 minutes without either is a dead feed, not a slow one.
 pub const FRESH_WITHIN_MS: TimeMs = 15 * MINUTE_MS;
@@ -166,10 +165,7 @@ impl PairView {
             Some(level_view(c, price, bias.label(side)))
         };
         let setup = price.and_then(|entry| setup_view(pair, &bias, entry, p));
-        let as_of = [pair.heat().map().last_time(), pair.last_source_close()]
-            .into_iter()
-            .flatten()
-            .max();
+        let as_of = pair.as_of();
         let stale = as_of.is_some_and(|t| now - t > FRESH_WITHIN_MS);
         PairView {
             symbol: pair.symbol().clone(),
@@ -373,21 +369,12 @@ pub fn heat_column(map: &Heatmap, time: TimeMs, width_ms: i64, price: f64) -> He
 
 /// A cluster as a labelled box on a chart.
 pub fn cluster_band(c: &Cluster, label: Option<ClusterLabel>) -> ClusterBand {
-    let side = match c.side {
-        Side::Long => "longs",
-        Side::Short => "shorts",
-    };
-    let tag = label.map_or(String::new(), |l| format!("{} · ", l.as_str()));
+    let tag = label.map(ClusterLabel::as_str);
     ClusterBand {
         side: c.side,
         near_edge: c.near_edge,
         far_edge: c.far_edge,
-        label: format!(
-            "{tag}{side} {}–{} · {} est.",
-            price(c.near_edge),
-            price(c.far_edge),
-            usd(c.notional_usd)
-        ),
+        label: chart::band_label(tag, c.side, c.near_edge, c.far_edge, c.notional_usd),
         touched: false,
     }
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Subcommand;
 
-use super::load_config;
+use super::{load_config, store_held};
 use crate::config::LogFormat;
 use crate::model::format_utc;
 use crate::store::{DeadLetter, Store, StoreError};
@@ -89,14 +89,11 @@ pub(super) fn run(args: &Args) -> anyhow::Result<()> {
 /// The store, or an error that tells the operator what to do.
 fn open(path: &Path, cache_bytes: u64) -> anyhow::Result<Store> {
     Store::open_existing(path, cache_bytes).map_err(|e| match e {
-        StoreError::Locked { holder, .. } => anyhow::anyhow!(
-            "{}: {} holds the store (sled allows one process at a time); stop the daemon \
-             (systemctl stop liqwave), run this again, then start it: retried alerts go out on start. \
-             Nothing changed",
-            path.display(),
-            holder.map_or("another process (the daemon?)".to_owned(), |pid| {
-                format!("liqwave process {pid} (the daemon?)")
-            })
+        StoreError::Locked { holder, .. } => store_held(
+            path,
+            holder,
+            "stop the daemon (systemctl stop liqwave), run this again, then start it: retried \
+             alerts go out on start. Nothing changed",
         ),
         e => anyhow::Error::new(e).context(format!("opening the store {}", path.display())),
     })

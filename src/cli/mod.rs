@@ -177,6 +177,17 @@ pub(super) fn load_config(path: &Path) -> anyhow::Result<Config> {
     Ok(config::load(path)?)
 }
 
+/// The store at `path` is held by another process (sled allows one at a time): who, and `advice`.
+pub(super) fn store_held(path: &Path, holder: Option<u32>, advice: &str) -> anyhow::Error {
+    let who = holder.map_or("another process (the daemon?)".to_owned(), |pid| {
+        format!("liqwave process {pid} (the daemon?)")
+    });
+    anyhow::anyhow!(
+        "{}: {who} holds the store (sled allows one process at a time); {advice}",
+        path.display()
+    )
+}
+
 /// Epoch milliseconds, an RFC 3339 UTC time, or a UTC date (its midnight).
 pub(super) fn parse_time(s: &str) -> Result<i64, String> {
     let date =

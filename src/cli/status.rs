@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::load_config;
+use super::{load_config, store_held};
 use crate::config::{self, LogFormat};
 use crate::engine::PairSnapshot;
 use crate::model::{Interval, format_utc};
@@ -27,13 +27,10 @@ pub(super) fn run(config_path: &Path) -> anyhow::Result<()> {
         .context("the config has no store.path: there is no state to show")?;
     let store = Store::open_existing(path, config.store.cache_bytes).map_err(|e| match e {
         // sled takes an exclusive lock: a second process cannot read it, not even read-only.
-        StoreError::Locked { holder, .. } => anyhow::anyhow!(
-            "{}: {} holds the store (sled allows one process at a time); stop it, or run status \
-             on a copy of the directory",
-            path.display(),
-            holder.map_or("another process (the daemon?)".to_owned(), |pid| {
-                format!("liqwave process {pid} (the daemon?)")
-            })
+        StoreError::Locked { holder, .. } => store_held(
+            path,
+            holder,
+            "stop it, or run status on a copy of the directory",
         ),
         // The advice of run and replay names a flag status lacks.
         StoreError::NewerSchema { .. } => anyhow::anyhow!("{}; upgrade", e.problem()),

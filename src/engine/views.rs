@@ -103,12 +103,18 @@ impl Engine {
             &self.params,
             now,
         );
-        let chart =
-            chart_series(&pair.state, &self.rules, &self.params).map(|c| match &view.setup {
-                Some(setup) => c.with_setup(&setup.levels()),
-                None => c,
-            });
+        let chart = self.view_chart(&view);
         Some(PairAnswer { view, chart })
+    }
+
+    /// The chart of a pair's view, with the setup lining up drawn when there is one.
+    fn view_chart(&self, view: &PairView) -> Option<ChartSeries> {
+        let pair = self.pairs.get(&view.symbol)?;
+        let chart = chart_series(&pair.state, &self.rules, &self.params)?;
+        Some(match &view.setup {
+            Some(setup) => chart.with_setup(&setup.levels()),
+            None => chart,
+        })
     }
 
     /// The chart of `alert` at the moment it was raised (`at`, the time of the event that raised
@@ -138,14 +144,7 @@ impl Engine {
         let charts = market
             .setups()
             .into_iter()
-            .filter_map(|view| {
-                let pair = self.pairs.get(&view.symbol)?;
-                let chart = chart_series(&pair.state, &self.rules, &self.params)?;
-                Some(match &view.setup {
-                    Some(setup) => chart.with_setup(&setup.levels()),
-                    None => chart,
-                })
-            })
+            .filter_map(|view| self.view_chart(view))
             .take(SUMMARY_CHARTS)
             .collect();
         let health = market.health;

@@ -142,13 +142,7 @@ impl ChartSeries {
             side: c.side,
             near_edge: c.near_edge,
             far_edge: c.far_edge,
-            label: format!(
-                "{tag} · {} {}–{} · {} est.",
-                side_name(c.side),
-                price(c.near_edge),
-                price(c.far_edge),
-                usd(c.notional_usd)
-            ),
+            label: band_label(Some(tag), c.side, c.near_edge, c.far_edge, c.notional_usd),
             touched: true,
         };
         let same = |b: &&mut ClusterBand| b.side == c.side && close_to(b.near_edge, c.near_edge);
@@ -211,6 +205,18 @@ impl SetupLevels {
         lines.retain(|l| l.price.is_finite() && l.price > 0.0);
         lines
     }
+}
+
+/// A cluster's label beside its box: `fuel · longs 78,200–76,900 · $412M est.`.
+pub(super) fn band_label(tag: Option<&str>, side: Side, near: f64, far: f64, usd_: f64) -> String {
+    let tag = tag.map_or(String::new(), |t| format!("{t} · "));
+    format!(
+        "{tag}{} {}–{} · {} est.",
+        side_name(side),
+        price(near),
+        price(far),
+        usd(usd_)
+    )
 }
 
 fn side_name(side: Side) -> &'static str {
