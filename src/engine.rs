@@ -3,14 +3,16 @@
 //! network or reads the clock: ordering is the order of its inputs, so a replay is deterministic.
 //! The task around it (`task.rs`) routes its alerts, hands them on and persists what it changed.
 
+mod batch;
 mod meter;
 mod task;
 #[cfg(test)]
 mod tests;
 mod views;
 
+pub use batch::{Raised, worker_threads};
 pub use meter::EngineMeter;
-pub use task::{Freshness, Inputs, Outlet, Persist, SinkSlot};
+pub use task::{COALESCE_EVENTS, Freshness, Inputs, Outlet, Persist, SinkSlot};
 pub use views::{MARKET, PairAnswer, Pulse, Query, SummaryRequest};
 
 use std::collections::{BTreeMap, HashMap};
@@ -61,6 +63,23 @@ pub struct EngineStats {
     pub rules: RuleTally,
 }
 
+impl EngineStats {
+    /// Adds what another worker counted (a thread's share of a batch).
+    fn absorb(&mut self, other: EngineStats) {
+        self.events += other.events;
+        self.source_bars += other.source_bars;
+        self.signal_bars += other.signal_bars;
+        for (kind, n) in other.alerts {
+            *self.alerts.entry(kind).or_default() += n;
+        }
+        self.filtered_events += other.filtered_events;
+        self.gaps += other.gaps;
+        self.heat_steps += other.heat_steps;
+        self.muted += other.muted;
+        self.rules.absorb(other.rules);
+    }
+}
+
 #[derive(Debug)]
 pub struct Engine {
     params: SignalParams,
@@ -78,6 +97,8 @@ pub struct Engine {
     out: PairOutput,
     /// Persist soft changes (quiet marks, liquidations) only with a pair's next hard change.
     defer_soft: bool,
+    /// Threads that step one batch's pairs (at least 1).
+    threads: usize,
 }
 
 /// A pair's state with its heatmap kernel, which is derived from the config and the pair's
@@ -101,6 +122,76 @@ enum Change {
     Soft,
     /// Anything else: the next commit persists it.
     Hard,
+}
+
+/// What every pair's step reads and none writes: the settings, and the mutes (commands change
+/// them between inputs only).
+#[derive(Debug, Clone, Copy)]
+struct Knobs<'a> {
+    params: &'a SignalParams,
+    clusters: &'a ClusterParams,
+    switches: &'a AlertSwitches,
+    rules: &'a RuleParams,
+    mutes: &'a Mutes,
+}
+
+/// [`Engine::split`]: the knobs, the pairs, the counters and the step's scratch.
+type Stepping<'a> = (
+    Knobs<'a>,
+    &'a mut HashMap<Symbol, Pair>,
+    &'a mut EngineStats,
+    &'a mut PairOutput,
+);
+
+impl Pair {
+    /// Runs one event of this pair through its analytics and rules and appends the alerts that
+    /// pass the mutes to `out`; counts into `stats`. Touches nothing but this pair, so pairs can
+    /// step on different threads.
+    fn step(
+        &mut self,
+        k: &Knobs<'_>,
+        event: &MarketEvent,
+        stats: &mut EngineStats,
+        scratch: &mut PairOutput,
+        out: &mut Vec<Alert>,
+    ) {
+        scratch.clear();
+        match event {
+            MarketEvent::Candle { .. } => stats.source_bars += 1,
+            MarketEvent::Gap { .. } => stats.gaps += 1,
+            _ => {}
+        }
+        let ctx = context(k.params, k.clusters, &self.kernel);
+        let rctx = RuleContext {
+            signals: k.params,
+            switches: k.switches,
+            rules: k.rules,
+        };
+        let before = out.len();
+        let tally = &mut stats.rules;
+        self.rules
+            .before_event(&self.state, event, &rctx, tally, out);
+        self.state.on_event(event, &ctx, scratch);
+        (self.rules).after_event(&self.state, event, &scratch.signals, &rctx, tally, out);
+        stats.heat_steps += u64::from(scratch.heat_steps);
+        stats.signal_bars += scratch.signals.len() as u64;
+        let quiet = out.len() == before
+            && matches!(event, MarketEvent::Mark(_) | MarketEvent::Liquidation(_));
+        let change = if quiet { Change::Soft } else { Change::Hard };
+        self.changed = self.changed.max(change);
+        if out.len() > before {
+            let raised = out.split_off(before);
+            for alert in raised {
+                if k.mutes.is_muted(&alert) {
+                    stats.muted += 1;
+                    continue;
+                }
+                *stats.alerts.entry(alert.kind()).or_default() += 1;
+                self.rules.remember(&alert);
+                out.push(alert);
+            }
+        }
+    }
 }
 
 /// What a warm restart needs of one pair: its analytic state and its rule state (arms,
@@ -132,69 +223,59 @@ impl Engine {
             clock: None,
             out: PairOutput::default(),
             defer_soft: false,
+            threads: worker_threads(config.engine.threads),
         }
     }
 
     /// Processes one event and appends the alerts it raises to `out`.
     pub fn handle(&mut self, ev: &SymbolEvent, out: &mut Vec<Alert>) {
-        self.stats.events += 1;
         self.out.clear();
+        if !self.admit(ev) {
+            return;
+        }
+        let (knobs, pairs, stats, scratch) = self.split();
+        let pair = pairs
+            .get_mut(&ev.symbol)
+            .expect("an admitted event has its pair");
+        pair.step(&knobs, &ev.event, stats, scratch, out);
+    }
+
+    /// The engine as a step sees it: the knobs every pair reads, and the pairs, counters and
+    /// scratch the step changes.
+    fn split(&mut self) -> Stepping<'_> {
+        let knobs = Knobs {
+            params: &self.params,
+            clusters: &self.clusters,
+            switches: &self.switches,
+            rules: &self.rules,
+            mutes: &self.mutes,
+        };
+        (knobs, &mut self.pairs, &mut self.stats, &mut self.out)
+    }
+
+    /// Counts `ev`, moves the data clock and makes sure its pair exists; false when the config
+    /// filters its symbol out (then it is only counted).
+    fn admit(&mut self, ev: &SymbolEvent) -> bool {
+        self.stats.events += 1;
         let known = ev.event.known_at();
         self.clock = Some(self.clock.map_or(known, |c| c.max(known)));
         if !self.filter.accepts(&ev.symbol) {
             self.stats.filtered_events += 1;
-            return;
+            return false;
         }
-        let pair = match self.pairs.get_mut(&ev.symbol) {
-            Some(pair) => pair,
-            None => {
-                let kernel = Kernel::new(&self.heatmap, margin_for(&ev.symbol));
-                let ctx = context(&self.params, &self.clusters, &kernel);
-                let state = PairState::new(ev.symbol.clone(), &ctx);
-                self.pairs.entry(ev.symbol.clone()).or_insert(Pair {
-                    state,
-                    rules: PairRules::default(),
-                    kernel,
-                    changed: Change::Clean,
-                })
-            }
-        };
-        match ev.event {
-            MarketEvent::Candle { .. } => self.stats.source_bars += 1,
-            MarketEvent::Gap { .. } => self.stats.gaps += 1,
-            _ => {}
+        if !self.pairs.contains_key(&ev.symbol) {
+            let kernel = Kernel::new(&self.heatmap, margin_for(&ev.symbol));
+            let ctx = context(&self.params, &self.clusters, &kernel);
+            let state = PairState::new(ev.symbol.clone(), &ctx);
+            let pair = Pair {
+                state,
+                rules: PairRules::default(),
+                kernel,
+                changed: Change::Clean,
+            };
+            self.pairs.insert(ev.symbol.clone(), pair);
         }
-        let ctx = context(&self.params, &self.clusters, &pair.kernel);
-        let rctx = RuleContext {
-            signals: &self.params,
-            switches: &self.switches,
-            rules: &self.rules,
-        };
-        let before = out.len();
-        let tally = &mut self.stats.rules;
-        pair.rules
-            .before_event(&pair.state, &ev.event, &rctx, tally, out);
-        pair.state.on_event(&ev.event, &ctx, &mut self.out);
-        pair.rules
-            .after_event(&pair.state, &ev.event, &self.out.signals, &rctx, tally, out);
-        self.stats.heat_steps += u64::from(self.out.heat_steps);
-        self.stats.signal_bars += self.out.signals.len() as u64;
-        let quiet = out.len() == before
-            && matches!(ev.event, MarketEvent::Mark(_) | MarketEvent::Liquidation(_));
-        let change = if quiet { Change::Soft } else { Change::Hard };
-        pair.changed = pair.changed.max(change);
-        if out.len() > before {
-            let raised = out.split_off(before);
-            for alert in raised {
-                if self.mutes.is_muted(&alert) {
-                    self.stats.muted += 1;
-                    continue;
-                }
-                *self.stats.alerts.entry(alert.kind()).or_default() += 1;
-                pair.rules.remember(&alert);
-                out.push(alert);
-            }
-        }
+        true
     }
 
     /// Mutes `mute.symbol` (one kind or all) until `mute.until`, replacing an earlier mute of the

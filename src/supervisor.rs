@@ -16,7 +16,7 @@ mod workers;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -29,10 +29,12 @@ pub use state::open_store;
 
 use crate::config::Config;
 use crate::engine::Engine;
-use crate::model::{AlertKind, SymbolEvent};
+use crate::model::AlertKind;
 use crate::notify::Delivered;
 use crate::rules::RuleTally;
-use crate::source::replay::{Dataset, LoadReport, ReplayOptions, RowLimits, SymbolFilter};
+use crate::source::replay::{
+    Dataset, LoadReport, ReplayOptions, ReplayStream, RowLimits, SymbolFilter,
+};
 use crate::source::{Batch, SourceHealth};
 use signals::Signals;
 use topology::{BATCH, Finished, Parts, Pipeline, SourceEnd};
@@ -158,11 +160,11 @@ pub async fn replay(
 ) -> anyhow::Result<(ReplaySummary, Engine)> {
     let signals = Signals::listen();
     let started = Instant::now();
-    let (loading, dir) = (config.clone(), data_dir.to_owned());
-    let loaded = tokio::task::spawn_blocking(move || load_dataset(&loading, &dir));
+    let (opening, dir) = (config.clone(), data_dir.to_owned());
+    let opened = tokio::task::spawn_blocking(move || open_stream(&opening, &dir));
     let signal = signals.received();
-    let dataset = tokio::select! {
-        loaded = loaded => loaded.context("loading the dataset panicked")??,
+    let stream = tokio::select! {
+        opened = opened => opened.context("opening the dataset panicked")??,
         () = signal.cancelled() => {
             tracing::info!("Stopped while loading; nothing was replayed.");
             let summary = ReplaySummary::stopped_loading(config, started.elapsed());
@@ -170,13 +172,11 @@ pub async fn replay(
         }
     };
     let load_time = started.elapsed();
-    let load = dataset.report().clone();
     tracing::info!(
         dir = %data_dir.display(),
-        symbols = load.symbols.len(),
-        events = dataset.events().len(),
+        symbols = stream.symbols().len(),
         ms = load_time.as_millis() as u64,
-        "Loaded recorded data."
+        "Opened recorded data; it is replayed as it is read."
     );
 
     let store = match &config.store.path {
@@ -187,7 +187,6 @@ pub async fn replay(
         Some(store) => state::restore(config, store)?,
         None => (Engine::new(config), 0),
     };
-    let events = state::remaining(dataset.into_events(), position)?;
     let console = sinks::console(config, run.alerts_out, run.print_alerts)?;
     let started = Instant::now();
     let parts = Parts {
@@ -197,12 +196,25 @@ pub async fn replay(
         metrics: Arc::default(),
         signals,
         fresh: None,
+        pairs_behind: false,
     };
     let mut pipeline = Pipeline::start(config, parts)?;
     let cx = pipeline.source_context(Arc::new(SourceHealth::default()), Default::default());
-    let source = Box::pin(send_batches(events, cx.events, cx.shutdown));
-    let done = pipeline.run(source, SourceEnd::Finishes).await?;
+    let account = Arc::new(Mutex::new(None));
+    let source = stream_batches(
+        stream,
+        position,
+        cx.events,
+        cx.shutdown,
+        Arc::clone(&account),
+    );
+    let done = pipeline.run(Box::pin(source), SourceEnd::Finishes).await?;
     let run_time = started.elapsed();
+    let load = (account
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take())
+    .context("the replay source ended without its account")?;
 
     let mut summary = ReplaySummary::new(load, position, &done, load_time, run_time);
     if let Some(store) = &store {
@@ -218,16 +230,25 @@ pub async fn replay(
 
 /// The recorded dataset in `dir`, read as the config says (source interval, symbol lists).
 pub fn load_dataset(config: &Config, dir: &Path) -> anyhow::Result<Dataset> {
-    let options = ReplayOptions {
+    Dataset::load(dir, &replay_options(config))
+        .with_context(|| format!("loading recorded data from {}", dir.display()))
+}
+
+/// The recorded dataset in `dir` opened as a stream, read as the config says.
+fn open_stream(config: &Config, dir: &Path) -> anyhow::Result<ReplayStream> {
+    ReplayStream::open(dir, &replay_options(config))
+        .with_context(|| format!("opening recorded data in {}", dir.display()))
+}
+
+fn replay_options(config: &Config) -> ReplayOptions {
+    ReplayOptions {
         source_interval: config.replay.source_interval,
         filter: SymbolFilter::Lists {
             include: config.symbols.include.clone(),
             exclude: config.symbols.exclude.clone(),
         },
         limits: row_limits(config),
-    };
-    Dataset::load(dir, &options)
-        .with_context(|| format!("loading recorded data from {}", dir.display()))
+    }
 }
 
 /// The bounds of a recorded row as the config says, with times up to a day after the wall clock.
@@ -235,21 +256,75 @@ pub fn row_limits(config: &Config) -> RowLimits {
     RowLimits::new(crate::clock::wall_ms(), config.replay.max_price_jump)
 }
 
-/// The replay source: hands the recorded events to the engine in order, then hangs up; a
-/// shutdown stops it between batches.
-async fn send_batches(
-    events: Vec<SymbolEvent>,
+/// The replay source: reads the stream on a blocking thread (parsing and decompression are CPU
+/// work) and hands its events to the engine in order, after the `position` a previous run
+/// committed, then hangs up. A shutdown stops it between batches; an error in the data (found
+/// mid-stream) fails it. The stream's account goes to `account` however it ends.
+async fn stream_batches(
+    stream: ReplayStream,
+    position: u64,
     tx: mpsc::Sender<Batch>,
     shutdown: CancellationToken,
+    account: Arc<Mutex<Option<LoadReport>>>,
 ) -> anyhow::Result<()> {
-    let mut events = events.into_iter();
-    loop {
-        if shutdown.is_cancelled() {
+    let reading = tokio::task::spawn_blocking(move || {
+        let mut stream = stream;
+        let sent = send_stream(&mut stream, position, &tx, &shutdown);
+        (stream.report(), sent)
+    });
+    let (report, sent) = match reading.await {
+        Ok(done) => done,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => return Err(e).context("the replay source was cancelled"),
+    };
+    *account.lock().unwrap_or_else(PoisonError::into_inner) = Some(report);
+    sent
+}
+
+/// The blocking half of [`stream_batches`].
+fn send_stream(
+    stream: &mut ReplayStream,
+    position: u64,
+    tx: &mpsc::Sender<Batch>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let stopped = || {
+        let stop = shutdown.is_cancelled();
+        if stop {
             tracing::info!("Shutdown requested; the source stops.");
+        }
+        stop
+    };
+    if !state::skip_processed(stream, position, &stopped)? {
+        return Ok(());
+    }
+    loop {
+        if stopped() {
             return Ok(());
         }
-        let batch: Batch = events.by_ref().take(BATCH).collect();
-        if batch.is_empty() || tx.send(batch).await.is_err() {
+        let mut batch: Batch = Vec::with_capacity(BATCH);
+        let mut failed = None;
+        for event in stream.by_ref() {
+            match event {
+                Ok(event) => batch.push(event),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+            if batch.len() == BATCH {
+                break;
+            }
+        }
+        // The events before an error still go: the engine replays what was sound.
+        let ended = batch.len() < BATCH;
+        if !batch.is_empty() && tx.blocking_send(batch).is_err() {
+            return Ok(());
+        }
+        if let Some(e) = failed {
+            return Err(e).context("reading the recorded data");
+        }
+        if ended {
             return Ok(());
         }
     }

@@ -1,4 +1,4 @@
-//! Memory at 600 pairs (DESIGN.md §10): the state per pair — serialized (the JSON the store keeps)
+//! Memory at 600 pairs (DESIGN.md §10): the state per pair — serialized (the binary the store keeps)
 //! and in memory (a fresh child process restores the 600 warmed pairs from JSON; its resident-set
 //! growth divided by 600) — and the resident set with 600 warmed pairs loaded: this process after
 //! the cold start, and a fresh child that restores them from the sled store as a restart does.
@@ -22,7 +22,7 @@ const RSS_TARGET: u64 = 150 * 1000 * 1000;
 /// What a process with 600 warmed pairs holds.
 pub(crate) struct Memory {
     pairs: usize,
-    /// JSON bytes per pair snapshot: mean and largest.
+    /// Bytes per pair snapshot as the store encodes it: mean and largest.
     json_mean: f64,
     json_max: usize,
     /// A child's resident set before and after restoring every pair from JSON, and after
@@ -42,7 +42,7 @@ pub(crate) fn measure(engine: &Engine, store: &Path, dir: &Path) -> Memory {
     let snapshot = engine.snapshot();
     let sizes: Vec<usize> = snapshot
         .iter()
-        .map(|p| serde_json::to_vec(p).expect("encode").len())
+        .map(|p| liqwave::store::encode_snapshot(p).expect("encode").len())
         .collect();
     let file = dir.join("pairs.json");
     let writer = std::io::BufWriter::new(std::fs::File::create(&file).expect("snapshot file"));
@@ -112,7 +112,7 @@ impl Memory {
         let in_memory = per_pair.map_or("not measured".to_owned(), kib);
         let measured = format!(
             "**{in_memory}** in memory (a fresh process's resident-set growth restoring {} warmed \
-             pairs, ÷ {}); snapshot JSON {} mean, {} largest",
+             pairs, ÷ {}); snapshot as the store encodes it (binary) {} mean, {} largest",
             self.pairs,
             self.pairs,
             kib(self.json_mean),

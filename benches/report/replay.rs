@@ -17,7 +17,7 @@ use crate::{Row, Verdict, runtime};
 /// Runs of each measurement; the median is reported.
 const RUNS: usize = 5;
 const BARS_TARGET: f64 = 1_000_000.0;
-const STEP_TARGET_US: f64 = 5.0;
+const STEP_TARGET_US: f64 = 4.0;
 
 /// The demo configuration, reading `source` bars.
 pub(crate) fn demo_config(source: Interval) -> (Config, PathBuf) {
@@ -157,30 +157,36 @@ impl Replay {
             "recorded 5m data (5 pairs), demo rules: **{:.2} µs** median per 5m step, {:.2} best \
              ({} steps, {} events, all engine work ÷ steps); 600 warmed synthetic pairs (3 days \
              of OI heat, default rules), 12 steps after a restore, every pair's next bar in \
-             turn as at a live close: **{in_turn:.2} µs** median, {best:.2} best, {:.2} over the \
+             turn as at a live close, each close one batch over {} thread(s) as the engine task steps \
+             it (wall time ÷ bars): **{in_turn:.2} µs** median, {best:.2} best, {:.2} over the \
              last 6 steps; the same bars pair by pair (state cached): {:.2} µs",
             self.step_us.median,
             self.step_us.best,
             self.steps,
             self.events,
+            liqwave::engine::worker_threads(0),
             warm.in_turn_later,
             warm.pair_by_pair,
         );
-        let verdict = if self.step_us.median > STEP_TARGET_US {
-            Verdict::Missed(format!(
-                "{:.2} µs per step over the recordings{}",
+        // Judged at 600 warmed pairs; the recordings' figure is said beside it.
+        let recordings = if self.step_us.median > STEP_TARGET_US {
+            format!(
+                "; over the recordings {:.2} µs{}",
                 self.step_us.median,
                 if self.step_us.best <= STEP_TARGET_US {
-                    " (the best run is under 5 µs: a busy machine)"
+                    " (the best run makes it: a busy machine)"
                 } else {
                     ""
                 }
-            ))
-        } else if in_turn > STEP_TARGET_US {
+            )
+        } else {
+            String::new()
+        };
+        let verdict = if in_turn > STEP_TARGET_US {
             let why = if in_turn > 1.3 * warm.pair_by_pair {
                 format!(
-                    "at a live close each pair's ≈ 42 KB of state comes from memory, not cache \
-                     ({:.2} µs pair by pair)",
+                    "at a live close each pair's state comes from memory, not cache ({:.2} µs \
+                     pair by pair)",
                     warm.pair_by_pair
                 )
             } else {
@@ -191,14 +197,18 @@ impl Replay {
                     warm.pair_by_pair, warm.in_turn_later
                 )
             };
-            Verdict::Missed(format!("{in_turn:.2} µs with 600 warmed pairs: {why}"))
+            Verdict::Missed(format!(
+                "{in_turn:.2} µs with 600 warmed pairs: {why}{recordings}"
+            ))
+        } else if self.step_us.median > STEP_TARGET_US {
+            Verdict::Missed(format!("600 warmed pairs make it{recordings}"))
         } else {
             Verdict::Met
         };
         Row {
             what: "engine cost per pair per 5m step (heatmap + clusters + rules)".into(),
             measured,
-            target: "≤ 5 µs".into(),
+            target: format!("≤ {STEP_TARGET_US} µs at 600 warmed pairs (median)"),
             verdict,
         }
     }

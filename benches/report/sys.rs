@@ -8,7 +8,12 @@ use std::time::Duration;
 
 /// A `kB` line of /proc/self/status (`VmRSS`, `VmHWM`), in bytes.
 pub(crate) fn status_bytes(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    proc_status_bytes("self", field)
+}
+
+/// A `kB` line of another process's status file (`pid`: a number or `self`), in bytes.
+pub(crate) fn proc_status_bytes(pid: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| {
         l.strip_prefix(field)
             .is_some_and(|rest| rest.starts_with(':'))
@@ -70,6 +75,40 @@ pub(crate) fn thread_run_wait() -> Option<Duration> {
 pub(crate) fn load_average() -> Option<f64> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
     text.split_whitespace().next()?.parse().ok()
+}
+
+/// The soft limit on open files (`RLIMIT_NOFILE`, /proc/self/limits); `None` when unlimited
+/// or unreadable.
+pub(crate) fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// Bytes available on the file system holding `path` (`df -Pk`; no libc here).
+pub(crate) fn disk_available(path: &std::path::Path) -> Option<u64> {
+    let out = std::process::Command::new("df")
+        .arg("-Pk")
+        .arg(path)
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let kb: u64 = text
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// Bytes the kernel could give without swapping (`MemAvailable` of /proc/meminfo).
+pub(crate) fn mem_available() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux when getconf is missing).

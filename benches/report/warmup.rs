@@ -291,6 +291,10 @@ pub(crate) struct Restart {
     store_bytes: u64,
     /// The engine's cost per pair per 5m step with the restored pairs.
     step: StepCost,
+    /// The pairs as the store held them before the back-fill, and each pair's back-filled bars:
+    /// what the close-burst row replays (`report/burst.rs`).
+    snapshots: Vec<PairSnapshot>,
+    fills: Vec<Vec<SymbolEvent>>,
 }
 
 /// Runs of [`step_cost`].
@@ -327,8 +331,10 @@ fn step_cost(config: &Config, snapshots: &[PairSnapshot], fills: &[Vec<SymbolEve
     }
 }
 
-/// µs per event of `events` into an engine restored from `snapshots`, [`STEP_RUNS`] times:
-/// the median and best run, and the median run over the events from `split` on.
+/// µs per event of `events` into an engine restored from `snapshots`, [`STEP_RUNS`] times, fed
+/// as the engine task is at a close: one batch per pair count of events (`handle_batch`, over
+/// `engine.threads`). Returns the median and best run, and the median run over the events from
+/// the first batch at or after `split` on.
 fn time_steps(
     config: &Config,
     snapshots: &[PairSnapshot],
@@ -337,20 +343,28 @@ fn time_steps(
 ) -> ((f64, f64), f64) {
     let mut whole = Vec::with_capacity(STEP_RUNS);
     let mut later = Vec::with_capacity(STEP_RUNS);
+    let batches: Vec<Vec<SymbolEvent>> = (events.chunks(snapshots.len().max(1)))
+        .map(|c| c.iter().map(|e| (*e).clone()).collect())
+        .collect();
+    let no_chart = |_: &liqwave::model::Alert| false;
     for _ in 0..STEP_RUNS {
         let mut engine = Engine::restore(config, snapshots.to_vec());
-        let mut alerts = Vec::new();
+        let mut raised = Vec::new();
         let t = Instant::now();
-        let mut at_split = t;
-        for (i, e) in events.iter().enumerate() {
-            if i == split {
-                at_split = Instant::now();
+        let (mut at_split, mut from) = (None, 0);
+        let mut seen = 0;
+        for batch in &batches {
+            if at_split.is_none() && seen >= split {
+                (at_split, from) = (Some(Instant::now()), seen);
             }
-            engine.handle(e, &mut alerts);
+            engine.handle_batch(batch, &no_chart, &mut raised);
+            raised.clear();
+            seen += batch.len();
         }
         let per = |d: Duration, n: usize| d.as_secs_f64() * 1e6 / n.max(1) as f64;
         whole.push(per(t.elapsed(), events.len()));
-        later.push(per(at_split.elapsed(), events.len() - split));
+        let later_time = at_split.map_or(Duration::ZERO, |s| s.elapsed());
+        later.push(per(later_time, events.len() - from));
     }
     whole.sort_by(f64::total_cmp);
     later.sort_by(f64::total_cmp);
@@ -424,6 +438,8 @@ pub(crate) fn warm_restart(config: &Config, cold: ColdStart) -> (Restart, Engine
             total,
             store_bytes,
             step,
+            snapshots: before,
+            fills: filled_bars,
         };
         (restart, engine, persister)
     })
@@ -432,6 +448,11 @@ pub(crate) fn warm_restart(config: &Config, cold: ColdStart) -> (Restart, Engine
 impl Restart {
     pub(crate) fn step_cost(&self) -> StepCost {
         self.step
+    }
+
+    /// The restored pairs and each pair's next bars, in 5m steps.
+    pub(crate) fn closes(&self) -> (&[PairSnapshot], &[Vec<SymbolEvent>]) {
+        (&self.snapshots, &self.fills)
     }
 
     pub(crate) fn row(&self) -> Row {
@@ -489,7 +510,7 @@ impl Restart {
 }
 
 /// Bytes of the files under `path`.
-fn dir_bytes(path: &Path) -> u64 {
+pub(crate) fn dir_bytes(path: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(path) else {
         return std::fs::metadata(path).map_or(0, |m| m.len());
     };

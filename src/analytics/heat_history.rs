@@ -134,7 +134,13 @@ fn round_sig(v: f64, digits: i32) -> f64 {
     (v * scale).round() / scale
 }
 
+/// Levels as one short string in JSON; in binary snapshots (the store's) their count and 6 bits
+/// each, four levels in three bytes.
 fn encode<S: Serializer>(levels: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    if !s.is_human_readable() {
+        let count = u32::try_from(levels.len()).map_err(serde::ser::Error::custom)?;
+        return (count, pack(levels)).serialize(s);
+    }
     let text: String = levels
         .iter()
         .map(|q| char::from(ALPHABET[usize::from((*q).min(LEVELS))]))
@@ -143,6 +149,12 @@ fn encode<S: Serializer>(levels: &[u8], s: S) -> Result<S::Ok, S::Error> {
 }
 
 fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    if !d.is_human_readable() {
+        let (count, packed) = <(u32, Vec<u8>)>::deserialize(d)?;
+        return unpack(count as usize, &packed).ok_or_else(|| {
+            serde::de::Error::custom(format!("{} bytes for {count} heat levels", packed.len()))
+        });
+    }
     let text = String::deserialize(d)?;
     text.bytes()
         .map(|b| {
@@ -151,6 +163,43 @@ fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
                 .ok_or_else(|| serde::de::Error::custom(format!("bad heat level {:?}", b as char)))
         })
         .collect()
+}
+
+fn pack(levels: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity((levels.len() * 6).div_ceil(8));
+    let (mut acc, mut bits) = (0u32, 0);
+    for q in levels {
+        acc = (acc << 6) | u32::from((*q).min(LEVELS));
+        bits += 6;
+        while bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+        acc &= (1 << bits) - 1;
+    }
+    if bits > 0 {
+        out.push((acc << (8 - bits)) as u8);
+    }
+    out
+}
+
+/// `None` when `packed` is not exactly the bytes of `count` levels.
+fn unpack(count: usize, packed: &[u8]) -> Option<Vec<u8>> {
+    if packed.len() != count.checked_mul(6)?.div_ceil(8) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(count);
+    let (mut acc, mut bits) = (0u32, 0);
+    for b in packed {
+        acc = (acc << 8) | u32::from(*b);
+        bits += 8;
+        while bits >= 6 && out.len() < count {
+            bits -= 6;
+            out.push(((acc >> bits) & 63) as u8);
+        }
+        acc &= (1 << bits) - 1;
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -180,6 +229,29 @@ mod tests {
         let json = serde_json::to_string(&ring).unwrap();
         assert!(json.len() <= 10_240, "{} bytes", json.len());
         assert_eq!(serde_json::from_str::<HeatHistory>(&json).unwrap(), ring);
+        // The store's binary form packs the levels: 42 bytes for 56 instead of a 56-char string.
+        let binary = postcard::to_allocvec(&ring).unwrap();
+        assert!(binary.len() <= 60 * 80, "{} bytes", binary.len());
+        assert_eq!(postcard::from_bytes::<HeatHistory>(&binary).unwrap(), ring);
+    }
+
+    #[test]
+    fn packed_levels_round_trip_and_a_wrong_length_is_refused() {
+        // Every count modulo 4 (the packing's period), the extremes, empty.
+        for count in [0, 1, 2, 3, 4, 5, 55, 56] {
+            let levels: Vec<u8> = (0..count).map(|i| [0, 63, 1, 62, 37][i % 5]).collect();
+            let packed = pack(&levels);
+            assert_eq!(packed.len(), (count * 6).div_ceil(8), "{count}");
+            assert_eq!(unpack(count, &packed), Some(levels), "{count}");
+            assert_eq!(unpack(count + 4, &packed), None, "{count}");
+        }
+        let column = column(0, vec![5; 3]);
+        let mut binary = postcard::to_allocvec(&column).unwrap();
+        // The count before the packed bytes (length 3, three bytes): 9 levels need 7 bytes.
+        let at = binary.len() - 5;
+        assert_eq!(binary[at..at + 2], [3, 3]);
+        binary[at] = 9;
+        assert!(postcard::from_bytes::<HistoryColumn>(&binary).is_err());
     }
 
     #[test]

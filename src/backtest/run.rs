@@ -3,7 +3,7 @@
 //! baselines drawn from the same bars. Owns the order of that work; the arithmetic lives in
 //! `outcome`, `baselines`, `summary` and `volume`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::baselines::{self, Draws, Ladder, Span};
 use super::outcome::{self, Direction, Level, Trade, walk_trade};
@@ -15,8 +15,8 @@ use crate::analytics::validation::SplitMix64;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::model::{
-    AlertKind, DAY_MS, EntryDirection, Interval, MarketEvent, Regime, Side, Symbol, SymbolEvent,
-    TimeMs,
+    Alert, AlertKind, DAY_MS, EntryDirection, Interval, MarketEvent, Regime, Side, Symbol,
+    SymbolEvent, TimeMs,
 };
 use crate::rules::{Bias, SINKS};
 
@@ -58,69 +58,32 @@ pub fn run(config: &Config, events: &[SymbolEvent], opts: &Options) -> Report {
     }
 }
 
+/// Replays `events` with the pairs spread over `engine.threads` threads, each its own engine
+/// (pairs are independent), and merges what they gathered in event order: the same as one
+/// engine over every event.
 fn replay(config: &Config, events: &[SymbolEvent], h: &Horizons) -> Replayed {
-    let mut engine = Engine::new(config);
-    let rules = &config.rules;
-    let warm = config.signals.min_warmup_bars as u64;
-    let mut raised = Vec::new();
-    let interval = config.replay.source_interval;
-    let mut paths: BTreeMap<Symbol, PathBuilder> = BTreeMap::new();
-    let mut bias_known: BTreeMap<Symbol, TimeMs> = BTreeMap::new();
-    let mut triggers = Vec::new();
-    for ev in events {
-        engine.handle(ev, &mut raised);
-        if let MarketEvent::Candle { candle, .. } = &ev.event {
-            (paths.entry(ev.symbol.clone()))
-                .or_insert_with(|| PathBuilder::new(interval))
-                .push(candle);
-        }
-        let Some(pair) = engine.pair(&ev.symbol) else {
-            continue;
-        };
-        for s in engine.last_signals() {
-            if s.interval == rules.bias_timeframe && s.bars >= warm && s.rsi.is_some() {
-                bias_known
-                    .entry(ev.symbol.clone())
-                    .or_insert(s.close_time());
-            }
-            let Some(direction) = s.entry.filter(|_| s.interval == rules.setup.timeframe) else {
-                continue;
-            };
-            if s.bars < warm {
-                continue;
-            }
-            let entry = s.candle.close;
-            let swings = pair.timeframe(s.interval).swings();
-            let stop = match direction {
-                EntryDirection::Long => swings.low_below(entry),
-                EntryDirection::Short => swings.high_above(entry),
-            };
-            if let Some(stop) = stop {
-                // The target at exactly the minimum reward:risk after fees.
-                let fees = rules.setup.fee_frac * entry;
-                let reward = rules.setup.min_reward_risk * ((entry - stop.price).abs() + fees);
-                let sign = outcome::sign(direction);
-                let wave = Bias::of(pair, rules.bias_timeframe, &config.signals).wave;
-                let in_wave = match direction {
-                    EntryDirection::Long => wave == Regime::Bull,
-                    EntryDirection::Short => wave == Regime::Bear,
-                };
-                triggers.push(Trigger {
-                    symbol: ev.symbol.clone(),
-                    time: s.close_time(),
-                    trade: Trade {
-                        direction,
-                        entry,
-                        stop: stop.price,
-                        t1: entry + sign * (reward + fees),
-                        t2: None,
-                        fee_frac: rules.setup.fee_frac,
-                    },
-                    in_wave,
-                });
-            }
-        }
+    let shards = shards(events, crate::engine::worker_threads(config.engine.threads));
+    let gathered: Vec<Gathered> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (shards.iter())
+            .map(|shard| scope.spawn(|| gather(config, events, shard)))
+            .collect();
+        (handles.into_iter())
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let (mut raised, mut triggers) = (Vec::new(), Vec::new());
+    let (mut paths, mut bias_known) = (BTreeMap::new(), BTreeMap::new());
+    for g in gathered {
+        raised.extend(g.raised);
+        triggers.extend(g.triggers);
+        paths.extend(g.paths);
+        bias_known.extend(g.bias_known);
     }
+    // Stable: one event's alerts keep their order.
+    raised.sort_by_key(|(index, _)| *index);
+    triggers.sort_by_key(|(index, _)| *index);
+    let raised: Vec<Alert> = raised.into_iter().map(|(_, a)| a).collect();
+    let triggers = triggers.into_iter().map(|(_, t)| t).collect();
     let paths: BTreeMap<Symbol, Path> = paths.into_iter().map(|(s, b)| (s, b.finish())).collect();
     let pairs = (paths.iter())
         .filter_map(|(s, p)| {
@@ -298,4 +261,108 @@ fn pair_days(pairs: &[PairSpan], span: Span) -> (f64, f64) {
         let known = p.bias_known_ms.map_or(0.0, |t| overlap(t, p.last_ms));
         (all + overlap(p.first_ms, p.last_ms), bias + known)
     })
+}
+
+/// What one shard's engine saw: alerts and triggers with the index of their event.
+struct Gathered {
+    raised: Vec<(usize, Alert)>,
+    paths: BTreeMap<Symbol, PathBuilder>,
+    bias_known: BTreeMap<Symbol, TimeMs>,
+    triggers: Vec<(usize, Trigger)>,
+}
+
+/// The symbols of `events` in `n` sets of about equal events (largest first, each to the
+/// lightest set).
+fn shards(events: &[SymbolEvent], n: usize) -> Vec<BTreeSet<Symbol>> {
+    let mut counts: BTreeMap<&Symbol, usize> = BTreeMap::new();
+    for ev in events {
+        *counts.entry(&ev.symbol).or_default() += 1;
+    }
+    let mut counts: Vec<(&Symbol, usize)> = counts.into_iter().collect();
+    counts.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let mut shards = vec![(0, BTreeSet::new()); n.clamp(1, counts.len().max(1))];
+    for (symbol, count) in counts {
+        let lightest = (shards.iter_mut())
+            .min_by_key(|(load, _)| *load)
+            .expect("at least one shard");
+        lightest.0 += count;
+        lightest.1.insert(symbol.clone());
+    }
+    shards.into_iter().map(|(_, symbols)| symbols).collect()
+}
+
+/// One engine over the events of `symbols`.
+fn gather(config: &Config, events: &[SymbolEvent], symbols: &BTreeSet<Symbol>) -> Gathered {
+    let mut engine = Engine::new(config);
+    let rules = &config.rules;
+    let warm = config.signals.min_warmup_bars as u64;
+    let mut raised = Vec::new();
+    let interval = config.replay.source_interval;
+    let mut paths: BTreeMap<Symbol, PathBuilder> = BTreeMap::new();
+    let mut bias_known: BTreeMap<Symbol, TimeMs> = BTreeMap::new();
+    let mut triggers = Vec::new();
+    let mut out = Vec::new();
+    let mine = events.iter().enumerate();
+    for (index, ev) in mine.filter(|(_, ev)| symbols.contains(&ev.symbol)) {
+        engine.handle(ev, &mut out);
+        raised.extend(out.drain(..).map(|alert| (index, alert)));
+        if let MarketEvent::Candle { candle, .. } = &ev.event {
+            (paths.entry(ev.symbol.clone()))
+                .or_insert_with(|| PathBuilder::new(interval))
+                .push(candle);
+        }
+        let Some(pair) = engine.pair(&ev.symbol) else {
+            continue;
+        };
+        for s in engine.last_signals() {
+            if s.interval == rules.bias_timeframe && s.bars >= warm && s.rsi.is_some() {
+                bias_known
+                    .entry(ev.symbol.clone())
+                    .or_insert(s.close_time());
+            }
+            let Some(direction) = s.entry.filter(|_| s.interval == rules.setup.timeframe) else {
+                continue;
+            };
+            if s.bars < warm {
+                continue;
+            }
+            let entry = s.candle.close;
+            let swings = pair.timeframe(s.interval).swings();
+            let stop = match direction {
+                EntryDirection::Long => swings.low_below(entry),
+                EntryDirection::Short => swings.high_above(entry),
+            };
+            if let Some(stop) = stop {
+                // The target at exactly the minimum reward:risk after fees.
+                let fees = rules.setup.fee_frac * entry;
+                let reward = rules.setup.min_reward_risk * ((entry - stop.price).abs() + fees);
+                let sign = outcome::sign(direction);
+                let wave = Bias::of(pair, rules.bias_timeframe, &config.signals).wave;
+                let in_wave = match direction {
+                    EntryDirection::Long => wave == Regime::Bull,
+                    EntryDirection::Short => wave == Regime::Bear,
+                };
+                let trigger = Trigger {
+                    symbol: ev.symbol.clone(),
+                    time: s.close_time(),
+                    trade: Trade {
+                        direction,
+                        entry,
+                        stop: stop.price,
+                        t1: entry + sign * (reward + fees),
+                        t2: None,
+                        fee_frac: rules.setup.fee_frac,
+                    },
+                    in_wave,
+                };
+                triggers.push((index, trigger));
+            }
+        }
+    }
+    Gathered {
+        raised,
+        paths,
+        bias_known,
+        triggers,
+    }
 }

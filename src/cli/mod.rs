@@ -64,6 +64,10 @@ pub enum Command {
         /// Move the state store (store.path) aside — never deleted — and start empty.
         #[arg(long)]
         reset_state: bool,
+        /// Threads that step the pairs (default: `engine.threads`, 0 = one per core); the alerts
+        /// and their order are the same with any number.
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Show what the state store holds: pairs and regimes, outbox per sink, dead letters, mutes,
     /// last deliveries.
@@ -124,13 +128,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             alerts_out,
             quiet,
             reset_state,
+            threads,
         } => {
             let run = supervisor::ReplayRun {
                 alerts_out: alerts_out.as_deref(),
                 print_alerts: !quiet,
                 reset_state,
             };
-            replay_cmd(&config, data, run)
+            replay_cmd(&config, data, threads, run)
         }
         Command::Status { config } => status::run(&config),
         Command::DeadLetters(args) => dead_letters::run(&args),
@@ -218,12 +223,17 @@ pub struct DatasetArgs {
     /// Dataset directory (default: `replay.data_dir` of the config).
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Threads that step the pairs (default: `engine.threads`, 0 = one per core); the output is
+    /// the same with any number.
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 impl DatasetArgs {
     /// Loads the config, starts logging as it says, and resolves the dataset directory.
     pub(super) fn load(&self) -> anyhow::Result<(Config, PathBuf)> {
-        let config = load_config(&self.config)?;
+        let mut config = load_config(&self.config)?;
+        config.engine.threads = self.threads.unwrap_or(config.engine.threads);
         telemetry::init(&config.log.filter, config.log.format);
         let dir = data_dir(self.data.clone(), &config)?;
         Ok((config, dir))
@@ -261,9 +271,11 @@ fn run_cmd(config_path: &Path, reset_state: bool) -> anyhow::Result<()> {
 fn replay_cmd(
     config_path: &Path,
     data: Option<PathBuf>,
+    threads: Option<usize>,
     run: supervisor::ReplayRun<'_>,
 ) -> anyhow::Result<()> {
-    let config = load_config(config_path)?;
+    let mut config = load_config(config_path)?;
+    config.engine.threads = threads.unwrap_or(config.engine.threads);
     telemetry::init(&config.log.filter, config.log.format);
     let data = data_dir(data, &config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()

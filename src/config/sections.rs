@@ -167,6 +167,8 @@ section! {
     pub struct EngineConfig(t) {
         /// Of the source → engine channel; a full one blocks the source.
         pub input_capacity: usize = t.int("input_capacity", 4096, 1..=1_000_000),
+        /// Worker threads for one input's pairs (a 5m close, a replay batch); 0: one per core.
+        pub threads: usize = t.int("threads", 0, 0..=256),
     }
 }
 

@@ -49,7 +49,7 @@ const VALUES: &[Value] = &[
     ("[delivery]\ndigest_gather_secs = 0", |c| show(c.delivery.digest_gather), "0ns"),
     ("", |c| show((c.summary.enabled, c.summary.at, c.summary.grace)), "(true, 08:00:00, 10800s)"),
     ("", |c| show(&c.log), "LogConfig { filter: \"info\", format: Auto }"),
-    ("", |c| show(&c.engine), "EngineConfig { input_capacity: 4096 }"),
+    ("", |c| show(&c.engine), "EngineConfig { input_capacity: 4096, threads: 0 }"),
     ("", |c| show(&c.binance), "BinanceConfig { rest_url: \"https://fapi.binance.com\", ws_url: \"wss://fstream.binance.com/market\", weight_limit_per_min: 2400, weight_share: 0.8, warmup_days: 3, request_timeout: 10s, streams_per_connection: 200, discovery_interval: 3600s, open_interest_interval: 300s }"),
     ("", |c| show(&c.signal.report), "None"),
     // Relative paths resolve against the config directory.

@@ -9,12 +9,15 @@ use std::time::Instant;
 
 use tokio::sync::{Notify, mpsc};
 
-use super::{Command, Engine, EngineMeter, Query};
+use super::{Command, Engine, EngineMeter, PairSnapshot, Query, Raised};
 use crate::model::{Alert, AlertKind, MarketEvent, SymbolEvent, TimeMs, format_utc};
 use crate::rules::{Routes, is_fresh};
 use crate::source::Batch;
 use crate::store::{Commit, Routed, Store, StoreError};
 use crate::view::DeliveryView;
+
+/// Events at most that waiting market batches are joined into (one step, one commit).
+pub const COALESCE_EVENTS: usize = 8192;
 
 /// The engine's inputs: market batches from the source, commands from the chat and the clock.
 /// The engine runs until both are closed; a command goes before a waiting batch.
@@ -31,11 +34,20 @@ impl Inputs {
         Inputs { market, commands }
     }
 
+    /// The next input. Market batches already waiting join the one received (up to
+    /// [`COALESCE_EVENTS`]), so a burst — a 5m close of every pair — is stepped over the engine's
+    /// threads and committed once, not once per message.
     async fn next(&mut self) -> Option<Next> {
         tokio::select! {
             biased;
             Some(command) = self.commands.recv() => Some(Next::Command(command)),
-            Some(batch) = self.market.recv() => Some(Next::Market(batch)),
+            Some(mut batch) = self.market.recv() => {
+                while batch.len() < COALESCE_EVENTS {
+                    let Ok(more) = self.market.try_recv() else { break };
+                    batch.extend(more);
+                }
+                Some(Next::Market(batch))
+            }
             else => None,
         }
     }
@@ -74,6 +86,17 @@ pub struct Persist {
     pub sinks: Vec<SinkSlot>,
     /// Events of the market input processed so far (restored from the store on a restart).
     pub position: u64,
+    /// Live: the changed pairs' snapshots go to a writer behind the engine, in order, so a 5m
+    /// close of every pair is not encoded and written on the engine's path. An input's alerts
+    /// and position still commit before any sink sees them; its pairs may trail by an input,
+    /// which a restart back-fills (a repeated alert is dropped by the sent log). `None`: the
+    /// pairs go in the input's own transaction (a replay, whose position must match its pairs).
+    pub behind: Option<mpsc::Sender<Vec<PairSnapshot>>>,
+}
+
+/// The writer behind the engine stopped (its error is reported where it ran).
+fn writer_gone() -> StoreError {
+    StoreError::Io("the pair-state writer stopped".to_owned())
 }
 
 impl Persist {
@@ -115,10 +138,15 @@ impl Outlet {
         }
     }
 
+    /// The time alerts are judged fresh against, read once per input: `None` in a replay.
+    fn now(&self) -> Option<(TimeMs, u32)> {
+        self.fresh.map(|f| ((f.now)(), f.bars))
+    }
+
     /// The sinks of `alert` that exist here: the console when it is attached, the durable
-    /// sinks that have a worker, except those people read when the alert is stale.
-    fn route(&self, alert: &Alert) -> Vec<String> {
-        let now = self.fresh.map(|f| ((f.now)(), f.bars));
+    /// sinks that have a worker, except those people read when the alert is stale at `now`
+    /// (then `true` comes back with them: held).
+    fn sinks_of(&self, alert: &Alert, now: Option<(TimeMs, u32)>) -> (Vec<String>, bool) {
         let stale = now.is_some_and(|(now, bars)| !is_fresh(alert, now, bars));
         let slot = |name: &str| self.persist.as_ref().and_then(|p| p.slot(name));
         let (mut sinks, mut held) = (Vec::new(), false);
@@ -135,6 +163,18 @@ impl Outlet {
                 sinks.push(name.to_owned());
             }
         }
+        (sinks, held)
+    }
+
+    /// Whether `alert` must carry the chart of its moment: a cluster or setup alert that a
+    /// chart-drawing sink takes. No other alert costs a chart.
+    fn wants_chart(&self, alert: &Alert, now: Option<(TimeMs, u32)>) -> bool {
+        shows_chart(alert.kind()) && self.draws_chart(&self.sinks_of(alert, now).0)
+    }
+
+    /// Routes `alert` once: its sinks, with the stale ones held from people and counted.
+    fn route(&self, alert: &Alert, now: Option<(TimeMs, u32)>) -> Vec<String> {
+        let (sinks, held) = self.sinks_of(alert, now);
         if held {
             self.meter.held_stale();
             let age_s = now.map_or(0, |(now, _)| (now - alert.time_ms) / 1000);
@@ -154,15 +194,22 @@ impl Engine {
         mut inputs: Inputs,
         mut outlet: Outlet,
     ) -> (Engine, Result<(), StoreError>) {
-        let (mut out, mut routed) = (Vec::new(), Vec::new());
+        let (mut out, mut raised, mut routed) = (Vec::new(), Vec::new(), Vec::new());
         while let Some(next) = inputs.next().await {
             let started = Instant::now();
+            let now = outlet.now();
             let processed = match next {
                 Next::Market(events) => {
-                    for ev in &events {
-                        self.handle(ev, &mut out);
-                        // Routed (and charted) now, before the next event changes the pair.
-                        self.route_raised(&outlet, &mut out, ev.event.known_at(), &mut routed);
+                    // Charted as each alert is raised, before its pair's next event changes it.
+                    let wants_chart = |alert: &Alert| outlet.wants_chart(alert, now);
+                    self.handle_batch(&events, &wants_chart, &mut raised);
+                    for Raised { alert, chart, .. } in raised.drain(..) {
+                        let sinks = outlet.route(&alert, now);
+                        routed.push(Routed {
+                            alert,
+                            sinks,
+                            chart,
+                        });
                     }
                     if let Some(p) = &outlet.persist
                         && let Err(e) = record_liquidations(&p.store, &events)
@@ -176,13 +223,13 @@ impl Engine {
                         return (self, Err(e));
                     }
                     let at = self.clock.unwrap_or(TimeMs::MIN);
-                    self.route_raised(&outlet, &mut out, at, &mut routed);
+                    self.route_raised(&outlet, &mut out, at, now, &mut routed);
                     0
                 }
             };
             let routed = std::mem::take(&mut routed);
             if let Some(p) = &mut outlet.persist
-                && let Err(e) = self.persist(p, processed, &routed)
+                && let Err(e) = self.persist(p, processed, &routed).await
             {
                 tracing::error!(error = %e, "Could not persist the engine's state; the engine stops.");
                 return (self, Err(e));
@@ -202,29 +249,32 @@ impl Engine {
             }
         }
         let drained = match &outlet.persist {
-            Some(p) => self.persist_quiet(p),
+            Some(p) => self.persist_quiet(p).await,
             None => Ok(()),
         };
         (self, drained)
     }
 
-    /// Routes the alerts just raised, in order. A cluster or setup alert that a chart-drawing
-    /// sink takes gets the chart of this moment (`at`: the time of the event that raised it),
-    /// with its levels, before the next event changes the pair; no other alert costs a chart.
+    /// Routes the alerts a command raised, in order, with the chart of this moment (`at`) where
+    /// [`Outlet::wants_chart`] says so.
     fn route_raised(
         &self,
         outlet: &Outlet,
         out: &mut Vec<Alert>,
         at: TimeMs,
+        now: Option<(TimeMs, u32)>,
         routed: &mut Vec<Routed>,
     ) {
         for alert in out.drain(..) {
-            let sinks = outlet.route(&alert);
-            let mut r = Routed::new(alert, sinks);
-            if shows_chart(r.alert.kind()) && outlet.draws_chart(&r.sinks) {
-                r.chart = self.alert_chart(&r.alert, at);
-            }
-            routed.push(r);
+            let chart = (outlet.wants_chart(&alert, now))
+                .then(|| self.alert_chart(&alert, at))
+                .flatten();
+            let sinks = outlet.route(&alert, now);
+            routed.push(Routed {
+                alert,
+                sinks,
+                chart,
+            });
         }
     }
 
@@ -275,23 +325,27 @@ impl Engine {
 
     /// The drain's last commit: pairs whose quiet ticks were deferred (see
     /// [`Engine::defer_quiet_ticks`]).
-    fn persist_quiet(&mut self, p: &Persist) -> Result<(), StoreError> {
+    async fn persist_quiet(&mut self, p: &Persist) -> Result<(), StoreError> {
         let pairs = self.take_all_changed();
         if pairs.is_empty() {
             return Ok(());
         }
         tracing::info!(pairs = pairs.len(), "Persisted the pairs' last ticks.");
-        p.store.commit(&Commit {
-            pairs: &pairs,
-            alerts: &[],
-            position: Some(p.position),
-        })
+        match &p.behind {
+            Some(writer) => writer.send(pairs).await.map_err(|_| writer_gone()),
+            None => p.store.commit(&Commit {
+                pairs: &pairs,
+                alerts: &[],
+                position: Some(p.position),
+            }),
+        }
     }
 
-    /// One transaction for one input: the pairs it changed, its alerts for every durable sink
-    /// they are routed to (with the chart captured when each was raised), and the new
-    /// position; then the workers that got something are woken.
-    fn persist(
+    /// One transaction for one input: the pairs it changed (or, with a writer behind, those
+    /// handed to it after), its alerts for every durable sink they are routed to (with the
+    /// chart captured when each was raised), and the new position; then the workers that got
+    /// something are woken.
+    async fn persist(
         &mut self,
         p: &mut Persist,
         processed: u64,
@@ -319,8 +373,12 @@ impl Engine {
             return Ok(());
         }
         p.position += processed;
+        let (inline, behind) = match p.behind {
+            Some(_) => (Vec::new(), pairs),
+            None => (pairs, Vec::new()),
+        };
         p.store.commit(&Commit {
-            pairs: &pairs,
+            pairs: &inline,
             alerts: &queued,
             position: Some(p.position),
         })?;
@@ -328,6 +386,11 @@ impl Engine {
             if queued.iter().any(|r| r.sinks.contains(&slot.name)) {
                 slot.wake.notify_one();
             }
+        }
+        if let Some(writer) = &p.behind
+            && !behind.is_empty()
+        {
+            writer.send(behind).await.map_err(|_| writer_gone())?;
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use crate::store::{Commit, Routed, Store};
 use crate::view::ChartSeries;
 
 /// The demo config and the recorded events it replays.
-fn demo() -> (Config, Vec<SymbolEvent>) {
+pub(super) fn demo() -> (Config, Vec<SymbolEvent>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config = config::load(&root.join("config/demo.toml")).expect("demo config");
     // The engine reads no clock; the recordings are in the past, so no upper bound on times.
@@ -241,6 +241,7 @@ fn replay_to_outbox(draws_charts: bool, sink: &str) -> Vec<crate::store::OutboxE
             store,
             sinks: vec![slot("telegram", draws_charts), slot("file", false)],
             position: 0,
+            behind: None,
         }),
         fresh: None,
         meter: EngineMeter::default(),
@@ -343,4 +344,88 @@ fn no_chart_is_captured_for_sinks_that_do_not_draw() {
     let entries = replay_to_outbox(false, "file");
     assert!(entries.len() > 100, "the demo's alerts");
     assert!(entries.iter().all(|e| e.chart.is_none()));
+}
+
+/// Runs the demo through the engine task into a fresh store, pairs written inline or by a writer
+/// behind the engine as the daemon does; returns the store's pairs, position and outbox.
+fn run_task_into_store(behind: bool) -> (Vec<PairSnapshot>, Option<u64>, usize) {
+    use tokio::sync::mpsc;
+
+    let (config, events) = demo();
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("state"));
+    let (tx, mut rx) = mpsc::channel::<Vec<PairSnapshot>>(1);
+    let sink = crate::rules::Routes::new(vec![crate::rules::Route {
+        sink: "file".to_owned(),
+        kinds: AlertKind::ALL
+            .into_iter()
+            .map(crate::rules::KindFilter::kind)
+            .collect(),
+        symbols: Vec::new(),
+    }]);
+    let outlet = Outlet {
+        routes: sink,
+        console: None,
+        persist: Some(Persist {
+            store: store.clone(),
+            sinks: vec![SinkSlot {
+                name: "file".to_owned(),
+                wake: std::sync::Arc::default(),
+                draws_charts: false,
+                reaches_people: false,
+            }],
+            position: 0,
+            behind: behind.then_some(tx),
+        }),
+        fresh: None,
+        meter: EngineMeter::default(),
+    };
+    let (market, inputs) = mpsc::channel(events.len());
+    for batch in events.chunks(700) {
+        market
+            .try_send(batch.to_vec())
+            .expect("room for every batch");
+    }
+    drop(market);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut engine = Engine::new(&config);
+    engine.defer_quiet_ticks();
+    // The supervisor's writer, as `topology` runs it; the scope ends when the engine lets go.
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while let Some(pairs) = rx.blocking_recv() {
+                let commit = Commit {
+                    pairs: &pairs,
+                    alerts: &[],
+                    position: None,
+                };
+                store.commit(&commit).expect("written behind");
+            }
+        });
+        let (_, result) = runtime.block_on(engine.run(Inputs::market(inputs), outlet));
+        result.expect("the run persists");
+    });
+    let pending = store.pending("file", usize::MAX).unwrap().len();
+    (
+        store.pair_snapshots().unwrap(),
+        store.position().unwrap(),
+        pending,
+    )
+}
+
+/// Pairs written behind the engine (the daemon) end as those committed with each input: the
+/// drain hands the last ones over and the writer finishes before the run does.
+#[test]
+fn pairs_written_behind_the_engine_end_as_inline_ones() {
+    let inline = run_task_into_store(false);
+    let behind = run_task_into_store(true);
+    assert!(
+        inline.0.len() >= 2 && inline.2 > 100,
+        "the demo's pairs and alerts"
+    );
+    assert!(behind.0 == inline.0, "the pairs differ");
+    assert_eq!(behind.1, inline.1, "position");
+    assert_eq!(behind.2, inline.2, "alerts queued");
 }

@@ -121,9 +121,7 @@ impl Engine {
     /// it): the pair's chart now, with the alert's levels or touched cluster.
     pub fn alert_chart(&self, alert: &Alert, at: TimeMs) -> Option<ChartSeries> {
         let pair = self.pairs.get(&alert.symbol)?;
-        let mut chart = chart_series(&pair.state, &self.rules, &self.params)?;
-        chart.as_of = chart.as_of.max(at);
-        Some(chart.with_alert(alert))
+        super::batch::chart_at(&self.rules, &self.params, pair, alert, at)
     }
 
     /// The daily summary as an alert: one per local day (its id), routed like any alert. An

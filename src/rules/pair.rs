@@ -38,6 +38,17 @@ pub struct RuleTally {
     pub setup_reward_risk: u64,
 }
 
+impl RuleTally {
+    /// Adds what another worker counted.
+    pub fn absorb(&mut self, other: RuleTally) {
+        self.gap_withheld += other.gap_withheld;
+        self.setup_bias += other.setup_bias;
+        self.setup_no_fuel += other.setup_no_fuel;
+        self.setup_no_stop += other.setup_no_stop;
+        self.setup_reward_risk += other.setup_reward_risk;
+    }
+}
+
 /// Rule state that must survive a restart: arms and cooldowns, the last fuel touch, an open gap.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PairRules {

@@ -59,7 +59,7 @@ impl Store {
         retry_locked(|| {
             let lock = Lock::take(path)?;
             catch_panic(path, || {
-                Store::open_unguarded(path, cache_bytes, existed, lock)
+                Store::open_unguarded(path, cache_bytes, existed, create, lock)
             })
         })
     }
@@ -68,6 +68,7 @@ impl Store {
         path: &Path,
         cache_bytes: u64,
         existed: bool,
+        create: Create,
         lock: Lock,
     ) -> Result<Store, StoreError> {
         let db = sled::Config::new()
@@ -90,7 +91,7 @@ impl Store {
             rollback: None,
             _lock: Arc::new(lock),
         };
-        store.check_schema(existed)?;
+        store.check_schema(existed, create)?;
         let found = store.marks()?;
         let on_disk = watermark::read(path).unwrap_or_else(|detail| {
             tracing::warn!(
@@ -105,7 +106,9 @@ impl Store {
         Ok(store)
     }
 
-    fn check_schema(&self, existed: bool) -> Result<(), StoreError> {
+    /// Refuses a store without a schema version or with a newer one; writes the version of a
+    /// fresh store, and migrates an older one when opened to run on it (`create`).
+    fn check_schema(&self, existed: bool, create: Create) -> Result<(), StoreError> {
         let corrupt = |detail: String| StoreError::Corrupt {
             path: self.path.to_path_buf(),
             detail,
@@ -137,10 +140,25 @@ impl Store {
                 found,
                 supported: SCHEMA_VERSION,
             })
-        } else if found < SCHEMA_VERSION {
+        } else if found < MIGRATES_FROM {
             Err(corrupt(format!(
                 "schema version {found} is older than {SCHEMA_VERSION} and has no migration"
             )))
+        } else if found < SCHEMA_VERSION && create == Create::Yes {
+            // 1 → 2: every value of 1 still reads; pair snapshots become binary as their pairs
+            // are next committed. The new version goes first, so a build of 1 never meets a
+            // binary snapshot.
+            self.meta
+                .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())
+                .map_err(|e| open_error(&self.path, e))?;
+            self.db.flush().map_err(|e| open_error(&self.path, e))?;
+            tracing::info!(
+                path = %self.path.display(),
+                from = found,
+                to = SCHEMA_VERSION,
+                "Migrated the store's schema; pair snapshots are rewritten as their pairs change."
+            );
+            Ok(())
         } else {
             Ok(())
         }
@@ -190,6 +208,9 @@ impl Store {
         }
     }
 }
+
+/// The oldest schema version this build reads (and migrates when it runs on the store).
+const MIGRATES_FROM: u32 = 1;
 
 /// Whether an open may create the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

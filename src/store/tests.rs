@@ -5,6 +5,7 @@ mod commit;
 mod durability;
 mod outbox;
 mod records;
+mod snapshots;
 
 use std::path::Path;
 

@@ -125,7 +125,10 @@ pub async fn deliver<S: Sink>(mut sink: S, cx: DeliveryContext) -> Result<Delive
             done: &mut done,
             gather: &mut gather,
         };
-        let next_due = match worker.pass(&batch).await? {
+        let pass = worker.pass(&batch).await?;
+        // A signal during the pass started the deadline there.
+        stop_at = worker.stop_at;
+        let next_due = match pass {
             Pass::Progressed => continue,
             Pass::OutOfTime => break,
             Pass::Waiting(next_due) => next_due,
@@ -188,6 +191,10 @@ impl<S: Sink> Worker<'_, S> {
         let mut progressed = false;
         let mut i = 0;
         while i < batch.len() {
+            if self.stop_at.is_none() && self.cx.hurry.is_cancelled() {
+                // A signal mid-pass: the deadline runs from now, not from the next pass.
+                self.stop_at = Some(Instant::now() + self.cx.deadline);
+            }
             let (key, entry) = &batch[i];
             // In order: the head of the queue waits out its backoff (or its bar's gathering),
             // the rest wait with it.

@@ -52,6 +52,7 @@ pub async fn run_daemon(
             bars: config.delivery.fresh_bars,
             now: wall_ms,
         }),
+        pairs_behind: true,
     };
     let mut pipeline = Pipeline::start(config, parts)?;
     let health = Arc::new(SourceHealth::default());

@@ -7,11 +7,13 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use super::topology::BATCH;
 use crate::clock::wall_ms;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::model::{Interval, SymbolEvent};
 use crate::source::Resume;
+use crate::source::replay::ReplayError;
 use crate::store::Store;
 
 /// Opens the store at `path`; with `reset` an existing database is first moved aside (refused,
@@ -64,24 +66,34 @@ pub(super) fn restore(config: &Config, store: &Store) -> anyhow::Result<(Engine,
     Ok((engine, position))
 }
 
-/// The events of a recording after the `position` a previous run committed.
-pub(super) fn remaining(
-    events: Vec<SymbolEvent>,
+/// Skips the events of a recording that a previous run committed (its `position`), asking
+/// `stopped` every batch; `Ok(false)` when it said stop. A recording that ends first belongs to
+/// another dataset: an error, as is an error in the data.
+pub(super) fn skip_processed(
+    events: &mut impl Iterator<Item = Result<SymbolEvent, ReplayError>>,
     position: u64,
-) -> anyhow::Result<Vec<SymbolEvent>> {
-    anyhow::ensure!(
-        position as usize <= events.len(),
-        "the store has processed {position} events but this dataset has {}: it belongs to another \
-         dataset; point store.path elsewhere or start with --reset-state",
-        events.len()
-    );
+    stopped: &dyn Fn() -> bool,
+) -> anyhow::Result<bool> {
     if position > 0 {
         tracing::info!(
             position,
             "Resuming after the events a previous run committed."
         );
     }
-    Ok(events.into_iter().skip(position as usize).collect())
+    for skipped in 0..position {
+        if skipped % BATCH as u64 == 0 && stopped() {
+            return Ok(false);
+        }
+        match events.next() {
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e).context("reading the recorded data"),
+            None => anyhow::bail!(
+                "the store has processed {position} events but this dataset has {skipped}: it \
+                 belongs to another dataset; point store.path elsewhere or start with --reset-state"
+            ),
+        }
+    }
+    Ok(true)
 }
 
 /// The open time of the last 5m bar of every pair the engine holds: a live source continues

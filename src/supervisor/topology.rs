@@ -19,12 +19,14 @@ use tokio_util::task::TaskTracker;
 use super::signals::Signals;
 use super::workers::{Worker, finish_workers, spawn_workers};
 use crate::config::Config;
-use crate::engine::{Command, Engine, EngineMeter, Freshness, Inputs, Outlet, Persist};
+use crate::engine::{
+    Command, Engine, EngineMeter, Freshness, Inputs, Outlet, PairSnapshot, Persist,
+};
 use crate::metrics::Metrics;
 use crate::notify::console::ConsoleSink;
 use crate::notify::{Delivered, Sink};
 use crate::source::{Batch, Resume, SourceContext, SourceHealth, SourceTask};
-use crate::store::{Routed, Store, StoreError};
+use crate::store::{Commit, Routed, Store, StoreError};
 
 /// Events per channel message in a replay: large enough that the channel costs nothing per
 /// event, small enough that the engine starts before the source has sent everything.
@@ -49,6 +51,8 @@ pub(super) struct Parts {
     pub(super) signals: Signals,
     /// How old an alert may be to reach people; `None`: any age (a replay).
     pub(super) fresh: Option<Freshness>,
+    /// Write pair snapshots behind the engine, off its path (the daemon; see [`Persist::behind`]).
+    pub(super) pairs_behind: bool,
 }
 
 /// How the source's own end is read.
@@ -87,6 +91,8 @@ pub(super) struct Pipeline {
     market: Option<mpsc::Sender<Batch>>,
     commands: Option<mpsc::Sender<Command>>,
     engine: JoinHandle<(Engine, Result<(), StoreError>)>,
+    /// Writes pair snapshots behind the engine (the daemon); ends when the engine lets go.
+    writer: Option<JoinHandle<Result<(), StoreError>>>,
     console: JoinHandle<Delivered>,
     workers: Vec<Worker>,
     /// Feeders of the engine besides the source (the bot, the summary clock).
@@ -107,18 +113,27 @@ impl Pipeline {
         let (market, market_rx) = mpsc::channel(capacity);
         let (commands, commands_rx) = mpsc::channel(COMMAND_CAPACITY);
         let (console_tx, console_rx) = mpsc::channel(CONSOLE_CAPACITY);
-        let (persist, workers) = match parts.store.clone() {
+        let (persist, workers, writer) = match parts.store.clone() {
             Some((store, position)) => {
                 let (slots, workers) =
                     spawn_workers(config, &store, &tracker, (&drained, &hurry), &parts.metrics)?;
+                let (behind, writer) = if parts.pairs_behind {
+                    let (tx, rx) = mpsc::channel(1);
+                    let writing = store.clone();
+                    let writer = tracker.spawn_blocking(move || write_pairs(&writing, rx));
+                    (Some(tx), Some(writer))
+                } else {
+                    (None, None)
+                };
                 let persist = Persist {
                     store,
                     sinks: slots,
                     position,
+                    behind,
                 };
-                (Some(persist), workers)
+                (Some(persist), workers, writer)
             }
-            None => (None, Vec::new()),
+            None => (None, Vec::new(), None),
         };
         let outlet = Outlet {
             routes: config.routes.clone(),
@@ -149,6 +164,7 @@ impl Pipeline {
             market: Some(market),
             commands: Some(commands),
             engine,
+            writer,
             console,
             workers,
             feeders: Vec::new(),
@@ -227,7 +243,7 @@ impl Pipeline {
             })
         });
         let mut failure = None;
-        let mut source_done = false;
+        let (mut source_done, mut engine_first) = (false, false);
         tokio::select! {
             // The signal first: a source that returns because of it has not failed.
             biased;
@@ -240,24 +256,31 @@ impl Pipeline {
                     (Err(e), _) => Some(e.context("the market-data source failed")),
                 };
             }
-            () = self.engine_gone.cancelled() => {}
+            () = self.engine_gone.cancelled() => engine_first = true,
         }
         let interrupted = self.signals.received().is_cancelled();
-        if let Some(e) = &failure {
-            tracing::error!(error = %format!("{e:#}"), "A critical task failed; draining before exit.");
-        }
         self.stop.cancel();
         if end == SourceEnd::Fails {
             // A daemon never finishes by itself: whatever stopped it, its sinks get the deadline.
             self.hurry.cancel();
         }
         if !source_done && let Err(e) = source.await {
-            tracing::warn!(error = %format!("{e:#}"), "The source stopped with an error.");
+            // A finite source that failed as it hung up can let the engine end first: its error
+            // is still the run's failure, not a note.
+            if engine_first && end == SourceEnd::Finishes && failure.is_none() {
+                failure = Some(e.context("the market-data source failed"));
+            } else {
+                tracing::warn!(error = %format!("{e:#}"), "The source stopped with an error.");
+            }
+        }
+        if let Some(e) = &failure {
+            tracing::error!(error = %format!("{e:#}"), "A critical task failed; draining before exit.");
         }
         finish_feeders(self.feeders).await;
         // Every input sender is gone now: the engine drains what it has, commits and returns;
         // then the sinks deliver what it committed, whatever became of the engine.
         let engine = self.engine.await;
+        let written = finish_writer(self.writer).await;
         self.drained.cancel();
         let console = self.console.await;
         let (durable, lost) = finish_workers(self.workers).await;
@@ -269,7 +292,10 @@ impl Pipeline {
         tracing::info!("Stopped.");
         let (engine, stored) = engine.context("the engine task panicked")?;
         let console = console.context("the console task panicked")?;
-        let stored = stored.context("the engine could not persist its state");
+        // The writer's own error says more than the engine's "it stopped".
+        let stored = written
+            .and(stored.map_err(anyhow::Error::from))
+            .context("the engine could not persist its state");
         match (failure, stored, lost) {
             (Some(e), _, _) | (None, Err(e), _) | (None, Ok(()), Some(e)) => Err(e),
             (None, Ok(()), None) => Ok(Finished {
@@ -279,6 +305,33 @@ impl Pipeline {
                 interrupted,
             }),
         }
+    }
+}
+
+/// Writes the pair snapshots the engine hands behind it, in order, until it lets go; a store
+/// error stops it (the engine learns at its next hand-over and stops too).
+fn write_pairs(store: &Store, mut rx: mpsc::Receiver<Vec<PairSnapshot>>) -> Result<(), StoreError> {
+    while let Some(pairs) = rx.blocking_recv() {
+        let commit = Commit {
+            pairs: &pairs,
+            alerts: &[],
+            position: None,
+        };
+        store.commit(&commit).inspect_err(|error| {
+            tracing::error!(%error, "Could not write the pairs' state; the writer stops.");
+        })?;
+    }
+    Ok(())
+}
+
+/// The writer's end: what it wrote was all it was given, or why not.
+async fn finish_writer(writer: Option<JoinHandle<Result<(), StoreError>>>) -> anyhow::Result<()> {
+    match writer {
+        None => Ok(()),
+        Some(writer) => writer
+            .await
+            .context("the pair-state writer panicked")?
+            .context("writing the pairs' state"),
     }
 }
 

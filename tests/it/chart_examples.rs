@@ -46,6 +46,7 @@ async fn each_alert_chart_of_the_demo_draws_full_size_and_at_phone_width() {
                 reaches_people: false,
             }],
             position: 0,
+            behind: None,
         }),
         fresh: None,
         meter: EngineMeter::default(),

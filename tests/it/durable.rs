@@ -5,6 +5,7 @@
 //! explains when the daemon holds it); a corrupt store fails with what to do, and
 //! `--reset-state` moves it aside. `guards`: the lock, the watermark, sled's panics and the
 //! commands that only read. `dead_letters`: a blocked chat's part, listed, retried, once.
+//! `snapshots`: a warmed pair's size, and restarts from binary and from old JSON snapshots.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use crate::support::testing::open_store;
 
 mod dead_letters;
 mod guards;
+mod snapshots;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

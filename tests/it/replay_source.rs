@@ -15,6 +15,7 @@ use tempfile::TempDir;
 mod bounds;
 mod datasets;
 mod errors;
+mod stream;
 
 const KLINE_HEADER: &str = "open_time_ms,open,high,low,close,volume";
 

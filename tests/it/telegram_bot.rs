@@ -85,6 +85,7 @@ fn persist(store: &Store) -> Outlet {
             store: store.clone(),
             sinks: Vec::new(),
             position: 0,
+            behind: None,
         }),
         fresh: None,
         meter: Default::default(),

@@ -203,18 +203,18 @@ fn sum4(v: &[f64]) -> f64 {
 /// mult·β; otherwise it is never computed, and when it is, only among those values. Selection
 /// runs on the values' bit patterns, which sort like the numbers for non-negative floats.
 fn background_and_threshold(s: &[f64], p: &ClusterParams, keys: &mut Vec<u64>) -> (f64, f64) {
-    // All values, zeros included: a branch-free fill; the positives are the top of the order.
+    // Only the positives take part in the median: selecting among them alone is the same
+    // selection, on fewer values.
     keys.clear();
-    keys.extend(s.iter().map(|&v| if v > 0.0 { v.to_bits() } else { 0 }));
-    let zeros = keys.iter().filter(|&&k| k == 0).count();
-    let positives = keys.len() - zeros;
+    keys.extend(s.iter().filter(|v| **v > 0.0).map(|v| v.to_bits()));
+    let positives = keys.len();
     if positives == 0 {
         return (0.0, 0.0);
     }
     let background = if positives < p.background_min_count {
         s.iter().filter(|v| **v > 0.0).sum::<f64>() / positives as f64
     } else {
-        let mid = zeros + positives / 2; // the upper middle of the positives
+        let mid = positives / 2; // the upper middle
         let upper = f64::from_bits(*keys.select_nth_unstable(mid).1);
         if positives % 2 == 1 {
             upper

@@ -9,6 +9,7 @@ mod kernel;
 #[cfg(test)]
 mod proptests;
 mod side;
+mod sparse;
 mod step;
 #[cfg(test)]
 mod tests;

@@ -30,6 +30,8 @@ pub(crate) struct SideMass {
     side: Side,
     /// USD per stored unit.
     scale: f64,
+    /// Only its non-empty bins in the store's binary snapshots.
+    #[serde(with = "super::sparse")]
     stored: Vec<f32>,
     /// Σ stored, kept from the exact change of every bin (f64 sums of f32 differences), so it
     /// tracks the array to ~1e-13 and reads 0 exactly when the side is empty.

@@ -52,6 +52,15 @@ pub enum ReplayError {
     MissingHeader { path: PathBuf },
     #[error("{} lacks required column `{column}` in its header", path.display())]
     MissingColumn { path: PathBuf, column: &'static str },
+    /// A stream keeps every series file open; the process may not open that many.
+    #[error(
+        "replaying {files} series files keeps them all open, which needs about {needed} file descriptors, but the hard open-file limit is {limit}: raise it (ulimit -Hn, LimitNOFILE= under systemd) or replay fewer symbols"
+    )]
+    TooManyFiles {
+        files: usize,
+        needed: u64,
+        limit: u64,
+    },
     #[error("{} and {} hold the same series; keep one of them", first.display(), second.display())]
     DuplicateFile { first: PathBuf, second: PathBuf },
 }

@@ -1,4 +1,5 @@
-//! Reading the planned files, in parallel, into per-file events and reports.
+//! The planned files, and running work over them in parallel: opening them for a stream, or
+//! reading them whole.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,36 +22,48 @@ pub(super) enum Job {
 pub(super) type JobOutput = (FileReport, Vec<SymbolEvent>);
 
 impl Job {
+    /// An empty report for this file.
+    pub(super) fn report(&self) -> FileReport {
+        let (path, kind, symbol) = match self {
+            Job::Klines(s, p) => (p, FileKind::Klines, Some(s)),
+            Job::Funding(s, p) => (p, FileKind::Funding, Some(s)),
+            Job::OpenInterest(s, p) => (p, FileKind::OpenInterest, Some(s)),
+            Job::Liquidations(p) => (p, FileKind::Liquidations, None),
+        };
+        FileReport::new(path.clone(), kind, symbol.cloned())
+    }
+
+    /// Reads the whole file: its events in file order, and its report.
     pub(super) fn run(
         &self,
         interval: Interval,
         limits: &RowLimits,
         universe: &liquidations::Universe,
     ) -> Result<JobOutput, ReplayError> {
+        let mut report = self.report();
         let mut out = Vec::new();
-        let report = match self {
+        match self {
             Job::Klines(symbol, path) => {
-                let mut r = FileReport::new(path.clone(), FileKind::Klines, Some(symbol.clone()));
-                klines::read(path, symbol, interval, limits, &mut out, &mut r)?;
-                r
+                out = klines::read(path, symbol, interval, limits, &mut report)?;
             }
             Job::Funding(symbol, path) => {
-                let mut r = FileReport::new(path.clone(), FileKind::Funding, Some(symbol.clone()));
-                metrics::read_funding(path, symbol, limits, &mut out, &mut r)?;
-                r
+                let mut csv = super::lines::CsvReader::open(path, &metrics::FUNDING_COLUMNS)?;
+                let mut rows = metrics::FundingRows::new(symbol.clone(), limits);
+                while let Some(e) = csv.next_event(&mut report, |f, _| rows.event(f))? {
+                    out.push(e);
+                }
             }
             Job::OpenInterest(symbol, path) => {
-                let mut r =
-                    FileReport::new(path.clone(), FileKind::OpenInterest, Some(symbol.clone()));
-                metrics::read_open_interest(path, symbol, limits, &mut out, &mut r)?;
-                r
+                let mut csv = super::lines::CsvReader::open(path, &metrics::OI_COLUMNS)?;
+                let mut rows = metrics::OiRows::new(symbol.clone(), limits);
+                while let Some(e) = csv.next_event(&mut report, |f, _| rows.event(f))? {
+                    out.push(e);
+                }
             }
             Job::Liquidations(path) => {
-                let mut r = FileReport::new(path.clone(), FileKind::Liquidations, None);
-                liquidations::read(path, universe, limits, &mut out, &mut r)?;
-                r
+                liquidations::read(path, universe, limits, &mut out, &mut report)?;
             }
-        };
+        }
         Ok((report, out))
     }
 }
@@ -59,13 +72,17 @@ impl Job {
 /// back in job order, so the outcome does not depend on scheduling.
 pub(super) fn run_jobs<T: Send>(
     jobs: &[Job],
-    run: &(dyn Fn(&Job) -> Result<T, ReplayError> + Sync),
+    run: &(dyn Fn(usize, &Job) -> Result<T, ReplayError> + Sync),
 ) -> Result<Vec<T>, ReplayError> {
     let workers = thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(jobs.len());
     if workers <= 1 {
-        return jobs.iter().map(run).collect();
+        return jobs
+            .iter()
+            .enumerate()
+            .map(|(i, job)| run(i, job))
+            .collect();
     }
     let next = AtomicUsize::new(0);
     // Workers log through the caller's subscriber, scoped or global.
@@ -79,7 +96,7 @@ pub(super) fn run_jobs<T: Send>(
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(job) = jobs.get(i) else { break };
-                            done.push((i, run(job)));
+                            done.push((i, run(i, job)));
                         }
                         done
                     })

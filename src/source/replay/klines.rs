@@ -4,9 +4,9 @@ use std::path::Path;
 
 use super::checks::{PriceTrail, RowLimits, amount, price};
 use super::error::{ReplayError, RowError};
-use super::lines::{Column, millis, number, optional_number, read_csv};
+use super::lines::{Column, CsvReader, millis, number, optional_number};
 use super::report::FileReport;
-use crate::model::{Candle, Interval, MarketEvent, Symbol, SymbolEvent};
+use crate::model::{Candle, Interval, MarketEvent, Symbol, SymbolEvent, TimeMs};
 
 /// Known columns. Aliases accept Binance's public data-archive headers as they are.
 pub(super) const COLUMNS: [Column; 8] = [
@@ -20,36 +20,65 @@ pub(super) const COLUMNS: [Column; 8] = [
     Column::optional("taker_buy_quote", &["taker_buy_quote_volume"]),
 ];
 
-/// Appends one candle event per valid row to `out`. A row outside `limits` (its time, the
+/// Turns a kline file's rows into candle events. A row outside `limits` (its time, the
 /// `interval` grid, a price jump) is malformed. Rows whose open time is not after the latest
 /// one seen are kept and counted in `report.out_of_order`.
+pub(super) struct KlineRows {
+    symbol: Symbol,
+    interval: Interval,
+    limits: RowLimits,
+    trail: PriceTrail,
+    latest: TimeMs,
+}
+
+impl KlineRows {
+    pub(super) fn new(symbol: Symbol, interval: Interval, limits: &RowLimits) -> Self {
+        KlineRows {
+            symbol,
+            interval,
+            limits: *limits,
+            trail: PriceTrail::new(limits.max_price_jump),
+            latest: TimeMs::MIN,
+        }
+    }
+
+    pub(super) fn event(
+        &mut self,
+        fields: [&str; 8],
+        report: &mut FileReport,
+    ) -> Result<SymbolEvent, RowError> {
+        let candle = candle(fields)?;
+        self.limits.candle(&candle, self.interval)?;
+        self.trail.step(&candle)?;
+        if candle.open_time <= self.latest {
+            report.out_of_order += 1;
+        }
+        self.latest = self.latest.max(candle.open_time);
+        Ok(SymbolEvent {
+            symbol: self.symbol.clone(),
+            event: MarketEvent::Candle {
+                interval: self.interval,
+                candle,
+            },
+        })
+    }
+}
+
+/// Reads a whole kline file: its candle events in file order.
 pub(super) fn read(
     path: &Path,
     symbol: &Symbol,
     interval: Interval,
     limits: &RowLimits,
-    out: &mut Vec<SymbolEvent>,
     report: &mut FileReport,
-) -> Result<(), ReplayError> {
-    let mut latest = i64::MIN;
-    let mut out_of_order = 0;
-    let mut trail = PriceTrail::new(limits.max_price_jump);
-    let result = read_csv(path, &COLUMNS, report, |fields| {
-        let candle = candle(fields)?;
-        limits.candle(&candle, interval)?;
-        trail.step(&candle)?;
-        if candle.open_time <= latest {
-            out_of_order += 1;
-        }
-        latest = latest.max(candle.open_time);
-        out.push(SymbolEvent {
-            symbol: symbol.clone(),
-            event: MarketEvent::Candle { interval, candle },
-        });
-        Ok(())
-    });
-    report.out_of_order += out_of_order;
-    result
+) -> Result<Vec<SymbolEvent>, ReplayError> {
+    let mut csv = CsvReader::open(path, &COLUMNS)?;
+    let mut rows = KlineRows::new(symbol.clone(), interval, limits);
+    let mut out = Vec::new();
+    while let Some(event) = csv.next_event(report, |f, r| rows.event(f, r))? {
+        out.push(event);
+    }
+    Ok(out)
 }
 
 /// One row as a candle, or why it is not one (format and ranges of the row alone).

@@ -12,8 +12,9 @@ use flate2::read::MultiGzDecoder;
 use super::error::{ReplayError, RowError};
 use super::report::FileReport;
 
-/// Read buffer size: large enough that the decoder and the parser see long runs of bytes.
-const BUF_BYTES: usize = 256 * 1024;
+/// Read buffer size: large enough that the decoder and the parser see long runs of bytes, small
+/// enough for a streaming replay that keeps three files per pair open (gzip adds its own 32 KiB and its window).
+const BUF_BYTES: usize = 32 * 1024;
 
 /// The longest line read, line end included: thousands of times a real row (about 100 bytes),
 /// small enough that a file without line ends (or a gzip bomb of one) cannot exhaust memory.
@@ -197,27 +198,45 @@ impl<const N: usize> Columns<N> {
     }
 }
 
-/// Reads a CSV whose first line is its header and hands each row's fields (in `columns` order) to `row`, which emits the
-/// event or says why the row is malformed.
-pub(super) fn read_csv<const N: usize>(
-    path: &Path,
-    columns: &[Column; N],
-    report: &mut FileReport,
-    mut row: impl FnMut([&str; N]) -> Result<(), RowError>,
-) -> Result<(), ReplayError> {
-    let mut lines = LineReader::open(path)?;
-    let missing_header = || ReplayError::MissingHeader {
-        path: path.to_owned(),
-    };
-    let (_, header) = lines.next_line()?.ok_or_else(missing_header)?;
-    let columns = Columns::from_header(path, header.map_err(|_| missing_header())?, columns)?;
-    while let Some((line, text)) = lines.next_line()? {
-        match text.and_then(|t| columns.split(t)).and_then(&mut row) {
-            Ok(()) => report.events += 1,
-            Err(error) => report.malformed(line, error),
-        }
+/// A CSV file whose first line is its header, read row by row.
+pub(super) struct CsvReader<const N: usize> {
+    lines: LineReader,
+    columns: Columns<N>,
+}
+
+impl<const N: usize> CsvReader<N> {
+    /// Opens `path` and maps its header onto `columns`.
+    pub(super) fn open(path: &Path, columns: &[Column; N]) -> Result<Self, ReplayError> {
+        let mut lines = LineReader::open(path)?;
+        let missing_header = || ReplayError::MissingHeader {
+            path: path.to_owned(),
+        };
+        let (_, header) = lines.next_line()?.ok_or_else(missing_header)?;
+        let columns = Columns::from_header(path, header.map_err(|_| missing_header())?, columns)?;
+        Ok(CsvReader { lines, columns })
     }
-    Ok(())
+
+    /// Hands each row's fields (in `columns` order) to `row` until it makes an event, which is
+    /// counted in `report`; a row it rejects is counted as malformed. `None` at the end.
+    pub(super) fn next_event<T>(
+        &mut self,
+        report: &mut FileReport,
+        mut row: impl FnMut([&str; N], &mut FileReport) -> Result<T, RowError>,
+    ) -> Result<Option<T>, ReplayError> {
+        while let Some((line, text)) = self.lines.next_line()? {
+            match text
+                .and_then(|t| self.columns.split(t))
+                .and_then(|fields| row(fields, report))
+            {
+                Ok(event) => {
+                    report.events += 1;
+                    return Ok(Some(event));
+                }
+                Err(error) => report.malformed(line, error),
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// A required number; `column` names it in the error.

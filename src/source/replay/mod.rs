@@ -14,18 +14,23 @@
 //! The universe is the set of symbols with a kline file for the source interval that the filter
 //! accepts; funding, open interest and liquidations of other symbols are skipped (and counted).
 //! Malformed rows — unparsable, or outside the [`RowLimits`] — are skipped, counted per file and
-//! logged (the first few by line). Files are read in parallel, one per worker, and merged
-//! deterministically (see [`event_order`]).
+//! logged (the first few by line). Files are read lazily and merged by time ([`ReplayStream`],
+//! see `stream` for the order and its reorder window): a replay holds a few events per file.
+//! [`Dataset::load`] collects that stream.
 
 mod checks;
 mod discover;
 mod error;
+mod fds;
 mod jobs;
 mod klines;
 mod lines;
 mod liquidations;
 mod metrics;
 mod report;
+mod stream;
+#[cfg(test)]
+mod stream_tests;
 #[cfg(test)]
 mod tests;
 
@@ -40,10 +45,9 @@ pub use checks::{
 pub use error::{ReplayError, RowError};
 pub use lines::MAX_LINE_BYTES;
 pub use report::{FileKind, FileReport, KindCounts, LoadReport, MALFORMED_KEPT, MalformedRow};
+pub use stream::{REORDER_ROWS, ReplayStream};
 
 use crate::model::{Candle, Interval, MarketEvent, Symbol, SymbolEvent, TimeMs};
-use discover::Plan;
-use jobs::run_jobs;
 
 /// Which symbols a load reads. The default reads every symbol it finds.
 #[derive(Default)]
@@ -126,7 +130,7 @@ impl ReplayOptions {
     }
 }
 
-/// A loaded recording: every event of the universe, sorted by [`event_order`].
+/// A loaded recording: every event of the universe in replay order, the [`ReplayStream`] collected.
 #[derive(Debug)]
 pub struct Dataset {
     events: Vec<SymbolEvent>,
@@ -138,36 +142,9 @@ impl Dataset {
     /// a line longer than [`MAX_LINE_BYTES`], a headed file without a required column, or no kline
     /// file for the source interval (or none the filter accepts); skips malformed rows.
     pub fn load(dir: &Path, opts: &ReplayOptions) -> Result<Dataset, ReplayError> {
-        let Plan {
-            symbols,
-            jobs,
-            ignored_files,
-        } = Plan::new(dir, opts)?;
-        let universe = symbols
-            .iter()
-            .map(|s| (s.as_str().to_owned(), s.clone()))
-            .collect();
-        let interval = opts.source_interval;
-        let results = run_jobs(&jobs, &|job| job.run(interval, &opts.limits, &universe))?;
-        let mut files = Vec::with_capacity(results.len());
-        let mut counts = KindCounts::default();
-        let mut events = Vec::with_capacity(results.iter().map(|(_, e)| e.len()).sum());
-        for (file, file_events) in results {
-            file.finish();
-            counts.add(file.kind, file.events);
-            files.push(file);
-            events.extend(file_events);
-        }
-        // A stable sort over the concatenated, mostly pre-sorted runs: effectively a k-way merge.
-        events.sort_by(event_order);
-        let report = LoadReport {
-            source_interval: interval,
-            symbols,
-            files,
-            ignored_files,
-            events: counts,
-        };
-        tracing::info!(dir = %dir.display(), %report, "Loaded recorded dataset.");
+        let mut stream = ReplayStream::open(dir, opts)?;
+        let events = stream.by_ref().collect::<Result<Vec<_>, _>>()?;
+        let report = stream.report();
         Ok(Dataset { events, report })
     }
 
@@ -228,16 +205,7 @@ pub fn read_kline_file(
     // The symbol and interval only label the events; the caller works out the bar interval.
     let symbol: Symbol = "KLINES".parse().expect("a valid placeholder symbol");
     let mut report = FileReport::new(path.to_owned(), FileKind::Klines, None);
-    let mut events = Vec::new();
-    klines::read(
-        path,
-        &symbol,
-        Interval::M1,
-        limits,
-        &mut events,
-        &mut report,
-    )?;
-    report.events = events.len();
+    let events = klines::read(path, &symbol, Interval::M1, limits, &mut report)?;
     report.finish();
     let candles = events
         .into_iter()
@@ -253,7 +221,7 @@ pub fn read_kline_file(
 /// 5m bar), then symbol, then kind — funding, open interest, candle, liquidation — so that the
 /// OI measured at a bar's close is in hand when that bar steps the heatmap. Events equal under this key keep
 /// their reading order: file name, then line. `Mark` and `Gap` are not produced by the replay and
-/// sort after liquidations.
+/// sort after liquidations. A stream orders by this key too (see `stream`).
 pub fn event_order(a: &SymbolEvent, b: &SymbolEvent) -> Ordering {
     a.event
         .known_at()
@@ -262,7 +230,7 @@ pub fn event_order(a: &SymbolEvent, b: &SymbolEvent) -> Ordering {
         .then_with(|| kind_rank(&a.event).cmp(&kind_rank(&b.event)))
 }
 
-fn kind_rank(event: &MarketEvent) -> u8 {
+pub(super) fn kind_rank(event: &MarketEvent) -> u8 {
     match event {
         MarketEvent::Funding(_) => 0,
         MarketEvent::OpenInterest(_) => 1,

@@ -48,6 +48,9 @@ pub struct FileReport {
     pub non_perpetual: usize,
     /// Liquidation rows that repeat an earlier row of the file (dropped).
     pub duplicates: usize,
+    /// Rows that sort before more rows than a stream's reorder window holds
+    /// ([`super::REORDER_ROWS`]): replayed where they fall, after events they should precede.
+    pub displaced: usize,
 }
 
 impl FileReport {
@@ -63,6 +66,7 @@ impl FileReport {
             outside_universe: 0,
             non_perpetual: 0,
             duplicates: 0,
+            displaced: 0,
         }
     }
 
@@ -83,6 +87,9 @@ impl FileReport {
         }
         if self.out_of_order > 0 {
             tracing::warn!(%file, out_of_order = self.out_of_order, "Kline open times repeat or go backwards; kept for the aggregator.");
+        }
+        if self.displaced > 0 {
+            tracing::warn!(%file, displaced = self.displaced, window = super::REORDER_ROWS, "Rows out of place by more than the reorder window were replayed late.");
         }
         if self.duplicates > 0 {
             tracing::info!(%file, duplicates = self.duplicates, events = self.events, "Dropped repeated liquidation rows.");
@@ -145,6 +152,11 @@ impl LoadReport {
         self.files.iter().map(|f| f.out_of_order).sum()
     }
 
+    /// Rows replayed late: out of place by more than the reorder window.
+    pub fn displaced(&self) -> usize {
+        self.files.iter().map(|f| f.displaced).sum()
+    }
+
     /// The report of the file at `path`, if it was read.
     pub fn file(&self, path: &std::path::Path) -> Option<&FileReport> {
         self.files.iter().find(|f| f.path == path)
@@ -169,6 +181,10 @@ impl fmt::Display for LoadReport {
             self.duplicates(),
             self.malformed(),
             self.out_of_order(),
-        )
+        )?;
+        match self.displaced() {
+            0 => Ok(()),
+            n => write!(f, ", {n} rows replayed late (beyond the reorder window)"),
+        }
     }
 }

@@ -387,7 +387,7 @@ fn file_workers_log_through_the_callers_scoped_subscriber() {
         .map(|i| Job::Liquidations(format!("job{i}").into()))
         .collect();
     // This callsite is hit only here, so no other test can race its interest cache.
-    let run = |job: &Job| {
+    let run = |_: usize, job: &Job| {
         let Job::Liquidations(path) = job else {
             unreachable!()
         };

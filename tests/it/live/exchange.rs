@@ -162,6 +162,7 @@ pub(crate) async fn run<T>(
         store,
         sinks: Vec::new(),
         position: 0,
+        behind: None,
     });
     let outlet = Outlet {
         routes: config.routes.clone(),

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 #[path = "fake_binance_rest/http.rs"]
 mod http;
 #[path = "fake_binance_rest/market.rs"]
-mod market;
+pub(crate) mod market;
 #[path = "fake_binance_rest/routes.rs"]
 mod routes;
 
