@@ -12,7 +12,7 @@ mod views;
 
 pub use batch::{Raised, worker_threads};
 pub use meter::EngineMeter;
-pub use task::{COALESCE_EVENTS, Freshness, Inputs, Outlet, Persist, SinkSlot};
+pub use task::{COALESCE_EVENTS, Freshness, Inputs, Outlet, Persist, SinkSlot, write_behind};
 pub use views::{MARKET, PairAnswer, Pulse, Query, SummaryRequest};
 
 use std::collections::{BTreeMap, HashMap};

@@ -94,6 +94,26 @@ pub struct Persist {
     pub behind: Option<mpsc::Sender<Vec<PairSnapshot>>>,
 }
 
+/// The writer behind the engine ([`Persist::behind`]): writes the pair snapshots handed to it,
+/// in order, until the engine lets go. Blocking: the supervisor runs it on a thread of its own.
+/// A store error stops it, and the engine at its next hand-over.
+pub fn write_behind(
+    store: &Store,
+    mut rx: mpsc::Receiver<Vec<PairSnapshot>>,
+) -> Result<(), StoreError> {
+    while let Some(pairs) = rx.blocking_recv() {
+        let commit = Commit {
+            pairs: &pairs,
+            alerts: &[],
+            position: None,
+        };
+        store.commit(&commit).inspect_err(|error| {
+            tracing::error!(%error, "Could not write the pairs' state; the writer stops.");
+        })?;
+    }
+    Ok(())
+}
+
 /// The writer behind the engine stopped (its error is reported where it ran).
 fn writer_gone() -> StoreError {
     StoreError::Io("the pair-state writer stopped".to_owned())

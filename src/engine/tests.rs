@@ -354,7 +354,7 @@ fn run_task_into_store(behind: bool) -> (Vec<PairSnapshot>, Option<u64>, usize) 
     let (config, events) = demo();
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir.path().join("state"));
-    let (tx, mut rx) = mpsc::channel::<Vec<PairSnapshot>>(1);
+    let (tx, rx) = mpsc::channel::<Vec<PairSnapshot>>(1);
     let sink = crate::rules::Routes::new(vec![crate::rules::Route {
         sink: "file".to_owned(),
         kinds: AlertKind::ALL
@@ -392,20 +392,12 @@ fn run_task_into_store(behind: bool) -> (Vec<PairSnapshot>, Option<u64>, usize) 
         .unwrap();
     let mut engine = Engine::new(&config);
     engine.defer_quiet_ticks();
-    // The supervisor's writer, as `topology` runs it; the scope ends when the engine lets go.
+    // The writer on a thread of its own, as the supervisor runs it; it ends with the engine.
     std::thread::scope(|scope| {
-        scope.spawn(|| {
-            while let Some(pairs) = rx.blocking_recv() {
-                let commit = Commit {
-                    pairs: &pairs,
-                    alerts: &[],
-                    position: None,
-                };
-                store.commit(&commit).expect("written behind");
-            }
-        });
+        let writer = scope.spawn(|| write_behind(&store, rx));
         let (_, result) = runtime.block_on(engine.run(Inputs::market(inputs), outlet));
         result.expect("the run persists");
+        writer.join().expect("no panic").expect("written behind");
     });
     let pending = store.pending("file", usize::MAX).unwrap().len();
     (

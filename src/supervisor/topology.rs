@@ -20,13 +20,13 @@ use super::signals::Signals;
 use super::workers::{Worker, finish_workers, spawn_workers};
 use crate::config::Config;
 use crate::engine::{
-    Command, Engine, EngineMeter, Freshness, Inputs, Outlet, PairSnapshot, Persist,
+    Command, Engine, EngineMeter, Freshness, Inputs, Outlet, Persist, write_behind,
 };
 use crate::metrics::Metrics;
 use crate::notify::console::ConsoleSink;
 use crate::notify::{Delivered, Sink};
 use crate::source::{Batch, Resume, SourceContext, SourceHealth, SourceTask};
-use crate::store::{Commit, Routed, Store, StoreError};
+use crate::store::{Routed, Store, StoreError};
 
 /// Events per channel message in a replay: large enough that the channel costs nothing per
 /// event, small enough that the engine starts before the source has sent everything.
@@ -120,7 +120,7 @@ impl Pipeline {
                 let (behind, writer) = if parts.pairs_behind {
                     let (tx, rx) = mpsc::channel(1);
                     let writing = store.clone();
-                    let writer = tracker.spawn_blocking(move || write_pairs(&writing, rx));
+                    let writer = tracker.spawn_blocking(move || write_behind(&writing, rx));
                     (Some(tx), Some(writer))
                 } else {
                     (None, None)
@@ -306,22 +306,6 @@ impl Pipeline {
             }),
         }
     }
-}
-
-/// Writes the pair snapshots the engine hands behind it, in order, until it lets go; a store
-/// error stops it (the engine learns at its next hand-over and stops too).
-fn write_pairs(store: &Store, mut rx: mpsc::Receiver<Vec<PairSnapshot>>) -> Result<(), StoreError> {
-    while let Some(pairs) = rx.blocking_recv() {
-        let commit = Commit {
-            pairs: &pairs,
-            alerts: &[],
-            position: None,
-        };
-        store.commit(&commit).inspect_err(|error| {
-            tracing::error!(%error, "Could not write the pairs' state; the writer stops.");
-        })?;
-    }
-    Ok(())
 }
 
 /// The writer's end: what it wrote was all it was given, or why not.

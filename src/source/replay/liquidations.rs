@@ -20,6 +20,13 @@ use crate::model::{Liquidation, MarketEvent, Side, Symbol, SymbolEvent, TimeMs};
 /// The loaded symbols by name, so rows can be matched without allocating.
 pub(super) type Universe = HashMap<String, Symbol>;
 
+/// The loaded symbols by their text, as rows name them.
+pub(super) fn universe<'a>(symbols: impl IntoIterator<Item = &'a Symbol>) -> Universe {
+    (symbols.into_iter())
+        .map(|s| (s.as_str().to_owned(), s.clone()))
+        .collect()
+}
+
 /// The fields of one order that the mapping uses, however they were written.
 #[derive(Debug, Default)]
 struct RawOrder<'a> {

@@ -179,10 +179,7 @@ pub fn read_liquidations(
     } else {
         vec![path.to_owned()]
     };
-    let universe = symbols
-        .iter()
-        .map(|s| (s.as_str().to_owned(), s.clone()))
-        .collect();
+    let universe = liquidations::universe(symbols);
     let mut events = Vec::new();
     let mut reports = Vec::new();
     for file in files {

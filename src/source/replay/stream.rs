@@ -275,10 +275,7 @@ impl ReplayStream {
             .filter(|j| !matches!(j, Job::Liquidations(_)))
             .count();
         fds::ensure_open_files(series)?;
-        let universe = symbols
-            .iter()
-            .map(|s| (s.as_str().to_owned(), s.clone()))
-            .collect();
+        let universe = super::liquidations::universe(&symbols);
         let ranks: Ranks = (symbols.iter().cloned())
             .zip(0..)
             .collect::<HashMap<_, _>>();

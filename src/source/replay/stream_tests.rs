@@ -20,9 +20,7 @@ fn options(interval: Interval) -> ReplayOptions {
 /// The order before streaming: every file whole, in job order, then one stable sort.
 fn sorted_whole(dir: &Path, opts: &ReplayOptions) -> (Vec<SymbolEvent>, Vec<FileReport>) {
     let plan = Plan::new(dir, opts).unwrap();
-    let universe = (plan.symbols.iter())
-        .map(|s| (s.as_str().to_owned(), s.clone()))
-        .collect();
+    let universe = super::liquidations::universe(&plan.symbols);
     let mut events = Vec::new();
     let mut reports = Vec::new();
     for job in &plan.jobs {
