@@ -22,11 +22,16 @@ use serde::{Deserialize, Serialize};
 use crate::analytics::brackets::margin_for;
 use crate::analytics::clusters::ClusterParams;
 use crate::analytics::heatmap::{HeatmapParams, Kernel};
+use crate::analytics::loading::CalendarEntry;
 use crate::analytics::timeframe::BarSignals;
 use crate::analytics::{PairContext, PairOutput, PairState, SignalParams};
+use crate::config::CascadeConfig;
 use crate::config::{Config, SymbolFilter};
 use crate::model::{Alert, AlertKind, MarketEvent, Symbol, SymbolEvent, TimeMs};
-use crate::rules::{AlertSwitches, Mute, Mutes, PairRules, RuleContext, RuleParams, RuleTally};
+use crate::rules::{
+    AlertSwitches, CascadeLevel, CascadeSetup, Mute, Mutes, PairRules, RuleContext, RuleParams,
+    RuleTally,
+};
 use crate::store::Snapshot;
 
 /// What the engine task takes besides market data (which arrives as [`crate::source::Batch`]es).
@@ -88,6 +93,8 @@ pub struct Engine {
     switches: AlertSwitches,
     rules: RuleParams,
     mutes: Mutes,
+    cascade: CascadeConfig,
+    calendar: Vec<CalendarEntry>,
     filter: SymbolFilter,
     pairs: HashMap<Symbol, Pair>,
     stats: EngineStats,
@@ -133,6 +140,7 @@ struct Knobs<'a> {
     switches: &'a AlertSwitches,
     rules: &'a RuleParams,
     mutes: &'a Mutes,
+    cascade: CascadeSetup<'a>,
 }
 
 /// [`Engine::split`]: the knobs, the pairs, the counters and the step's scratch.
@@ -166,6 +174,9 @@ impl Pair {
             signals: k.params,
             switches: k.switches,
             rules: k.rules,
+            mmr: self.kernel.margin().mmr,
+            bin_frac: self.kernel.params().bin_bp / 1e4,
+            cascade: k.cascade,
         };
         let before = out.len();
         let tally = &mut stats.rules;
@@ -216,6 +227,8 @@ impl Engine {
             clusters: config.heatmap.clusters,
             switches: config.alerts.clone(),
             rules: config.rules,
+            cascade: config.cascade.clone(),
+            calendar: config.calendar.clone(),
             mutes: config.mutes.clone(),
             filter: config.symbols.clone(),
             pairs: HashMap::new(),
@@ -240,6 +253,11 @@ impl Engine {
         pair.step(&knobs, &ev.event, stats, scratch, out);
     }
 
+    /// What the cascade-loading score and its alert read from the config.
+    fn cascade_setup(&self) -> CascadeSetup<'_> {
+        cascade_setup(&self.cascade, &self.calendar)
+    }
+
     /// The engine as a step sees it: the knobs every pair reads, and the pairs, counters and
     /// scratch the step changes.
     fn split(&mut self) -> Stepping<'_> {
@@ -249,6 +267,7 @@ impl Engine {
             switches: &self.switches,
             rules: &self.rules,
             mutes: &self.mutes,
+            cascade: cascade_setup(&self.cascade, &self.calendar),
         };
         (knobs, &mut self.pairs, &mut self.stats, &mut self.out)
     }
@@ -392,6 +411,18 @@ impl Engine {
         let mut pairs: Vec<&PairState> = self.pairs.values().map(|p| &p.state).collect();
         pairs.sort_by(|a, b| a.symbol().cmp(b.symbol()));
         pairs
+    }
+}
+
+fn cascade_setup<'a>(c: &'a CascadeConfig, calendar: &'a [CalendarEntry]) -> CascadeSetup<'a> {
+    CascadeSetup {
+        loading: &c.loading,
+        calendar,
+        when: CascadeLevel {
+            level: c.alert_level,
+            min_known: c.min_known,
+            near_frac: c.loading.cluster_max,
+        },
     }
 }
 

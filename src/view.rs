@@ -8,7 +8,7 @@ mod track;
 
 pub use chart::{
     ChartLevel, ChartSeries, ClusterBand, HeatBand, HeatColumn, HistoryColumn, LevelKind,
-    SetupLevels,
+    RealizedBar, SetupLevels,
 };
 pub use track::{TrackLine, TrackRecord, TrackRecordError};
 
@@ -18,9 +18,12 @@ use crate::analytics::PairState;
 use crate::analytics::clusters::Cluster;
 use crate::analytics::entry::EntryDirection;
 use crate::analytics::heatmap::Heatmap;
+use crate::analytics::realized::{Exhaustion, Reading, RealizedParams};
 use crate::analytics::regime::Regime;
-use crate::model::{AlertBrief, Facts, Interval, MINUTE_MS, Side, SummaryFacts, Symbol, TimeMs};
-use crate::rules::{Bias, ClusterLabel, Crowding, RuleParams, plan};
+use crate::model::{
+    AlertBrief, Facts, Interval, LoadingScore, MINUTE_MS, Side, SummaryFacts, Symbol, TimeMs,
+};
+use crate::rules::{Bias, CascadeSetup, ClusterLabel, Crowding, RuleParams, loading_score, plan};
 
 /// Heat bands on a chart are this many model bins tall (0.5 % at 10 bp bins).
 pub const BAND_BINS: i32 = 5;
@@ -99,6 +102,28 @@ pub struct PairView {
     pub stale: bool,
     /// Alerts wait for a back-fill of missing bars.
     pub gap_open: bool,
+    /// Prices where large real liquidations happened, strongest first (support and resistance
+    /// context); empty in a report stored before this field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub realized: Vec<RealizedLevelView>,
+    /// A move whose losing side stopped being liquidated, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exhaustion: Option<Exhaustion>,
+    /// The cascade-loading score at the state's time (absent before a price, and in old views).
+    #[serde(default)]
+    pub loading: Option<LoadingScore>,
+}
+
+/// A price where large realized liquidations happened.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RealizedLevelView {
+    /// The positions that were liquidated.
+    pub side: Side,
+    /// Notional-weighted price of the prints.
+    pub price: f64,
+    pub notional_usd: f64,
+    /// How long before the view the last print was.
+    pub ago_ms: TimeMs,
 }
 
 impl PairView {
@@ -135,6 +160,7 @@ impl PairView {
         gap_open: bool,
         p: &RuleParams,
         signals: &crate::analytics::SignalParams,
+        cascade: &CascadeSetup<'_>,
         now: TimeMs,
     ) -> PairView {
         let bias = Bias::of(pair, p.bias_timeframe, signals);
@@ -167,6 +193,8 @@ impl PairView {
         let setup = price.and_then(|entry| setup_view(pair, &bias, entry, p));
         let as_of = pair.as_of();
         let stale = as_of.is_some_and(|t| now - t > FRESH_WITHIN_MS);
+        let (realized, exhaustion) = realized_view(pair, now);
+        let loading = as_of.and_then(|at| loading_score(pair, at, cascade, p));
         PairView {
             symbol: pair.symbol().clone(),
             price,
@@ -181,8 +209,31 @@ impl PairView {
             ready: bias.regime.is_some() && !stale,
             stale,
             gap_open,
+            realized,
+            exhaustion,
+            loading,
         }
     }
+}
+
+/// The pair's large realized levels as of its state time (ages counted to `now`) and its
+/// exhaustion reading, by the default [`RealizedParams`].
+fn realized_view(pair: &PairState, now: TimeMs) -> (Vec<RealizedLevelView>, Option<Exhaustion>) {
+    let p = RealizedParams::DEFAULT;
+    let tape = pair.realized();
+    let levels = (tape.levels(pair.as_of().unwrap_or(now), &p).iter())
+        .map(|l| RealizedLevelView {
+            side: l.side,
+            price: l.price(),
+            notional_usd: l.notional_usd(),
+            ago_ms: now - l.last_time,
+        })
+        .collect();
+    let exhaustion = match tape.exhaustion(pair.trail(), &p) {
+        Reading::Exhausted(e) => Some(e),
+        Reading::Unknown(_) | Reading::NotExhausted => None,
+    };
+    (levels, exhaustion)
 }
 
 #[cfg(test)]
@@ -203,6 +254,9 @@ impl PairView {
             ready: true,
             stale: false,
             gap_open: false,
+            realized: Vec::new(),
+            exhaustion: None,
+            loading: None,
         }
     }
 }
@@ -422,6 +476,9 @@ pub fn chart_series(
         history: pair.history().columns().cloned().collect(),
         levels: Vec::new(),
         note: String::new(),
+        realized: (trail.bars())
+            .filter_map(|b| pair.realized().bar(b.candle.open_time))
+            .collect(),
     })
 }
 

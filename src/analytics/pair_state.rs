@@ -10,6 +10,8 @@ use super::clusters::ClusterParams;
 use super::heat_history::{HeatHistory, HistoryColumn};
 use super::heat_state::HeatState;
 use super::heatmap::Kernel;
+use super::loading::LoadingState;
+use super::realized::RealizedTape;
 use super::timeframe::{BarSignals, TimeframeState};
 use super::trail::{Trail, TrailBar};
 use crate::model::{Candle, Funding, Interval, MarketEvent, Symbol, TimeMs};
@@ -57,6 +59,12 @@ pub struct PairState {
     /// The map at each of those bars' closes, for the chart's past (absent in old snapshots).
     #[serde(default)]
     history: HeatHistory,
+    /// Real liquidation prints per 4h bar and by price (absent in old snapshots).
+    #[serde(default)]
+    realized: RealizedTape,
+    /// The hourly history of the cascade-loading score (absent in old snapshots).
+    #[serde(default)]
+    loading: LoadingState,
 }
 
 impl PairState {
@@ -70,6 +78,8 @@ impl PairState {
             ignored_bars: 0,
             trail: Trail::default(),
             history: HeatHistory::default(),
+            realized: RealizedTape::default(),
+            loading: LoadingState::default(),
         }
     }
 
@@ -82,7 +92,10 @@ impl PairState {
         match event {
             MarketEvent::Candle { interval, candle } => self.on_candle(*interval, candle, ctx, out),
             MarketEvent::Funding(f) => self.on_funding(*f),
-            MarketEvent::OpenInterest(oi) => self.heat.on_open_interest(*oi),
+            MarketEvent::OpenInterest(oi) => {
+                self.heat.on_open_interest(*oi);
+                self.loading.on_open_interest(*oi);
+            }
             MarketEvent::Mark(m) => {
                 self.heat.on_mark(m.time, m.price);
                 // Live, the mark-price stream carries the current funding rate.
@@ -90,13 +103,22 @@ impl PairState {
                     self.on_funding(Funding { time: m.time, rate });
                 }
             }
-            MarketEvent::Liquidation(l) => self.heat.on_liquidation(l),
+            MarketEvent::Liquidation(l) => {
+                self.heat.on_liquidation(l);
+                self.realized.on_print(l);
+            }
             // What a gap means for alerts is the rules' business; the series itself shows it.
             MarketEvent::Gap { .. } => {}
+            // The cascade-loading score compares hourly spot volume with the perpetual's.
+            MarketEvent::SpotCandle { interval, candle } if *interval == Interval::H1 => {
+                self.loading.on_spot_hour(candle);
+            }
+            MarketEvent::SpotCandle { .. } => {}
         }
     }
 
     fn on_funding(&mut self, f: Funding) {
+        self.loading.on_funding(f);
         if self.funding.is_none_or(|old| old.time <= f.time) {
             self.funding = Some(f);
         }
@@ -155,7 +177,10 @@ impl PairState {
     ) {
         match interval {
             Interval::M5 => return self.heat_step(candle, ctx, out),
-            Interval::H1 => return self.heat.on_hourly_bar(candle),
+            Interval::H1 => {
+                self.heat.on_hourly_bar(candle);
+                return self.loading.on_hour(candle);
+            }
             _ => {}
         }
         let tf = &mut self.timeframes[signal_slot(interval)];
@@ -199,10 +224,20 @@ impl PairState {
         &self.history
     }
 
+    /// The real liquidation prints: per 4h bar, by price, and what they say.
+    pub fn realized(&self) -> &RealizedTape {
+        &self.realized
+    }
+
     /// When this state was last known: its last source bar's close or a later model step or
     /// mark tick (the time a chart of it shows).
     pub fn as_of(&self) -> Option<TimeMs> {
         self.last_source_close().max(self.heat.map().last_time())
+    }
+
+    /// The hourly history the cascade-loading score reads.
+    pub fn loading(&self) -> &LoadingState {
+        &self.loading
     }
 
     pub fn funding(&self) -> Option<Funding> {

@@ -5,10 +5,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::SignalParams;
+use super::atr::Atr;
 use super::entry::{EntryBar, EntryDirection, EntryTrigger};
 use super::pivots::{Divergence, PivotBar, PivotTracker};
 use super::regime::{Regime, ge, gt, le, lt};
 use super::rsi::{Rsi, RsiValue};
+use super::sweeps::{RangeTracker, Sweep};
 use super::swings::SwingTracker;
 use crate::model::{Candle, Interval, TimeMs};
 
@@ -29,6 +31,10 @@ pub struct BarSignals {
     pub entry: Option<EntryDirection>,
     /// This bar does not follow the previous one directly: bars are missing in between.
     pub after_gap: bool,
+    /// The bar swept an edge of the prior bars' range and closed back inside.
+    pub sweep: Option<Sweep>,
+    /// The timeframe's ATR before this bar: what an impulse is measured against.
+    pub atr_before: Option<f64>,
 }
 
 impl BarSignals {
@@ -56,6 +62,19 @@ pub struct TimeframeState {
     /// Confirmed price swings, with the pivot lookbacks: where a setup's stop goes.
     swings: SwingTracker,
     entry: EntryTrigger,
+    /// The prior bars' range, for sweeps (absent in older snapshots: it refills).
+    #[serde(default)]
+    range: RangeTracker,
+    /// Wilder ATR(14) of this timeframe's bars (absent in older snapshots: it warms up again).
+    #[serde(default = "fresh_atr")]
+    atr: Atr,
+}
+
+/// Wilder period of a timeframe's ATR.
+const ATR_PERIOD: u32 = 14;
+
+fn fresh_atr() -> Atr {
+    Atr::new(ATR_PERIOD)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -77,6 +96,8 @@ impl TimeframeState {
             pivots: PivotTracker::new(&params.pivots_for(interval)),
             swings: SwingTracker::default(),
             entry: EntryTrigger::default(),
+            range: RangeTracker::default(),
+            atr: fresh_atr(),
         }
     }
 
@@ -102,6 +123,11 @@ impl TimeframeState {
 
     pub fn swings(&self) -> &SwingTracker {
         &self.swings
+    }
+
+    /// The timeframe's ATR after the last bar.
+    pub fn atr(&self) -> Option<f64> {
+        self.atr.current()
     }
 
     pub fn last_open(&self) -> Option<TimeMs> {
@@ -138,7 +164,10 @@ impl TimeframeState {
             divergence: None,
             entry: None,
             after_gap,
+            sweep: self.range.push(candle),
+            atr_before: self.atr.current(),
         };
+        self.atr.update(candle);
         if let Some(v) = value {
             let prev_rsi = prev.and_then(|p| p.rsi);
             signals.regime = regime_before.next(v.rsi, &params.regime);

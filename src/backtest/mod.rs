@@ -30,7 +30,8 @@ pub use run::run;
 pub use score::{FORWARD_DAYS, Horizons, Scored};
 pub use stats::{Diff, Mean, Rate};
 pub use summary::{
-    ForwardRow, LevelBaseline, LevelSummary, SetupSummary, SignalSummary, SymbolRow, TradeBaseline,
+    ForwardRow, LevelBaseline, LevelSummary, PlaySummary, SetupSummary, SignalSummary, SymbolRow,
+    TradeBaseline,
 };
 pub use volume::{SinkVolume, Volume};
 
@@ -111,6 +112,9 @@ pub struct PeriodReport {
     /// Alerts raised, by kind.
     pub counts: BTreeMap<String, usize>,
     pub setups: SetupSummary,
+    /// Second legs and sweep reversals, kind by kind (`[]` in reports written before them).
+    #[serde(default)]
+    pub plays: Vec<PlaySummary>,
     pub levels: Vec<LevelSummary>,
     pub signals: Vec<SignalSummary>,
     pub volume: Volume,

@@ -115,6 +115,7 @@ fn period(out: &mut String, p: &PeriodReport) {
         s.mean_mae_r.map_or("-".to_owned(), |x| format!("{x:.2}")),
         s.median_hours.map_or("-".to_owned(), |x| format!("{x:.0}"))
     );
+    plays(out, p);
     out.push_str("\n### Cluster approaches and edges (24 h)\n\n");
     out.push_str(
         "| kind | label | n | swept | rejected | neither | plain levels swept | gain | ladder swept | gain |\n",
@@ -191,6 +192,36 @@ fn period(out: &mut String, p: &PeriodReport) {
             out,
             "| {} | {:.0} | {:.0} |",
             s.sink, s.alerts_per_day, s.messages_per_day
+        );
+    }
+}
+
+/// Second legs and sweep reversals, each beside its own geometry at random times.
+fn plays(out: &mut String, p: &PeriodReport) {
+    out.push_str("\n### Playbook trades: second legs and sweep reversals\n\n");
+    if p.plays.is_empty() {
+        out.push_str("None in this period.\n");
+        return;
+    }
+    out.push_str("| kind | n | mean R [95 %] | stop | T1 | T2 | timeout | wins | random times: n, mean R | gain |\n");
+    out.push_str("|---|---:|---|---:|---:|---:|---:|---:|---|---|\n");
+    for play in &p.plays {
+        let rate = |k: &str| play.outcomes.get(k).map_or("-".to_owned(), pct);
+        let b = &play.random_time;
+        let _infallible = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {}, {} | {} |",
+            play.kind,
+            play.n,
+            mean(&play.mean_r, 2),
+            rate("stop"),
+            rate("t1"),
+            rate("t2"),
+            rate("timeout"),
+            pct(&play.wins),
+            b.n,
+            mean(&b.mean_r, 2),
+            diff(b.gain_r.as_ref(), " R", 2),
         );
     }
 }

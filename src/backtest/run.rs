@@ -161,6 +161,7 @@ fn period(
             }
         }
     }
+    let mut plays_rng = SplitMix64::stream(opts.seed ^ PLAYS_SEED, span.from as u64);
     for s in &scored {
         let Some(path) = symbol_path(r, &s.symbol) else {
             continue;
@@ -176,8 +177,13 @@ fn period(
                 t2: s.t2,
                 fee_frac: config.rules.setup.fee_frac,
             };
-            b.random_trades
-                .extend(baselines::random_trades(path, &trade, trades, rng));
+            // The playbook's trades draw from their own stream, so adding them leaves every
+            // older baseline as it was.
+            let draws = match s.kind {
+                AlertKind::SetupEntry => baselines::random_trades(path, &trade, trades, rng),
+                _ => baselines::random_trades(path, &trade, trades, &mut plays_rng),
+            };
+            b.random_trades.entry(s.kind).or_default().extend(draws);
         }
         let walked = matches!(s.outcome.as_deref(), Some("swept" | "rejected" | "neither"));
         if let (Some(near), Some(far), Some(label), Some(price), true) = (
@@ -236,12 +242,16 @@ fn period(
             &b,
             seed,
         ),
+        plays: summary::plays(&scored, &b, seed ^ 0x300),
         levels: summary::levels(&scored, &b, seed ^ 0x100),
         signals: summary::signals(&scored, &b, seed ^ 0x200),
         volume: volume::project(&inside, pair_days, bias_pair_days, opts.project_pairs),
         per_symbol: summary::per_symbol(&scored),
     }
 }
+
+/// Mixed into the seed of the playbook trades' random baselines.
+const PLAYS_SEED: u64 = 0x91A7_B00C;
 
 /// The maintenance rate of the ladder baseline's levels (DESIGN.md §3's fallback for pairs
 /// without a bracket table).

@@ -10,7 +10,9 @@ use super::outcome::{
     walk_trade,
 };
 use super::path::Path;
-use crate::model::{Alert, AlertKind, ClusterLabel, Cross50, DAY_MS, Facts, Regime, Side, TimeMs};
+use crate::model::{
+    Alert, AlertKind, ClusterLabel, Cross50, DAY_MS, Facts, Regime, Side, TimeMs, TradeLevels,
+};
 
 /// Forward-return horizons, in days.
 pub const FORWARD_DAYS: [i64; 4] = [1, 3, 7, 14];
@@ -111,31 +113,16 @@ pub(super) fn score(alert: &Alert, path: &Path, h: &Horizons) -> Scored {
     s.label = alert.facts.label();
     let after = &path.bars()[path.first_after(alert.time_ms)..];
     match &alert.facts {
-        Facts::SetupEntry(f) => {
-            let trade = Trade {
-                direction: f.direction,
-                entry: f.entry,
-                stop: f.stop,
-                t1: f.t1,
-                t2: f.t2,
-                fee_frac: f.fee_frac,
-            };
-            (s.direction, s.entry, s.stop, s.t1, s.t2) = (
-                Some(trade.direction),
-                Some(f.entry),
-                Some(f.stop),
-                Some(f.t1),
-                f.t2,
-            );
-            s.bias_known = f.bias.regime.is_some();
-            match walk_trade(after, &trade, alert.time_ms + h.trade_ms) {
-                Ok(r) => {
-                    s.outcome = Some(trade_name(r.outcome).to_owned());
-                    s.outcome_time_ms = Some(r.outcome_time);
-                    (s.r_multiple, s.mfe_r, s.mae_r) = (Some(r.r), Some(r.mfe_r), Some(r.mae_r));
-                }
-                Err(why) => s.outcome = Some(unscored_name(why).to_owned()),
+        Facts::SetupEntry(_) | Facts::SecondLeg(_) | Facts::SweepReversal(_) => {
+            if let Some(levels) = alert.facts.trade() {
+                walk(&mut s, &levels, after, alert.time_ms + h.trade_ms);
             }
+            s.bias_known = match &alert.facts {
+                Facts::SetupEntry(f) => f.bias.regime.is_some(),
+                Facts::SecondLeg(f) => f.bias.regime.is_some(),
+                Facts::SweepReversal(f) => f.bias.regime.is_some(),
+                _ => true,
+            };
         }
         Facts::ClusterApproach(f) | Facts::ClusterEdge(f) | Facts::ClusterSwept(f) => {
             let c = &f.cluster;
@@ -194,6 +181,18 @@ pub(super) fn score(alert: &Alert, path: &Path, h: &Horizons) -> Scored {
             };
             s.bias_known = f.bias.regime.is_some();
         }
+        Facts::Ignition(f) => {
+            // The impulse's continuation: a positive forward return went on in its direction.
+            s.direction = Some(f.direction);
+            (s.near_edge, s.far_edge) = (Some(f.cluster.near_edge), Some(f.cluster.far_edge));
+            s.bias_known = f.bias.regime.is_some();
+        }
+        Facts::CascadeLoading(f) => {
+            // Toward the loaded pool: the cascade it warns of.
+            s.direction = Some(through(f.side));
+            (s.near_edge, s.far_edge) = (Some(f.cluster.near_edge), Some(f.cluster.far_edge));
+            s.bias_known = f.bias.regime.is_some();
+        }
         Facts::DailySummary(_) => {}
     }
     if let Some(d) = s.direction {
@@ -202,6 +201,33 @@ pub(super) fn score(alert: &Alert, path: &Path, h: &Horizons) -> Scored {
         }
     }
     s
+}
+
+/// Walks a proposed trade and writes its outcome, R and excursions.
+fn walk(s: &mut Scored, levels: &TradeLevels, after: &[super::path::Bar], until: TimeMs) {
+    let trade = Trade {
+        direction: levels.direction,
+        entry: levels.entry,
+        stop: levels.stop,
+        t1: levels.t1,
+        t2: levels.t2,
+        fee_frac: levels.fee_frac,
+    };
+    (s.direction, s.entry, s.stop, s.t1, s.t2) = (
+        Some(trade.direction),
+        Some(trade.entry),
+        Some(trade.stop),
+        Some(trade.t1),
+        trade.t2,
+    );
+    match walk_trade(after, &trade, until) {
+        Ok(r) => {
+            s.outcome = Some(trade_name(r.outcome).to_owned());
+            s.outcome_time_ms = Some(r.outcome_time);
+            (s.r_multiple, s.mfe_r, s.mae_r) = (Some(r.r), Some(r.mfe_r), Some(r.mae_r));
+        }
+        Err(why) => s.outcome = Some(unscored_name(why).to_owned()),
+    }
 }
 
 pub(super) fn trade_name(o: TradeOutcome) -> &'static str {

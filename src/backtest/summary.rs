@@ -95,7 +95,8 @@ pub struct ForwardRow {
 pub(super) struct Baselines {
     pub trigger_only: Vec<(TimeMs, TradeResult)>,
     pub trigger_in_wave: Vec<(TimeMs, TradeResult)>,
-    pub random_trades: Vec<(TimeMs, TradeResult)>,
+    /// Per trade kind: its trades' geometry at random times.
+    pub random_trades: BTreeMap<AlertKind, Vec<(TimeMs, TradeResult)>>,
     /// Per (kind, label): random-time bands.
     pub random_levels: BTreeMap<(AlertKind, ClusterLabel), Vec<(TimeMs, LevelOutcome)>>,
     /// Per (kind, label): static-ladder levels of the alerts' widths.
@@ -140,8 +141,63 @@ pub(super) fn setups(scored: &[&Scored], b: &Baselines, seed: u64) -> SetupSumma
         median_hours: hours.get(hours.len() / 2).copied(),
         trigger_only: trade_baseline(&r, &b.trigger_only, seed ^ 1),
         trigger_in_wave: trade_baseline(&r, &b.trigger_in_wave, seed ^ 4),
-        random_time: trade_baseline(&r, &b.random_trades, seed ^ 2),
+        random_time: trade_baseline(&r, random_trades(b, AlertKind::SetupEntry), seed ^ 2),
     }
+}
+
+fn random_trades(b: &Baselines, kind: AlertKind) -> &[(TimeMs, TradeResult)] {
+    b.random_trades.get(&kind).map_or(&[][..], Vec::as_slice)
+}
+
+/// The kinds besides setups that propose a trade.
+pub(super) const PLAY_KINDS: [AlertKind; 2] = [AlertKind::SecondLeg, AlertKind::SweepReversal];
+
+/// One playbook trade kind in one period, against its own geometry at random times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlaySummary {
+    pub kind: AlertKind,
+    pub n: usize,
+    pub unscored: usize,
+    pub outcomes: BTreeMap<String, Rate>,
+    pub wins: Rate,
+    pub mean_r: Mean,
+    pub mean_mfe_r: Option<f64>,
+    pub mean_mae_r: Option<f64>,
+    pub median_hours: Option<f64>,
+    pub random_time: TradeBaseline,
+}
+
+/// One summary per playbook trade kind present.
+pub(super) fn plays(scored: &[&Scored], b: &Baselines, seed: u64) -> Vec<PlaySummary> {
+    PLAY_KINDS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &kind)| {
+            let list: Vec<&Scored> = (scored.iter().copied())
+                .filter(|s| s.kind == kind)
+                .collect();
+            if list.is_empty() {
+                return None;
+            }
+            // The setup summary's arithmetic, with this kind's own random trades.
+            let mut own = Baselines::default();
+            own.random_trades
+                .insert(AlertKind::SetupEntry, random_trades(b, kind).to_vec());
+            let s = setups(&list, &own, seed ^ (0x40 + i as u64));
+            Some(PlaySummary {
+                kind,
+                n: s.n,
+                unscored: s.unscored,
+                outcomes: s.outcomes,
+                wins: s.wins,
+                mean_r: s.mean_r,
+                mean_mfe_r: s.mean_mfe_r,
+                mean_mae_r: s.mean_mae_r,
+                median_hours: s.median_hours,
+                random_time: s.random_time,
+            })
+        })
+        .collect()
 }
 
 fn trade_baseline(setups: &Sample, trades: &[(TimeMs, TradeResult)], seed: u64) -> TradeBaseline {
@@ -228,11 +284,13 @@ pub(super) fn is_level_kind(kind: AlertKind) -> bool {
 }
 
 /// The kinds scored by forward returns.
-pub(super) const SIGNAL_KINDS: [AlertKind; 4] = [
+pub(super) const SIGNAL_KINDS: [AlertKind; 6] = [
     AlertKind::RegimeChange,
     AlertKind::MidlineCross,
     AlertKind::Divergence,
     AlertKind::DivergenceExit,
+    AlertKind::Ignition,
+    AlertKind::CascadeLoading,
 ];
 
 pub(super) fn signals(scored: &[&Scored], b: &Baselines, seed: u64) -> Vec<SignalSummary> {

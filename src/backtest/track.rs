@@ -35,6 +35,27 @@ pub(super) fn track_record(period: Option<&PeriodReport>, pairs: usize) -> Track
             ),
         });
     }
+    for play in &p.plays {
+        let what = match play.kind {
+            AlertKind::SecondLeg => "second legs",
+            _ => "sweep reversals",
+        };
+        lines.push(TrackLine {
+            kind: play.kind,
+            label: None,
+            text: format!(
+                "{what}: {} over {} trades{} vs {} for the same geometry at random times",
+                r_mean(&play.mean_r),
+                play.n,
+                if play.n < FEW {
+                    " (too few to judge)"
+                } else {
+                    ""
+                },
+                r_point(play.random_time.mean_r.mean),
+            ),
+        });
+    }
     for l in &p.levels {
         let what = match (l.kind, l.label) {
             (AlertKind::ClusterEdge, ClusterLabel::Fuel) => "fuel edges",
@@ -63,6 +84,8 @@ pub(super) fn track_record(period: Option<&PeriodReport>, pairs: usize) -> Track
             AlertKind::MidlineCross => "50-line crosses: 7-day move in the cross's direction",
             AlertKind::Divergence => "divergences: 7-day move in their direction",
             AlertKind::DivergenceExit => "exits: 7-day move of the exited trade",
+            AlertKind::Ignition => "ignitions: 7-day move in the impulse's direction",
+            AlertKind::CascadeLoading => "cascades loading: 7-day move toward the pool",
             _ => continue,
         };
         lines.push(TrackLine {

@@ -33,6 +33,7 @@ macro_rules! section {
     };
 }
 
+mod cascade;
 mod read;
 mod rules;
 mod sections;
@@ -44,16 +45,18 @@ mod tests;
 use std::path::Path;
 
 use crate::analytics::SignalParams;
+use crate::analytics::loading::CalendarEntry;
 use crate::rules::{Mutes, Routes, RuleParams};
 use table::Table;
 
 pub use crate::rules::AlertSwitches;
+pub use cascade::CascadeConfig;
 pub use read::{ConfigError, Problem};
 pub use rules::HeatmapConfig;
 pub use sections::{DeliveryConfig, EngineConfig, LogConfig, LogFormat, ReplayConfig};
 pub use sections::{SignalConfig, StoreConfig, SummaryConfig, SymbolFilter};
 pub use sinks::TelegramSinkConfig;
-pub use sinks::{BinanceConfig, MetricsConfig, ServiceConfig, SinksConfig, SmtpTls};
+pub use sinks::{BinanceConfig, MetricsConfig, ServiceConfig, SinksConfig, SmtpTls, SpotConfig};
 pub use sinks::{ConsoleFormat, ConsoleSinkConfig, EmailSinkConfig, FileSinkConfig};
 
 section! {
@@ -76,9 +79,15 @@ section! {
         pub mutes: Mutes = rules::mutes(t),
         pub routes: Routes = rules::routes(t),
         pub binance: BinanceConfig = BinanceConfig::read(&t.table("binance")),
+        /// `[spot]`: hourly spot klines beside the perpetuals, off by default.
+        pub spot: SpotConfig = SpotConfig::read(&t.table("spot")),
         pub service: ServiceConfig = ServiceConfig::read(&t.table("service")),
         pub metrics: MetricsConfig = MetricsConfig::read(&t.table("metrics")),
         pub signal: SignalConfig = SignalConfig::read(&t.table("signal")),
+        /// `[cascade]`: the cascade-loading score.
+        pub cascade: CascadeConfig = CascadeConfig::read(&t.table("cascade")),
+        /// `[[calendar]]`: known volatility windows, by time.
+        pub calendar: Vec<CalendarEntry> = cascade::calendar(t),
     }
 }
 

@@ -16,8 +16,8 @@ use crate::analytics::heatmap::{HeatmapParams, LeverageTier};
 use crate::model::Interval::{self, D1, H4};
 use crate::model::{AlertKind, HOUR_MS, MINUTE_MS, Symbol};
 use crate::rules::{
-    ClusterRuleParams, ExitParams, FundingParams, KindFilter, Mute, Mutes, Route, Routes,
-    RuleParams, SINKS, SetupParams,
+    ClusterRuleParams, ExitParams, FundingParams, KindFilter, Mute, Mutes, PlaybookParams, Route,
+    Routes, RuleParams, SINKS, SetupParams,
 };
 
 section! {
@@ -109,6 +109,32 @@ pub(super) fn rules(t: &Table) -> RuleParams {
         setup: setup(&t.table("setup")),
         exit: exit(&t.table("exit")),
         funding: funding(&t.table("funding")),
+        playbook: playbook(&t.table("playbook")),
+    }
+}
+
+/// `[rules.playbook]`: ignition, second leg and sweep reversal.
+fn playbook(t: &Table) -> PlaybookParams {
+    let d = PlaybookParams::DEFAULT;
+    let reversal = intervals(&[H4, D1]);
+    let on = t.list("reversal_timeframes", None, |text, _: &[Interval]| {
+        one_of(text, &reversal)
+    });
+    let on = |i: Interval, default: bool| on.as_ref().map_or(default, |on| on.contains(&i));
+    PlaybookParams {
+        impulse_timeframe: t.choice("impulse_timeframe", d.impulse_timeframe, &reversal),
+        ignition_atr_mult: t.float("ignition_atr_mult", d.ignition_atr_mult, positive(100.0)),
+        ignition_close_position: t.float(
+            "ignition_close_position",
+            d.ignition_close_position,
+            0.0..=1.0,
+        ),
+        bounce_retrace: t.float("bounce_retrace", d.bounce_retrace, 0.0..=1.0),
+        leg_max_bars: t.int("leg_max_bars", d.leg_max_bars, 1..=1000),
+        reversal_4h: on(H4, d.reversal_4h),
+        reversal_1d: on(D1, d.reversal_1d),
+        reversal_stop_atr: t.float("reversal_stop_atr", d.reversal_stop_atr, 0.0..=10.0),
+        convergence_entries: t.int("convergence_entries", d.convergence_entries, 1..=60),
     }
 }
 

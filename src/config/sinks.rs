@@ -185,6 +185,23 @@ section! {
     }
 }
 
+section! {
+    /// The Binance spot market's hourly klines for the perpetuals' base assets (the cascade
+    /// score's "spot volume not confirming" signal). Off unless enabled.
+    pub struct SpotConfig(t) {
+        pub enabled: bool = t.bool("enabled", false),
+        /// Without a path: the client appends `/api/v3/…`.
+        pub rest_url: String = url(t, "rest_url", "https://api.binance.com", "http", spot_no_path),
+        /// Without a path: the client appends `/stream?streams=…`.
+        pub ws_url: String = url(t, "ws_url", "wss://stream.binance.com:9443", "ws", spot_no_path),
+    }
+}
+
+fn spot_no_path(_: bool, _: &str, path: &str) -> Option<String> {
+    let why = "only scheme://host[:port]; liqwave adds /api/v3/… and /stream?streams=… itself";
+    (!path.is_empty()).then(|| format!("must have no path ({why})"))
+}
+
 fn open_interest_interval(t: &Table) -> Duration {
     let oi = t.int_field("open_interest_interval_secs", 300_u64, 300..=3600);
     if oi.valid && !oi.value.is_multiple_of(300) {

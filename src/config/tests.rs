@@ -71,7 +71,7 @@ const VALUES: &[Value] = &[
     (HEATMAP, |c| show(c.heatmap.model.problems()), "[]"),
     ("[heatmap.clusters]\nwindow_min_pct = 10", |c| show((c.heatmap.clusters.window_max, c.heatmap.model == Default::default())), "(0.3, true)"),
     // Rules, mutes and routes land in their units; the routes written replace the defaults.
-    (RULES, |c| show(c.rules), "RuleParams { bias_timeframe: H4, cooldown_ms: 5400000, clusters: ClusterRuleParams { min_density: 6.0, min_share: 0.075, min_age_steps: 3, approach_frac: 0.012, approach_atr_mult: 0.75, rearm_mult: 3.0, retouch_quiet_ms: 21600000 }, setup: SetupParams { timeframe: D1, min_reward_risk: 2.5, fee_frac: 0.0008, min_thin_approach: 0.25 }, exit: ExitParams { timeframe: D1, touch_window_ms: 131400000 }, funding: FundingParams { crowded_longs_above: 0.0003, crowded_shorts_below: -0.0001 } }"),
+    (RULES, |c| show(c.rules), "RuleParams { bias_timeframe: H4, cooldown_ms: 5400000, clusters: ClusterRuleParams { min_density: 6.0, min_share: 0.075, min_age_steps: 3, approach_frac: 0.012, approach_atr_mult: 0.75, rearm_mult: 3.0, retouch_quiet_ms: 21600000 }, setup: SetupParams { timeframe: D1, min_reward_risk: 2.5, fee_frac: 0.0008, min_thin_approach: 0.25 }, exit: ExitParams { timeframe: D1, touch_window_ms: 131400000 }, funding: FundingParams { crowded_longs_above: 0.0003, crowded_shorts_below: -0.0001 }, playbook: PlaybookParams { impulse_timeframe: D1, ignition_atr_mult: 2.5, ignition_close_position: 0.8, bounce_retrace: 0.5, leg_max_bars: 6, reversal_4h: false, reversal_1d: true, reversal_stop_atr: 0.5, convergence_entries: 12 } }"),
     (RULES, |c| show(&c.mutes), "Mutes([Mute { symbol: DOGEUSDT, kind: Some(ClusterEdge), until: 1751328000000 }, Mute { symbol: SOLUSDT, kind: None, until: 1751459400000 }])"),
     (RULES, |c| show(&c.routes), "Routes([Route { sink: \"telegram\", kinds: [KindFilter { kind: SetupEntry, label: None }, KindFilter { kind: ClusterEdge, label: Some(Magnet) }], symbols: [BTCUSDT] }, Route { sink: \"console\", kinds: [KindFilter { kind: DailySummary, label: None }], symbols: [] }])"),
     // A key left out of [rules] keeps its default.
@@ -82,7 +82,14 @@ const VALUES: &[Value] = &[
     // Telegram commands are answered unless turned off.
     ("[sinks.telegram]\nchat_ids = [1]", |c| show(c.sinks.telegram.as_ref().map(|t| t.commands)), "Some(true)"),
     ("[sinks.telegram]\nchat_ids = [1]\ncommands = false", |c| show(c.sinks.telegram.as_ref().map(|t| t.commands)), "Some(false)"),
+    // The cascade-loading score's keys land as fractions and hours; the calendar sorts by time.
+    ("", |c| show(&c.cascade), "CascadeConfig { loading: LoadingParams { cluster_max: 0.03, oi_hours: 24, oi_rise: 0.05, oi_flat_range: 0.03, funding_streak: 6, spot_hours: 24, spot_move: 0.03, spot_ratio: 0.7, thin_ratio: 0.5, sweep_hours: 24, sweeps: 2, calendar_hours: 24 }, alert_level: 0.75, min_known: 4 }"),
+    ("[cascade]\ncluster_max_pct = 2.5\noi_hours = 12\noi_rise_pct = 8\noi_flat_range_pct = 2\nfunding_streak = 3\nspot_hours = 20\nspot_move_pct = 4\nspot_ratio = 0.6\nthin_ratio = 0.4\nsweep_hours = 6\nsweeps = 3\ncalendar_hours = 48\nalert_level = 0.6\nmin_known = 5", |c| show(&c.cascade), "CascadeConfig { loading: LoadingParams { cluster_max: 0.025, oi_hours: 12, oi_rise: 0.08, oi_flat_range: 0.02, funding_streak: 3, spot_hours: 20, spot_move: 0.04, spot_ratio: 0.6, thin_ratio: 0.4, sweep_hours: 6, sweeps: 3, calendar_hours: 48 }, alert_level: 0.6, min_known: 5 }"),
+    ("", |c| show(&c.calendar), "[]"),
+    ("[[calendar]]\ntime = \"2026-01-28T19:00:00Z\"\nname = \"FOMC\"\n[[calendar]]\ntime = 2026-01-13T13:30:00Z\nname = \" US CPI \"", |c| show(&c.calendar), "[CalendarEntry { time_ms: 1768311000000, name: \"US CPI\" }, CalendarEntry { time_ms: 1769626800000, name: \"FOMC\" }]"),
     // A local fake for Binance; the trailing slash goes.
+    ("", |c| show(&c.spot), "SpotConfig { enabled: false, rest_url: \"https://api.binance.com\", ws_url: \"wss://stream.binance.com:9443\" }"),
+    ("[spot]\nenabled = true\nrest_url = \"http://127.0.0.1:9/\"\nws_url = \"ws://127.0.0.1:9\"", |c| show(&c.spot), "SpotConfig { enabled: true, rest_url: \"http://127.0.0.1:9\", ws_url: \"ws://127.0.0.1:9\" }"),
     ("[binance]\nrest_url = \"http://127.0.0.1:9/\"\nws_url = \"ws://127.0.0.1:9/market/\"", |c| show((&c.binance.rest_url, &c.binance.ws_url)), "(\"http://127.0.0.1:9\", \"ws://127.0.0.1:9/market\")"),
 ];
 
@@ -99,7 +106,9 @@ const RULES: &str = "[rules]\nbias_timeframe = \"4h\"\ncooldown_minutes = 90\n[r
     approach_atr_mult = 0.75\nrearm_mult = 3\nretouch_quiet_hours = 6\n[rules.setup]\ntimeframe = \"1d\"\n\
     min_reward_risk = 2.5\nfee_pct = 0.08\nmin_thin_approach = 0.25\n[rules.exit]\n\
     timeframe = \"1d\"\ntouch_window_hours = 36.5\n[rules.funding]\ncrowded_longs_above_pct = 0.03\n\
-    crowded_shorts_below_pct = -0.01\n[[mutes]]\nsymbol = \"dogeusdt\"\nkind = \"cluster_edge\"\n\
+    crowded_shorts_below_pct = -0.01\n[rules.playbook]\nimpulse_timeframe = \"1d\"\n\
+    ignition_atr_mult = 2.5\nignition_close_position = 0.8\nbounce_retrace = 0.5\nleg_max_bars = 6\n\
+    reversal_timeframes = [\"1d\"]\nreversal_stop_atr = 0.5\nconvergence_entries = 12\n[[mutes]]\nsymbol = \"dogeusdt\"\nkind = \"cluster_edge\"\n\
     until = \"2025-07-01T00:00:00Z\"\n[[mutes]]\nsymbol = \"SOLUSDT\"\nuntil = 2025-07-02T12:30:00Z\n\
     [[routes]]\nsink = \"telegram\"\nkinds = [\"setup_entry\", \"cluster_edge:magnet\"]\n\
     symbols = [\"btcusdt\"]\n[[routes]]\nsink = \"console\"\nkinds = [\"daily_summary\"]";
@@ -149,6 +158,10 @@ const PROBLEMS: &[(&str, &[&str])] = &[
     // Missing required keys are reported on the line of their table.
     ("[[mutes]]\nkind = \"divergence\"\n\n[[routes]]\nsymbols = []", &["line 1: mutes[0].symbol: is required", "line 1: mutes[0].until: is required", "line 4: routes[0].sink: is required", "line 4: routes[0].kinds: is required"]),
     ("routes = []", &["line 1: routes: must list at least one route (leave it out for the default routes)"]),
+    // A calendar entry with a problem is named by its index.
+    ("[[calendar]]\ntime = \"2026-01-13T13:30:00Z\"\nname = \"CPI\"\n[[calendar]]\ntime = \"2026-01-28T19:00:00Z\"\nname = \"FOMC\"\n[[calendar]]\ntime = \"2026-13-01\"\nname = \"NFP\"", &["line 8: calendar[2].time: must be a UTC date and time such as \"2025-07-01T00:00:00Z\", got \"2026-13-01\""]),
+    ("[[calendar]]\nname = \"\"\n[[calendar]]\ntime = 2026-01-13T13:30:00Z", &["line 1: calendar[0].time: is required", "line 2: calendar[0].name: must not be empty", "line 3: calendar[1].name: is required"]),
+    ("[cascade]\noi_hours = 48\nsweeps = 0\nalert_level = 1.5\nmin_known = 9\nspot_ratio = 0", &["line 2: cascade.oi_hours: must be between 1 and 24, got 48", "line 3: cascade.sweeps: must be between 1 and 24, got 0", "line 4: cascade.alert_level: must be between 0 and 1, got 1.5", "line 5: cascade.min_known: must be between 1 and 8, got 9", "line 6: cascade.spot_ratio: must be above 0 and at most 10, got 0"]),
 ];
 
 #[test]
@@ -174,6 +187,9 @@ const RUN_VALUES: &[(&str, &str)] = &[
     ("[binance]\nrest_url = \"https://fapi.binance.com/fapi/v1\"", "line 2: binance.rest_url: must have no path (only scheme://host[:port]; liqwave adds /fapi/v1/… itself), got \"https://fapi.binance.com/fapi/v1\""),
     ("[binance]\nrest_url = \"https://\"", "line 2: binance.rest_url: must be a https:// or http:// URL, got \"https://\""),
     ("[binance]\nrest_url = \"https://fapi.binance.com/\"", ""),
+    ("[spot]\nrest_url = \"https://api.binance.com/api/v3\"", "line 2: spot.rest_url: must have no path (only scheme://host[:port]; liqwave adds /api/v3/… and /stream?streams=… itself), got \"https://api.binance.com/api/v3\""),
+    ("[spot]\nws_url = \"wss://stream.binance.com:9443/ws\"", "line 2: spot.ws_url: must have no path"),
+    ("[spot]\nenabeld = true", "line 2: spot.enabeld: unknown key"),
     // The bot token travels in clear only to this machine.
     ("[sinks.telegram]\nchat_ids = [1]\napi_url = \"http://api.telegram.org\"", "line 3: sinks.telegram.api_url: must be https:// (the bot token is in every request) unless the host is loopback, got \"http://api.telegram.org\""),
     ("[sinks.telegram]\nchat_ids = [1]\napi_url = \"http://127.0.0.1.example.com:80\"", "line 3: sinks.telegram.api_url: must be https://"),
@@ -290,12 +306,20 @@ fn the_commented_examples_in_the_production_file_are_valid() {
     let text = std::fs::read_to_string(shipped("liqwave.toml")).unwrap();
     let routes = commented_example(&text, "[[routes]]");
     assert_eq!(parse(&routes).routes, Routes::defaults(), "{routes}");
+    let calendar = parse(&commented_example(&text, "[[calendar]]")).calendar;
+    let entry = calendar.first().expect("the example has an entry");
+    assert_eq!(
+        (entry.time_ms, entry.name.as_str()),
+        (1_768_311_000_000, "US CPI")
+    );
     let config = parse(&commented_example(&text, "[[mutes]]"));
     let mute = config.mutes.iter().next().expect("the example has a mute");
     assert_eq!(
         (mute.symbol.as_str(), mute.kind),
         ("DOGEUSDT", Some(AlertKind::ClusterEdge))
     );
+    let spot = parse(&commented_example(&text, "[spot]")).spot;
+    assert!(spot.enabled && spot.rest_url == "https://api.binance.com");
 }
 
 #[test]

@@ -130,7 +130,7 @@ mod tests {
         #[rustfmt::skip]
         let cases = [
             ("alert regime_change; alert regime_change; alert setup_entry", "liqwave_alerts_total",
-             r#"liqwave_alerts_total{kind="regime_change"} 2; liqwave_alerts_total{kind="midline_cross"} 0; liqwave_alerts_total{kind="divergence"} 0; liqwave_alerts_total{kind="cluster_approach"} 0; liqwave_alerts_total{kind="cluster_edge"} 0; liqwave_alerts_total{kind="cluster_swept"} 0; liqwave_alerts_total{kind="setup_entry"} 1; liqwave_alerts_total{kind="divergence_exit"} 0; liqwave_alerts_total{kind="daily_summary"} 0"#),
+             r#"liqwave_alerts_total{kind="regime_change"} 2; liqwave_alerts_total{kind="midline_cross"} 0; liqwave_alerts_total{kind="divergence"} 0; liqwave_alerts_total{kind="cluster_approach"} 0; liqwave_alerts_total{kind="cluster_edge"} 0; liqwave_alerts_total{kind="cluster_swept"} 0; liqwave_alerts_total{kind="setup_entry"} 1; liqwave_alerts_total{kind="divergence_exit"} 0; liqwave_alerts_total{kind="daily_summary"} 0; liqwave_alerts_total{kind="ignition"} 0; liqwave_alerts_total{kind="second_leg"} 0; liqwave_alerts_total{kind="sweep_reversal"} 0; liqwave_alerts_total{kind="cascade_loading"} 0"#),
             ("step 0.0002; step 0.003", "liqwave_engine_step_seconds_count", "liqwave_engine_step_seconds_count 2"),
             ("step 0.25; step 0.5", "liqwave_engine_step_seconds_sum", "liqwave_engine_step_seconds_sum 0.75"),
             // Bounds are written as Go writes them (5e-05), as every Prometheus client does.

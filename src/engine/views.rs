@@ -78,7 +78,10 @@ impl Engine {
     /// [`crate::view::FRESH_WITHIN_MS`] at `now` is stale.
     pub fn market_view(&self, now: TimeMs) -> MarketView {
         let mut pairs: Vec<PairView> = (self.pairs.values())
-            .map(|p| PairView::of(&p.state, p.rules.gap_open(), &self.rules, &self.params, now))
+            .map(|p| {
+                let (rules, params, cascade) = (&self.rules, &self.params, &self.cascade_setup());
+                PairView::of(&p.state, p.rules.gap_open(), rules, params, cascade, now)
+            })
             .collect();
         pairs.sort_by(|a, b| a.symbol.cmp(&b.symbol));
         let health = FeedHealth {
@@ -101,6 +104,7 @@ impl Engine {
             pair.rules.gap_open(),
             &self.rules,
             &self.params,
+            &self.cascade_setup(),
             now,
         );
         let chart = self.view_chart(&view);

@@ -25,10 +25,18 @@ pub enum AlertKind {
     SetupEntry,
     DivergenceExit,
     DailySummary,
+    /// An impulse bar into a cluster (the cascade playbook).
+    Ignition,
+    /// The continuation toward the next cluster after an ignition and its bounce.
+    SecondLeg,
+    /// A swing failure through the brightest nearby cluster: the "magnet" school's reversal.
+    SweepReversal,
+    /// The cascade-loading score crossed its level with a dense cluster near.
+    CascadeLoading,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 9] = [
+    pub const ALL: [AlertKind; 13] = [
         AlertKind::RegimeChange,
         AlertKind::MidlineCross,
         AlertKind::Divergence,
@@ -38,6 +46,19 @@ impl AlertKind {
         AlertKind::SetupEntry,
         AlertKind::DivergenceExit,
         AlertKind::DailySummary,
+        AlertKind::Ignition,
+        AlertKind::SecondLeg,
+        AlertKind::SweepReversal,
+        AlertKind::CascadeLoading,
+    ];
+
+    /// The playbook's newer kinds: routed to the file only by default, until their backtest
+    /// numbers justify more.
+    pub const PLAYBOOK: [AlertKind; 4] = [
+        AlertKind::Ignition,
+        AlertKind::SecondLeg,
+        AlertKind::SweepReversal,
+        AlertKind::CascadeLoading,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -51,6 +72,10 @@ impl AlertKind {
             AlertKind::SetupEntry => "setup_entry",
             AlertKind::DivergenceExit => "divergence_exit",
             AlertKind::DailySummary => "daily_summary",
+            AlertKind::Ignition => "ignition",
+            AlertKind::SecondLeg => "second_leg",
+            AlertKind::SweepReversal => "sweep_reversal",
+            AlertKind::CascadeLoading => "cascade_loading",
         }
     }
 }

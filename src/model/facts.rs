@@ -7,6 +7,8 @@
 //! here, exactly as when facts were a map. They deserialise only together with their kind
 //! ([`Facts::from_json`]): the JSON carries no tag, the alert's `kind` is the tag.
 
+mod plays;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
@@ -16,6 +18,11 @@ use super::vocab::{
     Regime, SetupLetter,
 };
 use super::{AlertKind, Interval, Side, TimeMs};
+
+pub use plays::{
+    CascadeFacts, IgnitionFacts, LegChecklist, PlayBar, SecondLegFacts, SweepReversalFacts,
+    TradeLevels,
+};
 
 /// What triggered an alert, by kind. The kind of an alert is the variant of its facts.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +37,10 @@ pub enum Facts {
     SetupEntry(Box<SetupFacts>),
     DivergenceExit(Box<ExitFacts>),
     DailySummary(SummaryFacts),
+    Ignition(Box<IgnitionFacts>),
+    SecondLeg(Box<SecondLegFacts>),
+    SweepReversal(Box<SweepReversalFacts>),
+    CascadeLoading(Box<CascadeFacts>),
 }
 
 impl Facts {
@@ -44,6 +55,10 @@ impl Facts {
             Facts::SetupEntry(_) => AlertKind::SetupEntry,
             Facts::DivergenceExit(_) => AlertKind::DivergenceExit,
             Facts::DailySummary(_) => AlertKind::DailySummary,
+            Facts::Ignition(_) => AlertKind::Ignition,
+            Facts::SecondLeg(_) => AlertKind::SecondLeg,
+            Facts::SweepReversal(_) => AlertKind::SweepReversal,
+            Facts::CascadeLoading(_) => AlertKind::CascadeLoading,
         }
     }
 
@@ -69,6 +84,29 @@ impl Facts {
             Facts::SetupEntry(f) => Some(f.converged),
             Facts::DivergenceExit(f) => Some(f.converged),
             Facts::DailySummary(_) => None,
+            Facts::Ignition(f) => Some(f.converged),
+            Facts::SecondLeg(f) => Some(f.converged),
+            Facts::SweepReversal(f) => Some(f.converged),
+            Facts::CascadeLoading(f) => Some(f.converged),
+        }
+    }
+
+    /// The trade a playbook alert proposes: a setup's, a second leg's or a reversal's.
+    pub fn trade(&self) -> Option<TradeLevels> {
+        match self {
+            Facts::SetupEntry(f) => Some(TradeLevels {
+                direction: f.direction,
+                entry: f.entry,
+                stop: f.stop,
+                t1: f.t1,
+                t2: f.t2,
+                reward_risk: f.reward_risk,
+                fee_frac: f.fee_frac,
+                risk_pct: f.risk_pct,
+            }),
+            Facts::SecondLeg(f) => Some(f.trade),
+            Facts::SweepReversal(f) => Some(f.trade),
+            _ => None,
         }
     }
 
@@ -84,6 +122,10 @@ impl Facts {
             Facts::SetupEntry(f) => serde_json::to_value(f),
             Facts::DivergenceExit(f) => serde_json::to_value(f),
             Facts::DailySummary(f) => Ok(f.0.clone()),
+            Facts::Ignition(f) => serde_json::to_value(f),
+            Facts::SecondLeg(f) => serde_json::to_value(f),
+            Facts::SweepReversal(f) => serde_json::to_value(f),
+            Facts::CascadeLoading(f) => serde_json::to_value(f),
         }
     }
 
@@ -102,6 +144,10 @@ impl Facts {
             AlertKind::SetupEntry => Facts::SetupEntry(parse(json)?),
             AlertKind::DivergenceExit => Facts::DivergenceExit(parse(json)?),
             AlertKind::DailySummary => Facts::DailySummary(parse(json)?),
+            AlertKind::Ignition => Facts::Ignition(parse(json)?),
+            AlertKind::SecondLeg => Facts::SecondLeg(parse(json)?),
+            AlertKind::SweepReversal => Facts::SweepReversal(parse(json)?),
+            AlertKind::CascadeLoading => Facts::CascadeLoading(parse(json)?),
         })
     }
 }

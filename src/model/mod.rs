@@ -4,6 +4,7 @@
 
 mod alert;
 mod facts;
+mod loading;
 #[cfg(test)]
 pub(crate) mod testing;
 mod vocab;
@@ -15,9 +16,11 @@ use serde::{Deserialize, Serialize};
 
 pub use alert::{Alert, AlertBrief, AlertId, AlertKind, Severity};
 pub use facts::{
-    BarFacts, BiasFacts, Checklist, ClusterFacts, DivergenceFacts, ExitFacts, Facts, FundingFacts,
-    LevelFacts, MidlineCrossFacts, ModelFacts, RegimeChangeFacts, SetupFacts, SummaryFacts,
+    BarFacts, BiasFacts, CascadeFacts, Checklist, ClusterFacts, DivergenceFacts, ExitFacts, Facts,
+    FundingFacts, IgnitionFacts, LegChecklist, LevelFacts, MidlineCrossFacts, ModelFacts, PlayBar,
+    RegimeChangeFacts, SecondLegFacts, SetupFacts, SummaryFacts, SweepReversalFacts, TradeLevels,
 };
+pub use loading::{LoadingScore, LoadingSignal, Reading, SignalReading};
 /// A real alert of each kind, for tests anywhere in the crate.
 #[cfg(test)]
 pub(crate) use testing::demo as demo_alert;
@@ -365,6 +368,12 @@ pub enum MarketEvent {
     OpenInterest(OpenInterest),
     Funding(Funding),
     Liquidation(Liquidation),
+    /// A closed bar of the spot market of the same base asset, quote volume in the same quote
+    /// currency: the event's symbol is the perpetual it belongs to, not the spot market's.
+    SpotCandle {
+        interval: Interval,
+        candle: Candle,
+    },
     /// The source lost data between `from` and `to` (bar open times) and will back-fill it.
     Gap {
         from: TimeMs,
@@ -376,7 +385,10 @@ impl MarketEvent {
     /// The time at which the event is known: a bar is known at its close, not its open.
     pub fn known_at(&self) -> TimeMs {
         match self {
-            MarketEvent::Candle { interval, candle } => candle.open_time + interval.duration_ms(),
+            MarketEvent::Candle { interval, candle }
+            | MarketEvent::SpotCandle { interval, candle } => {
+                candle.open_time + interval.duration_ms()
+            }
             MarketEvent::Mark(m) => m.time,
             MarketEvent::OpenInterest(o) => o.time,
             MarketEvent::Funding(f) => f.time,

@@ -12,7 +12,9 @@ use tempfile::TempDir;
 use crate::model::{Alert, AlertKind, Facts, Interval, Severity, SummaryFacts, Symbol, TimeMs};
 use crate::store::Store;
 
-/// One alert of each kind but the summary, as `liqwave replay --alerts-out` wrote them.
+/// One alert of each kind but the summary, as `liqwave replay --alerts-out` wrote them: the demo
+/// replay's, and for the playbook's kinds (which the short recording is too short to raise) the
+/// 14-month history's (`../shared/data/binance-history`).
 const DEMO: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/alerts/demo-alerts.jsonl"

@@ -7,6 +7,7 @@
 mod board;
 pub(crate) mod canvas;
 mod price;
+mod realized;
 mod rsi;
 pub(crate) mod scale;
 
@@ -19,10 +20,11 @@ use crate::model::{Candle, HOUR_MS, TimeMs, format_utc};
 
 pub use crate::view::{
     ChartLevel, ChartSeries, ClusterBand, HeatBand, HeatColumn, HistoryColumn, LevelKind,
+    RealizedBar,
 };
 
 pub use self::board::{
-    BoardCell, BoardInput, BoardRow, MAX_BOARD_ROWS, board_size, render_board_png,
+    BoardCell, BoardInput, BoardRow, MAX_BOARD_ROWS, board_size, drawn_columns, render_board_png,
 };
 
 /// Everything one chart shows; exchange-neutral and borrowed from the caller.
@@ -46,6 +48,9 @@ pub struct ChartInput<'a> {
     pub clusters: &'a [ClusterBand],
     /// Entry, stop and targets, drawn as labelled lines.
     pub levels: &'a [ChartLevel],
+    /// Real liquidation prints per bar (by open time; bars without prints left out): a panel
+    /// under the price panel when any falls in the candles' window.
+    pub realized: &'a [RealizedBar],
     pub mark_price: Option<f64>,
     /// The moment shown (the title's time); 0: the last candle's close.
     pub as_of: TimeMs,
@@ -69,6 +74,7 @@ impl ChartSeries {
             heat: &self.heat,
             clusters: &self.clusters,
             levels: &self.levels,
+            realized: &self.realized,
             mark_price: self.mark_price,
             as_of: self.as_of,
             note: &self.note,
@@ -191,7 +197,13 @@ fn draw_chart(
     let (footer_h, axis_w) = (c.px(30.0), c.px(92.0));
     let (time_axis_h, gap, left) = (c.px(26.0), c.px(8.0), c.px(8.0));
     let body = h - title_h - footer_h - time_axis_h - gap;
-    let price_h = body * 74 / 100;
+    let realized = realized::in_window(input, interval);
+    // The realized panel, when drawn, takes its height from the price panel.
+    let (price_h, realized_h) = if realized.is_empty() {
+        (body * 74 / 100, 0)
+    } else {
+        (body * 60 / 100, body * 14 / 100)
+    };
     let first = input.candles[0].open_time;
     let last = input.candles[input.candles.len() - 1].open_time;
     let (t0, t1) = (first as f64, (last + interval) as f64);
@@ -210,8 +222,13 @@ fn draw_chart(
         v0,
         v1,
     };
-    let rsi_frame = Frame {
+    let realized_frame = Frame {
         top: price_frame.bottom + gap,
+        bottom: price_frame.bottom + gap + realized_h - gap,
+        ..price_frame
+    };
+    let rsi_frame = Frame {
+        top: price_frame.bottom + gap + realized_h,
         bottom: h - footer_h - time_axis_h,
         v0: rsi_lo,
         v1: rsi_hi,
@@ -219,8 +236,14 @@ fn draw_chart(
     };
     draw_title(c, input, interval, w)?;
     price::draw(c, &price_frame, right, input, interval)?;
+    let mut frames = vec![price_frame];
+    if !realized.is_empty() {
+        realized::draw(c, &realized_frame, right, &realized, interval)?;
+        frames.push(realized_frame);
+    }
     rsi::draw(c, &rsi_frame, right, input, interval)?;
-    draw_time_axis(c, &[price_frame, rsi_frame], first, last + interval, 15.0)?;
+    frames.push(rsi_frame);
+    draw_time_axis(c, &frames, first, last + interval, 15.0)?;
     let y = h - footer_h / 2;
     c.text(input.footer, (left, y), 14.0, MUTED, Align::Left)?;
     c.text("liqwave", (w - c.px(10.0), y), 14.0, MUTED, Align::Right)

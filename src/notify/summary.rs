@@ -14,6 +14,7 @@
 mod board;
 mod doc;
 mod layout;
+mod loaded;
 mod market;
 mod sections;
 

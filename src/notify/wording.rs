@@ -4,6 +4,8 @@
 //! markup and no escaping: the channel (email today; Telegram can share the phrases) does both.
 //! Pure string building; must never decide whether an alert is sent.
 
+mod plays;
+
 use serde_json::Value;
 
 use crate::model::{
@@ -64,6 +66,10 @@ pub fn rows(alert: &Alert) -> Vec<Row> {
         }
         Facts::Divergence(f) => divergence_rows(f, &mut rows),
         Facts::DailySummary(f) => generic_rows(f.json(), &mut rows),
+        Facts::Ignition(f) => plays::ignition_rows(f, &mut rows),
+        Facts::SecondLeg(f) => plays::second_leg_rows(f, &mut rows),
+        Facts::SweepReversal(f) => plays::reversal_rows(f, &mut rows),
+        Facts::CascadeLoading(f) => plays::cascade_rows(f, &mut rows),
     }
     rows
 }
@@ -265,6 +271,9 @@ pub fn bars(facts: &Facts) -> Option<u64> {
         Facts::MidlineCross(f) => Some(f.bar.bars),
         Facts::Divergence(f) => Some(f.bar.bars),
         Facts::SetupEntry(f) => Some(f.bars),
+        Facts::Ignition(f) => Some(f.bar.bars),
+        Facts::SecondLeg(f) => Some(f.bar.bars),
+        Facts::SweepReversal(f) => Some(f.bar.bars),
         _ => None,
     }
 }
@@ -277,6 +286,10 @@ pub fn estimate_caveat(facts: &Facts) -> Option<String> {
             Some(&f.model)
         }
         Facts::SetupEntry(f) => Some(&f.model),
+        Facts::Ignition(f) => Some(&f.model),
+        Facts::SecondLeg(f) => Some(&f.model),
+        Facts::SweepReversal(f) => Some(&f.model),
+        Facts::CascadeLoading(f) => Some(&f.model),
         Facts::DivergenceExit(_) => None,
         _ => return None,
     };

@@ -8,6 +8,8 @@ mod clusters;
 mod exit;
 mod pair;
 mod params;
+mod plays;
+mod reach;
 mod routing;
 mod setup;
 mod signals;
@@ -20,8 +22,14 @@ pub use clusters::{ClusterContext, PriceObs, cluster_alerts, model_facts};
 pub use exit::{ExitInput, FuelTouch, divergence_exit};
 pub use pair::{PairRules, RuleContext, RuleTally};
 pub use params::{
-    AlertSwitches, ClusterRuleParams, ExitParams, FundingParams, RuleParams, SetupParams,
+    AlertSwitches, ClusterRuleParams, ExitParams, FundingParams, PlaybookParams, RuleParams,
+    SetupParams,
 };
+pub use plays::{
+    CascadeArm, CascadeInput, CascadeLevel, CascadeSetup, LegStep, LegWatch, NoPlay, PlayInput,
+    PlayState, cascade_loading, ignition, loading_score, sweep_reversal,
+};
+pub use reach::{Reach, ReachObs, Reached};
 pub use routing::{KindFilter, Mute, Mutes, Route, Routes, SINKS, is_fresh};
 pub use setup::{NoSetup, Plan, SetupInput, plan, setup_entry};
 pub use signals::signal_alerts;

@@ -11,6 +11,11 @@ use super::clusters::{ClusterContext, PriceObs, cluster_alerts};
 use super::exit::{ExitInput, FuelTouch, divergence_exit};
 use super::params::AlertSwitches;
 use super::params::RuleParams;
+use super::plays::{
+    CascadeInput, CascadeSetup, LegStep, PlayInput, PlayState, cascade_loading, ignition,
+    loading_score, sweep_reversal,
+};
+use super::reach::{Reach, ReachObs};
 use super::setup::{NoSetup, SetupInput, setup_entry};
 use super::signals::signal_alerts;
 use super::touch::Touches;
@@ -24,6 +29,11 @@ pub struct RuleContext<'a> {
     pub signals: &'a SignalParams,
     pub switches: &'a AlertSwitches,
     pub rules: &'a RuleParams,
+    /// The pair's maintenance-margin rate and the map's bin width, as fractions.
+    pub mmr: f64,
+    pub bin_frac: f64,
+    /// The cascade-loading score's settings and the calendar.
+    pub cascade: CascadeSetup<'a>,
 }
 
 /// Counters of what the rules held back, for the summary and metrics.
@@ -59,7 +69,16 @@ pub struct PairRules {
     /// The pair's latest alerts, newest last, for the daily summary (bounded by count and age).
     #[serde(default)]
     recent: VecDeque<AlertBrief>,
+    /// The clusters the forming 4h and 1d bars reached (absent in older snapshots).
+    #[serde(default)]
+    reach: Reach,
+    /// The playbook's watches (absent in older snapshots).
+    #[serde(default)]
+    plays: PlayState,
 }
+
+/// 4h closes leverage convergence looks back over, at most.
+const MAX_ENTRIES: usize = 60;
 
 /// Alerts a pair remembers for the summary: enough for a busy day.
 const RECENT_MAX: usize = 24;
@@ -123,6 +142,13 @@ impl PairRules {
         let Some(clusters) = pair.heat().clusters() else {
             return;
         };
+        let reach = ReachObs {
+            time: obs.time,
+            low: obs.low,
+            high: obs.high,
+            open_interest: pair.heat().map().last_open_interest(),
+        };
+        self.reach.observe(&reach, clusters);
         let bias = Bias::of(pair, ctx.rules.bias_timeframe, ctx.signals);
         if bias.regime.is_none() || (!bias.converged && !ctx.switches.allow_unconverged) {
             return;
@@ -165,6 +191,12 @@ impl PairRules {
             tally.gap_withheld += u64::from(!signals.is_empty());
             return;
         }
+        if let MarketEvent::Candle { interval, candle } = event
+            && !Interval::SIGNAL.contains(interval)
+            && Interval::H1.is_bar_open(candle.open_time + interval.duration_ms())
+        {
+            self.cascade(pair, candle.open_time + interval.duration_ms(), ctx, out);
+        }
         for s in signals {
             signal_alerts(pair.symbol(), s, ctx.switches, ctx.signals, out);
             if s.rsi.is_none() || s.bars < ctx.signals.min_warmup_bars as u64 {
@@ -194,6 +226,7 @@ impl PairRules {
                     Err(NoSetup::RewardRisk(_)) => tally.setup_reward_risk += 1,
                 }
             }
+            self.plays(pair, s, bias, converged, ctx, out);
             if s.interval == ctx.rules.exit.timeframe {
                 let input = ExitInput {
                     symbol: pair.symbol(),
@@ -206,5 +239,82 @@ impl PairRules {
                 out.extend(divergence_exit(&input, ctx.rules));
             }
         }
+    }
+
+    /// The cascade-loading score on the hour, and its alert when it crosses the level.
+    fn cascade(
+        &mut self,
+        pair: &PairState,
+        at: TimeMs,
+        ctx: &RuleContext<'_>,
+        out: &mut Vec<Alert>,
+    ) {
+        let (Some(score), Some(clusters)) = (
+            loading_score(pair, at, &ctx.cascade, ctx.rules),
+            pair.heat().clusters(),
+        ) else {
+            return;
+        };
+        let bias = Bias::of(pair, ctx.rules.bias_timeframe, ctx.signals);
+        if !bias.converged && !ctx.switches.allow_unconverged {
+            return;
+        }
+        let input = CascadeInput {
+            symbol: pair.symbol(),
+            score: &score,
+            clusters,
+            price: clusters.price,
+            bias,
+            converged: bias.converged,
+            when: ctx.cascade.when,
+        };
+        out.extend(cascade_loading(&input, &mut self.plays.cascade, ctx.rules));
+    }
+
+    /// The playbook's other schools on a closed signal bar: a watched second leg, an ignition,
+    /// a sweep reversal.
+    fn plays(
+        &mut self,
+        pair: &PairState,
+        s: &BarSignals,
+        bias: Bias,
+        converged: bool,
+        ctx: &RuleContext<'_>,
+        out: &mut Vec<Alert>,
+    ) {
+        let n = (ctx.rules.playbook.convergence_entries as usize).min(MAX_ENTRIES);
+        let trail = pair.trail().bars();
+        let skip = trail.len().saturating_sub(n);
+        let entries: Vec<f64> = trail.skip(skip).map(|b| b.candle.close).collect();
+        let input = PlayInput {
+            symbol: pair.symbol(),
+            bar: s,
+            reached: self.reach.of(s.interval, s.candle.open_time),
+            clusters: pair.heat().clusters(),
+            bias,
+            funding: pair.funding(),
+            converged,
+            oi_close: pair.heat().map().last_open_interest(),
+            entries: &entries,
+            mmr: ctx.mmr,
+            bin_frac: ctx.bin_frac,
+        };
+        if let Some(watch) = &mut self.plays.leg {
+            match watch.step(&input, ctx.rules) {
+                LegStep::Watching => {}
+                LegStep::Ended => self.plays.leg = None,
+                LegStep::Fired(alert) => {
+                    out.push(*alert);
+                    self.plays.leg = None;
+                }
+            }
+        }
+        if let Some((alert, watch)) = ignition(&input, ctx.rules) {
+            out.push(alert);
+            if watch.is_some() {
+                self.plays.leg = watch;
+            }
+        }
+        out.extend(sweep_reversal(&input, ctx.rules));
     }
 }

@@ -35,6 +35,65 @@ pub struct RuleParams {
     pub setup: SetupParams,
     pub exit: ExitParams,
     pub funding: FundingParams,
+    /// Ignition, second leg and sweep reversal (absent in older snapshots: the defaults).
+    #[serde(default)]
+    pub playbook: PlaybookParams,
+}
+
+/// The playbook's other schools: `ignition`, `second_leg` and `sweep_reversal`. Their trades use
+/// the setup's fee and minimum reward:risk.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PlaybookParams {
+    /// The timeframe of ignitions and second legs. Default 4h.
+    pub impulse_timeframe: Interval,
+    /// An impulse bar's range is at least this many of its timeframe's ATRs. Default 2.
+    pub ignition_atr_mult: f64,
+    /// Its close sits at least this far toward its extreme, 0–1. Default 0.75.
+    pub ignition_close_position: f64,
+    /// A bounce retraces at least this share of the impulse. Default 0.382.
+    pub bounce_retrace: f64,
+    /// A second leg must trigger within this many bars after its ignition. Default 12 (2 days
+    /// of 4h bars).
+    pub leg_max_bars: u32,
+    /// Sweep reversals on 4h and on 1d bars. Default both.
+    pub reversal_4h: bool,
+    pub reversal_1d: bool,
+    /// A reversal's stop sits this many of the timeframe's ATRs beyond the wick. Default 0.25
+    /// (chosen in-sample: −0.25 R at 0, +0.05 R at 0.25, −0.03 at 0.5, −0.04 at 1; every
+    /// interval spans zero, so this is weak evidence).
+    pub reversal_stop_atr: f64,
+    /// 4h closes before the sweep that count as entries for leverage convergence. Default 30
+    /// (5 days).
+    pub convergence_entries: u32,
+}
+
+impl PlaybookParams {
+    pub const DEFAULT: PlaybookParams = PlaybookParams {
+        impulse_timeframe: Interval::H4,
+        ignition_atr_mult: 2.0,
+        ignition_close_position: 0.75,
+        bounce_retrace: 0.382,
+        leg_max_bars: 12,
+        reversal_4h: true,
+        reversal_1d: true,
+        reversal_stop_atr: 0.25,
+        convergence_entries: 30,
+    };
+
+    /// Whether sweeps of `interval` bars can raise a reversal.
+    pub fn reverses_on(&self, interval: Interval) -> bool {
+        match interval {
+            Interval::H4 => self.reversal_4h,
+            Interval::D1 => self.reversal_1d,
+            _ => false,
+        }
+    }
+}
+
+impl Default for PlaybookParams {
+    fn default() -> Self {
+        PlaybookParams::DEFAULT
+    }
 }
 
 /// Which clusters are worth an alert, and what "near" means.
@@ -121,6 +180,7 @@ impl RuleParams {
             crowded_longs_above: 0.0001,
             crowded_shorts_below: 0.0,
         },
+        playbook: PlaybookParams::DEFAULT,
     };
 }
 

@@ -150,8 +150,10 @@ impl Routes {
         Routes(routes)
     }
 
-    /// DESIGN.md §5: the console and the file see everything but approaches; Telegram the actionable kinds
-    /// (fuel edges only, magnets stay off); email the regime changes, setups and the summary.
+    /// DESIGN.md §5: the file sees everything but approaches, the console the same but the
+    /// playbook's newer kinds (file only until their backtest numbers justify more); Telegram
+    /// the actionable kinds (fuel edges only, magnets stay off); email the regime changes,
+    /// setups and the summary.
     pub fn defaults() -> Routes {
         use AlertKind::*;
         let route = |sink: &str, kinds: &[KindFilter]| Route {
@@ -168,8 +170,11 @@ impl Routes {
             kind: ClusterEdge,
             label: Some(ClusterLabel::Fuel),
         };
+        let proven: Vec<KindFilter> = (all_but_approach.iter().copied())
+            .filter(|k| !AlertKind::PLAYBOOK.contains(&k.kind))
+            .collect();
         Routes(vec![
-            route("console", &all_but_approach),
+            route("console", &proven),
             route("file", &all_but_approach),
             route(
                 "telegram",

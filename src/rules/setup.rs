@@ -87,18 +87,8 @@ pub fn plan<'a>(
     swings: &SwingTracker,
     p: &RuleParams,
 ) -> Result<Plan<'a>, NoSetup> {
-    let fuel_side = match direction {
-        EntryDirection::Long => Side::Short,
-        EntryDirection::Short => Side::Long,
-    };
-    let cp = &p.clusters;
-    let mut ahead = clusters
-        .side(fuel_side)
-        .clusters
-        .iter()
-        .filter(|c| cp.qualifies(c) && beyond(direction, c.far_edge, entry));
-    let target = ahead.next().ok_or(NoSetup::NoFuel)?;
-    let next = ahead.next();
+    let (target, next) = targets(clusters, direction, entry, |c| p.clusters.qualifies(c));
+    let target = target.ok_or(NoSetup::NoFuel)?;
     let stop = match direction {
         EntryDirection::Long => swings.low_below(entry),
         EntryDirection::Short => swings.high_above(entry),
@@ -114,6 +104,23 @@ pub fn plan<'a>(
         stop_bar_ms: stop.open_time,
         reward_risk: reward / risk,
     })
+}
+
+/// The first two clusters `keep` accepts whose far edge lies beyond `entry` in `direction`:
+/// short liquidations above for a long, long liquidations below for a short.
+pub(super) fn targets(
+    clusters: &Clusters,
+    direction: EntryDirection,
+    entry: f64,
+    keep: impl Fn(&Cluster) -> bool,
+) -> (Option<&Cluster>, Option<&Cluster>) {
+    let side = match direction {
+        EntryDirection::Long => Side::Short,
+        EntryDirection::Short => Side::Long,
+    };
+    let mut ahead = (clusters.side(side).clusters.iter())
+        .filter(|c| keep(c) && beyond(direction, c.far_edge, entry));
+    (ahead.next(), ahead.next())
 }
 
 /// Whether `level` lies in the trade's direction from `entry`.

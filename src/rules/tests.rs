@@ -14,14 +14,21 @@ use crate::model::{
     demo_alert,
 };
 
-const P: RuleParams = RuleParams::DEFAULT;
+pub(super) const P: RuleParams = RuleParams::DEFAULT;
 
 fn symbol() -> crate::model::Symbol {
     "BTCUSDT".parse().unwrap()
 }
 
 /// A cluster from near edge to far edge with its qualifying scores; `bin` names it.
-fn cluster(bin: i32, near: f64, far: f64, density: f64, share: f64, age: u32) -> Cluster {
+pub(super) fn cluster(
+    bin: i32,
+    near: f64,
+    far: f64,
+    density: f64,
+    share: f64,
+    age: u32,
+) -> Cluster {
     let side = if far < near { Side::Long } else { Side::Short };
     Cluster {
         id: ClusterId { side, bin },
@@ -46,12 +53,12 @@ fn cluster(bin: i32, near: f64, far: f64, density: f64, share: f64, age: u32) ->
 }
 
 /// A strong cluster (density 5, share 20 %, 3 steps old).
-fn strong(bin: i32, near: f64, far: f64) -> Cluster {
+pub(super) fn strong(bin: i32, near: f64, far: f64) -> Cluster {
     cluster(bin, near, far, 5.0, 0.2, 3)
 }
 
 /// Clusters around `price`, nearest first per side.
-fn map(price: f64, list: &[Cluster]) -> Clusters {
+pub(super) fn map(price: f64, list: &[Cluster]) -> Clusters {
     let side = |s: Side| SideClusters {
         background: 1.0,
         threshold: 3.0,
@@ -69,7 +76,7 @@ fn map(price: f64, list: &[Cluster]) -> Clusters {
     }
 }
 
-fn bias(wave: Regime) -> Bias {
+pub(super) fn bias(wave: Regime) -> Bias {
     Bias::from_regimes(Some(wave), None)
 }
 
@@ -270,6 +277,8 @@ fn bar(
         }),
         entry,
         after_gap: false,
+        sweep: None,
+        atr_before: None,
     }
 }
 

@@ -111,8 +111,9 @@ use lock::Lock;
 use watermark::Watermark;
 
 /// Bumped when the key layout or encoding changes. 2: pair snapshots binary (JSON ones of 1 are
-/// still read, and rewritten binary by their pair's next commit).
-pub const SCHEMA_VERSION: u32 = 2;
+/// still read, and rewritten binary by their pair's next commit). 3: the binary layout of a pair
+/// grew (the playbook's state); binary snapshots of 2 cannot be read and are dropped on opening.
+pub const SCHEMA_VERSION: u32 = 3;
 
 const PAIRS: &str = "pairs";
 const OUTBOX: &str = "outbox";

@@ -10,8 +10,9 @@ use std::thread;
 use std::time::Duration;
 
 use super::error::open_error;
-use super::keys::{META_SCHEMA, be_u32};
+use super::keys::{META_POSITION, META_SCHEMA, be_u32};
 use super::lock::{Lock, sled_lock_held};
+use super::snapshot::POSTCARD_SCHEMA_2;
 use super::watermark::{self, Marks, Rollback, Watermark};
 use super::{
     DEAD, LIQUIDATIONS, META, MUTES, OUTBOX, PAIRS, SCHEMA_VERSION, SENT, Store, StoreError,
@@ -146,8 +147,11 @@ impl Store {
             )))
         } else if found < SCHEMA_VERSION && create == Create::Yes {
             // 1 → 2: every value of 1 still reads; pair snapshots become binary as their pairs
-            // are next committed. The new version goes first, so a build of 1 never meets a
-            // binary snapshot.
+            // are next committed. 2 → 3: binary snapshots of 2 have a layout this build cannot
+            // read; they go, with the replay position, so their pairs start again (a live source
+            // warms them up; a replay starts over, and alerts already sent are not sent again).
+            let dropped = self.drop_schema_2_snapshots()?;
+            // The new version goes first, so an older build never meets what it cannot read.
             self.meta
                 .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())
                 .map_err(|e| open_error(&self.path, e))?;
@@ -156,7 +160,9 @@ impl Store {
                 path = %self.path.display(),
                 from = found,
                 to = SCHEMA_VERSION,
-                "Migrated the store's schema; pair snapshots are rewritten as their pairs change."
+                dropped,
+                "Migrated the store's schema; pair snapshots are rewritten as their pairs change, \
+                 and pairs whose snapshot was dropped start again."
             );
             Ok(())
         } else {
@@ -206,6 +212,31 @@ impl Store {
             }
             n += 1;
         }
+    }
+}
+
+impl Store {
+    /// Removes the binary pair snapshots of schema 2, and the replay position when there were
+    /// any; returns how many went.
+    fn drop_schema_2_snapshots(&self) -> Result<usize, StoreError> {
+        let mut stale = Vec::new();
+        for kv in self.pairs.iter() {
+            let (key, value) = kv.map_err(|e| open_error(&self.path, e))?;
+            if value.first() == Some(&POSTCARD_SCHEMA_2) {
+                stale.push(key);
+            }
+        }
+        for key in &stale {
+            self.pairs
+                .remove(key)
+                .map_err(|e| open_error(&self.path, e))?;
+        }
+        if !stale.is_empty() {
+            self.meta
+                .remove(META_POSITION)
+                .map_err(|e| open_error(&self.path, e))?;
+        }
+        Ok(stale.len())
     }
 }
 

@@ -1,5 +1,5 @@
 //! The encoding of pair snapshots in the `pairs` tree: a format byte, then a postcard payload
-//! (schema 2); a value that opens with `{` is a JSON snapshot of schema 1, read as it always was.
+//! (schema 3); a value that opens with `{` is a JSON snapshot of schema 1, read as it always was.
 //! Must never look inside a snapshot: the types decide their own serde form.
 //!
 //! postcard writes f64 and f32 as their raw IEEE bits (NaN payloads, infinities and -0.0
@@ -12,8 +12,11 @@
 use super::error::decode_error;
 use super::{PAIRS, Snapshot, StoreError};
 
-/// The first byte of a binary snapshot: postcard, layout of schema 2.
-const POSTCARD: u8 = 0x01;
+/// The first byte of a binary snapshot: postcard, layout of schema 3.
+const POSTCARD: u8 = 0x02;
+/// The first byte of a binary snapshot of schema 2, whose layout this build cannot read: the
+/// migration to 3 drops them.
+pub(super) const POSTCARD_SCHEMA_2: u8 = 0x01;
 /// The first byte of every JSON snapshot (an object).
 const JSON: u8 = b'{';
 
@@ -45,6 +48,10 @@ pub fn decode_snapshot<P: Snapshot>(key: &[u8], value: &[u8]) -> Result<P, Store
             Err(e) => Err(fail("binary snapshot", &e)),
         },
         Some((&JSON, _)) => serde_json::from_slice(value).map_err(|e| fail("JSON snapshot", &e)),
+        Some((&POSTCARD_SCHEMA_2, _)) => Err(fail(
+            "binary snapshot of schema 2",
+            &"an older layout, dropped when the store migrates",
+        )),
         Some((other, _)) => Err(fail("unknown format", &format!("first byte 0x{other:02x}"))),
         None => Err(fail("empty value", &"no format byte")),
     }

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use crate::analytics::heat_history::HistoryColumn;
+pub use crate::analytics::realized::RealizedBar;
 use crate::model::{
     Alert, Candle, ClusterFacts, Facts, LevelFacts, Regime, SetupFacts, Side, TimeMs,
 };
@@ -86,6 +87,9 @@ pub struct ChartSeries {
     /// What the chart is about, under the title, e.g. `setup B long · R:R 2.3`.
     #[serde(default)]
     pub note: String,
+    /// Real liquidation prints of the candles' bars, only bars that had some, oldest first.
+    #[serde(default)]
+    pub realized: Vec<RealizedBar>,
 }
 
 impl ChartSeries {
@@ -250,6 +254,7 @@ mod tests {
         let chart: ChartSeries = serde_json::from_str(old).expect("an old chart decodes");
         assert_eq!(chart.as_of, 0);
         assert!(chart.history.is_empty() && chart.levels.is_empty() && chart.note.is_empty());
+        assert!(chart.realized.is_empty());
         assert!(!chart.clusters[0].touched);
         // And what is written now reads back the same.
         let json = serde_json::to_string(&chart).unwrap();

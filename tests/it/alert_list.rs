@@ -214,7 +214,11 @@ fn telegram_html_of_each_kind() {
             )
         })
         .collect();
-    assert_eq!(rendered.len(), 8, "every kind but the daily summary");
+    assert_eq!(
+        rendered.len(),
+        11,
+        "every kind but the daily summary and second_leg (the demo raises none)"
+    );
     insta::assert_snapshot!(rendered.join("\n\n"));
 }
 

@@ -6,7 +6,7 @@
 //! dropped; a failed warm-up is retried; a warm restart only back-fills its hole. Every wait is
 //! bounded; nothing asserts on timing.
 
-mod exchange;
+pub(crate) mod exchange;
 
 use exchange::{Checked, Exchange, M5, Seen, Tapped, bars, check, run, sym, until};
 use std::time::Duration;

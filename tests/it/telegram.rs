@@ -368,6 +368,7 @@ fn chart() -> ChartSeries {
         history: Vec::new(),
         levels: Vec::new(),
         note: String::new(),
+        realized: Vec::new(),
         candles,
     }
 }

@@ -2,6 +2,7 @@
 //! the rules use (DESIGN.md §4.4, heatmap-model.md §5.6). Pure: prices, ATR and the previous
 //! cluster list arrive as arguments; it must never change the map or keep state of its own.
 
+mod convergence;
 mod pools;
 #[cfg(test)]
 mod tests;
@@ -11,6 +12,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use convergence::{CONVERGENCE_LEVERAGES, leverage_convergence};
 pub use pools::{Pool, Scan, Scratch, hot_runs, scan, scan_with};
 pub use track::assign_ids;
 

@@ -105,6 +105,7 @@ fn period(alerts: &[Scored], name: &str, from: i64, to: i64, trades: u64) -> Per
         bias_pair_days: 1.0,
         counts: BTreeMap::new(),
         setups,
+        plays: Vec::new(),
         levels,
         signals: Vec::new(),
         volume: Volume {

@@ -1,4 +1,4 @@
-//! Alerts as JSON: today's lines (one real alert of each kind from the demo replay, in
+//! Alerts as JSON: today's lines (one real alert of each kind from the demo or history replay, in
 //! `tests/fixtures/alerts/demo-alerts.jsonl`) read into typed facts and write back byte for byte;
 //! facts that are not their kind's are refused.
 

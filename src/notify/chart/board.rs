@@ -21,6 +21,8 @@ pub struct BoardRow {
     pub symbol: String,
     /// One cell per board column, in column order.
     pub cells: Vec<BoardCell>,
+    /// The cascade-loading score (`3/4`), drawn in a last column when any row has one.
+    pub load: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -67,7 +69,7 @@ pub fn board_size(rows: usize, columns: usize) -> (u32, u32) {
 /// Renders the regime board as a PNG sized by `board_size` (at most 3,632 × 850 pixels).
 pub fn render_board_png(input: &BoardInput<'_>) -> Result<Vec<u8>, ChartError> {
     validate(input)?;
-    let (width, height) = board_size(input.rows.len(), input.columns.len());
+    let (width, height) = board_size(input.rows.len(), drawn_columns(input));
     let mut buf = vec![0u8; width as usize * height as usize * 3];
     {
         let c = Canvas::new(&mut buf, (width, height), BACKGROUND, 1.0)?;
@@ -102,6 +104,11 @@ fn validate(input: &BoardInput<'_>) -> Result<(), ChartError> {
     }
 }
 
+/// The RSI columns, and the load column when a row has a score.
+pub fn drawn_columns(input: &BoardInput<'_>) -> usize {
+    input.columns.len() + usize::from(input.rows.iter().any(|r| r.load.is_some()))
+}
+
 /// The cell colour: the regime's hue, stronger the further RSI sits from 50.
 fn cell_color(cell: &BoardCell) -> RGBAColor {
     let Some(rsi) = cell.rsi.filter(|v| v.is_finite()) else {
@@ -130,9 +137,10 @@ fn draw_board(
         Align::Left,
     )?;
     let (_, per_block) = blocks(input.rows.len());
-    let block_w = (SYMBOL_W + CELL_W * input.columns.len() as u32 + BLOCK_GAP) as i32;
+    let load = drawn_columns(input) > input.columns.len();
+    let block_w = (SYMBOL_W + CELL_W * drawn_columns(input) as u32 + BLOCK_GAP) as i32;
     for (b, rows) in input.rows.chunks(per_block).enumerate() {
-        draw_block(c, input.columns, rows, m + b as i32 * block_w)?;
+        draw_block(c, input.columns, rows, load, m + b as i32 * block_w)?;
     }
     let legend_y = height as i32 - FOOTER_H as i32 + 8;
     draw_legend(c, (m, legend_y))?;
@@ -144,16 +152,27 @@ fn draw_block(
     c: &Canvas<'_>,
     columns: &[&str],
     rows: &[BoardRow],
+    load: bool,
     left: i32,
 ) -> Result<(), ChartError> {
     let (row_h, cell_w) = (ROW_H as i32, CELL_W as i32);
     let cells_left = left + SYMBOL_W as i32;
-    let right = cells_left + cell_w * columns.len() as i32;
+    let load_x = cells_left + cell_w * columns.len() as i32;
+    let right = load_x + if load { cell_w } else { 0 };
     let header_y = TITLE_H as i32 + HEADER_H as i32 / 2;
     c.text("symbol", (left + 8, header_y), 12.0, MUTED, Align::Left)?;
     for (i, name) in columns.iter().enumerate() {
         let x = cells_left + cell_w * i as i32 + cell_w / 2;
         c.text(name, (x, header_y), 13.0, MUTED, Align::Center)?;
+    }
+    if load {
+        c.text(
+            "load",
+            (load_x + cell_w / 2, header_y),
+            13.0,
+            MUTED,
+            Align::Center,
+        )?;
     }
     let top = (TITLE_H + HEADER_H) as i32;
     for (r, row) in rows.iter().enumerate() {
@@ -174,6 +193,10 @@ fn draw_block(
                 None => ("–".to_owned(), MUTED),
             };
             c.text(&text, (x0 + cell_w / 2, mid), 13.0, color, Align::Center)?;
+        }
+        if load {
+            let (text, color) = row.load.as_deref().map_or(("–", MUTED), |l| (l, TEXT));
+            c.text(text, (load_x + cell_w / 2, mid), 13.0, color, Align::Center)?;
         }
     }
     let bottom = top + rows.len() as i32 * row_h;

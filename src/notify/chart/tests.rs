@@ -230,6 +230,10 @@ fn save(name: &str, bytes: &[u8]) {
 }
 
 fn btc_chart(width: u32, height: u32) -> Vec<u8> {
+    btc_chart_with(width, height, &[])
+}
+
+fn btc_chart_with(width: u32, height: u32, realized: &[RealizedBar]) -> Vec<u8> {
     let all = fixture_4h("BTCUSDT");
     let from = all.len() - 120;
     let rsi = wilder_rsi(&all.iter().map(|c| c.close).collect::<Vec<_>>());
@@ -270,6 +274,7 @@ fn btc_chart(width: u32, height: u32) -> Vec<u8> {
         heat: &heat[heat.len() - 1..],
         clusters: &clusters,
         levels: &levels,
+        realized,
         mark_price: Some(last.close),
         as_of: last.open_time + 4 * HOUR_MS,
         note: "setup A short · entry 84,123 · stop 86,647 · T1 79,076 · R:R 2.0 (synthetic)",
@@ -287,6 +292,83 @@ fn chart_from_real_candles_is_a_png_of_the_requested_size_and_not_blank() {
         distinct_colours(&bytes) > 200,
         "a blank or near-blank image"
     );
+}
+
+/// Counts of pixels exactly in the chart's up and down colours.
+fn up_down_pixels(bytes: &[u8]) -> (usize, usize) {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .expect("png header");
+    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut buf).expect("png frame");
+    let pixels = buf[..info.buffer_size()].chunks_exact(3);
+    let is = |c: plotters::style::RGBAColor, p: &[u8]| (c.0, c.1, c.2) == (p[0], p[1], p[2]);
+    pixels.fold((0, 0), |(u, d), p| {
+        (u + usize::from(is(UP, p)), d + usize::from(is(DOWN, p)))
+    })
+}
+
+/// Realized bars on the BTC chart's last 30 bars: `long` and `short` $ each.
+fn realized_bars(long: f64, short: f64) -> Vec<RealizedBar> {
+    let all = fixture_4h("BTCUSDT");
+    (all[all.len() - 30..].iter().enumerate())
+        .map(|(i, c)| RealizedBar {
+            open_time: c.open_time,
+            long_usd: long * (1 + i % 5) as f64,
+            short_usd: short * (1 + i % 3) as f64,
+            long_prints: u32::from(long > 0.0),
+            short_prints: u32::from(short > 0.0),
+        })
+        .collect()
+}
+
+/// The realized panel draws longs red and shorts green: only-long bars add red where only-short
+/// bars add green, on the same layout.
+#[test]
+fn the_realized_panel_draws_longs_red_and_shorts_green() {
+    let both = btc_chart_with(1200, 1333, &realized_bars(2e6, 1e6));
+    save("chart-realized.png", &both);
+    assert_eq!(png_size(&both), (1200, 1333));
+    let (long_up, long_down) =
+        up_down_pixels(&btc_chart_with(1200, 1333, &realized_bars(1e6, 0.0)));
+    let (short_up, short_down) =
+        up_down_pixels(&btc_chart_with(1200, 1333, &realized_bars(0.0, 1e6)));
+    assert!(
+        long_down > short_down + 1000,
+        "{long_down} red against {short_down}"
+    );
+    assert!(
+        short_up > long_up + 1000,
+        "{short_up} green against {long_up}"
+    );
+}
+
+/// The panel shows only bars with prints inside the candles' window; none, no panel.
+/// (bars as (bar offset from the first candle, long $, short $), bars the panel draws)
+#[test]
+#[rustfmt::skip]
+fn the_realized_panel_takes_only_bars_of_the_window() {
+    let c: Vec<Candle> = (0..3).map(|i| candle(i * 4 * HOUR_MS, 1.0, 2.0, 0.5, 1.5, 1.0)).collect();
+    type Bars = &'static [(i64, f64, f64)];
+    let cases: [(Bars, usize); 5] = [
+        (&[], 0),
+        (&[(0, 1.0, 0.0), (2, 0.0, 5.0)], 2),
+        (&[(-1, 1.0, 0.0), (3, 1.0, 1.0)], 0),
+        (&[(1, 0.0, 0.0)], 0),
+        (&[(1, f64::NAN, 1.0), (1, 1.0, -1.0), (1, 1.0, f64::INFINITY)], 0),
+    ];
+    for (bars, want) in cases {
+        let realized: Vec<RealizedBar> = (bars.iter())
+            .map(|&(k, long_usd, short_usd)| RealizedBar { open_time: k * 4 * HOUR_MS, long_usd, short_usd, ..RealizedBar::default() })
+            .collect();
+        let input = ChartInput {
+            symbol: "X", interval_label: "4h", candles: &c, rsi: &[None; 3], regimes: &[Regime::Range; 3],
+            history: &[], heat: &[], clusters: &[], levels: &[], realized: &realized,
+            mark_price: None, as_of: 0, note: "", footer: "",
+        };
+        assert_eq!(super::realized::in_window(&input, 4 * HOUR_MS).len(), want, "{bars:?}");
+        render_png(&input, 640, 400).expect("draws");
+    }
 }
 
 #[test]
@@ -311,6 +393,7 @@ fn chart_refuses_what_it_cannot_draw() {
         heat: &[],
         clusters: &[],
         levels: &[],
+        realized: &[],
         mark_price: None,
         as_of: 0,
         note: "",
@@ -389,6 +472,7 @@ fn board_rows(n: usize) -> Vec<BoardRow> {
                     }
                 })
                 .collect(),
+            load: None,
         })
         .collect()
 }
@@ -409,6 +493,17 @@ fn board_renders_twenty_rows() {
     save("board.png", &bytes);
     assert_eq!(png_size(&bytes), board_size(20, 3));
     assert!(distinct_colours(&bytes) > 50);
+}
+
+#[test]
+fn a_load_column_appears_when_a_pair_has_a_cascade_score() {
+    // Three blocks of twenty, so the width is the blocks' and not the minimum.
+    let mut rows = board_rows(60);
+    rows[3].load = Some("3/4".to_owned());
+    let bytes = board(&rows).expect("board renders");
+    save("board-load.png", &bytes);
+    assert_eq!(png_size(&bytes), board_size(60, 4), "one more column");
+    assert!(board_size(60, 4).0 > board_size(60, 3).0);
 }
 
 #[test]

@@ -5,8 +5,10 @@
 use super::InlineImage;
 use super::doc::{CONTENT_WIDTH, STALE_MARK, WARMING_MARK, utc};
 use crate::analytics::regime::Regime;
-use crate::model::Interval;
-use crate::notify::chart::{BoardCell, BoardInput, BoardRow, board_size, render_board_png};
+use crate::model::{Interval, LoadingScore};
+use crate::notify::chart::{
+    BoardCell, BoardInput, BoardRow, board_size, drawn_columns, render_board_png,
+};
 use crate::view::{PairView, SummaryReport};
 
 /// Pairs per board image: two blocks of 25 rows, 760 pixels wide, legible at full size in a mail
@@ -56,7 +58,7 @@ pub(super) fn images(report: &SummaryReport) -> (Vec<InlineImage>, Vec<String>) 
                 file_name: format!("{name}.png"),
                 content_id: name,
                 alt: format!("{title}: {} pairs, {first} to {last}", page.len()),
-                width: board_size(rows.len(), COLUMNS.len()).0.min(CONTENT_WIDTH),
+                width: board_size(rows.len(), drawn_columns(&input)).0.min(CONTENT_WIDTH),
                 png,
             }),
             Err(error) => notes.push(format!(
@@ -97,6 +99,7 @@ pub(super) fn row(p: &PairView) -> BoardRow {
     BoardRow {
         symbol: format!("{}{mark}", p.symbol),
         cells: COLUMNS.iter().map(|&i| cell(p, i)).collect(),
+        load: p.loading.as_ref().map(LoadingScore::ratio),
     }
 }
 

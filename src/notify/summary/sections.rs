@@ -9,7 +9,7 @@ use super::doc::{
     CONTENT_WIDTH, Clock, Doc, ImageRef, Line, STALE_MARK, Section, Table, Tone, WARMING_MARK, age,
     cell, col, count, strip_subject, toned, utc,
 };
-use super::market;
+use super::{loaded, market};
 use crate::model::{AlertBrief, AlertKind, MINUTE_MS};
 use crate::numbers::group;
 use crate::view::{FRESH_WITHIN_MS, SummaryReport};
@@ -61,6 +61,7 @@ pub(super) fn build(
             setups,
             market::fuel(report),
             market::funding(report),
+            loaded::loaded(report),
             alerts(report, &clock),
             health(report, &clock),
             board,

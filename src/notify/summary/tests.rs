@@ -9,7 +9,8 @@ use crate::analytics::entry::EntryDirection;
 use crate::analytics::regime::Regime;
 use crate::model::testing;
 use crate::model::{
-    AlertBrief, Candle, DAY_MS, Facts, Interval, Side, SummaryFacts, Symbol, demo_alert, parse_utc,
+    AlertBrief, Candle, DAY_MS, Facts, Interval, LoadingScore, LoadingSignal, Reading, Side,
+    SignalReading, SummaryFacts, Symbol, demo_alert, parse_utc,
 };
 use crate::notify::chart::ChartSeries;
 use crate::rules::{Bias, ClusterLabel};
@@ -40,8 +41,30 @@ fn amount(text: &str) -> f64 {
     digits.parse::<f64>().expect("a number") * unit
 }
 
+/// A cascade-loading score `ON/KNOWN`: the first signals on, the next off, the rest unknown.
+fn load(text: &str) -> LoadingScore {
+    let (on, known) = text.split_once('/').unwrap();
+    let (on, known): (usize, usize) = (on.parse().unwrap(), known.parse().unwrap());
+    let reading = |i: usize| match i {
+        i if i < on => Reading::On,
+        i if i < known => Reading::Off,
+        _ => Reading::Unknown,
+    };
+    let signals = (LoadingSignal::ALL.iter().enumerate())
+        .map(|(i, &signal)| SignalReading {
+            signal,
+            reading: reading(i),
+            value: None,
+        })
+        .collect();
+    LoadingScore {
+        time_ms: 0,
+        signals,
+    }
+}
+
 /// One pair: `SYMBOL px=P 1w=REGIME:RSI 1d=… 4h=… fund=PCT fuel=NEAR-FAR:DENSITY:USD
-/// magnet=NEAR-FAR:DENSITY:USD setup=STOP:RR[:confirms] warming gap`; RSI `-` for none. The wave
+/// magnet=NEAR-FAR:DENSITY:USD setup=STOP:RR[:confirms] load=ON/KNOWN warming gap`; RSI `-` for none. The wave
 /// is the 1d regime qualified by 1w; the setup enters at `px` towards the fuel's far edge.
 fn pair(line: &str) -> PairView {
     let mut words = line.split_whitespace();
@@ -95,6 +118,7 @@ fn pair(line: &str) -> PairView {
             "setup" => setup = Some(value.to_owned()),
             "warming" => p.ready = false,
             "gap" => p.gap_open = true,
+            "load" => p.loading = Some(load(value)),
             other => panic!("unknown key {other:?} in {line:?}"),
         }
     }
@@ -172,10 +196,10 @@ fn report(tz: &str, pairs: &[&str], alerts: &[&str], alerts_total: usize) -> Sum
 #[rustfmt::skip]
 const PAIRS: &[&str] = &[
     "BTCUSDT  px=84120  1w=bull:61.2 1d=bull:66.0 4h=bull:47.1 fund=-0.0150 fuel=86100-87900:4.1:240M magnet=82000-81200:3.3:90M setup=82300:3.2:confirms",
-    "ETHUSDT  px=1925.4 1w=bull:52.0 1d=bear:38.2 4h=bear:55.0 fund=+0.0210 fuel=1819.4-1813.9:5.2:14.7M setup=1957.7:3.4",
+    "ETHUSDT  px=1925.4 1w=bull:52.0 1d=bear:38.2 4h=bear:55.0 fund=+0.0210 fuel=1819.4-1813.9:5.2:14.7M setup=1957.7:3.4 load=3/4",
     "SOLUSDT  px=145.2  1w=range:52.0 1d=bull:59.9 4h=bull:71.0 fund=+0.0050 fuel=149.8-152.0:3.6:36M setup=141.1:1.6",
     "BNBUSDT  px=612.3  1w=range:50.1 1d=range:49.9 4h=bear:28.4 fund=0",
-    "DOGEUSDT px=0.1823 1w=bear:40.0 1d=bear:35.5 4h=range:45.0 fund=-0.0040 gap",
+    "DOGEUSDT px=0.1823 1w=bear:40.0 1d=bear:35.5 4h=range:45.0 fund=-0.0040 load=1/5 gap",
     "NEWUSDT  px=0.5234 1w=range:- 1d=bull:75.0 4h=bull:80.2 warming",
 ];
 
@@ -327,6 +351,7 @@ fn chart(symbol: &str, n: i64) -> ChartSeries {
         history: Vec::new(),
         levels: Vec::new(),
         note: String::new(),
+        realized: Vec::new(),
     }
 }
 

@@ -8,13 +8,14 @@ use std::time::Duration;
 use super::commands::{COMMANDS, human_duration};
 use super::render::esc;
 use crate::analytics::regime::Regime;
-use crate::model::{Interval, Side, Symbol, TimeMs, format_utc};
+use crate::model::{Interval, LoadingScore, Reading, Side, Symbol, TimeMs, format_utc};
 use crate::notify::chart::{
     BoardCell, BoardInput, BoardRow, ChartError, MAX_BOARD_ROWS, render_board_png,
 };
+use crate::notify::wording::{NO, YES};
 use crate::numbers::{group, price, usd};
 use crate::rules::{Conviction, Mutes};
-use crate::view::{FeedHealth, LevelView, MarketView, PairView};
+use crate::view::{FeedHealth, LevelView, MarketView, PairView, RealizedLevelView};
 
 /// Setups `/setups` lists.
 pub(super) const TOP_SETUPS: usize = 10;
@@ -133,6 +134,20 @@ pub(super) fn pair(v: &PairView) -> String {
     ));
     lines.push(format!("Above: {}", level(v.above.as_ref())));
     lines.push(format!("Below: {}", level(v.below.as_ref())));
+    lines.extend(v.loading.as_ref().map(loading));
+    lines.extend(v.realized.iter().map(realized));
+    if let Some(e) = &v.exhaustion {
+        lines.push(format!(
+            "Exhaustion: price {} {:+.1} % in {} while {} liquidations were {}, {:.2}× their typical {}",
+            e.direction.as_str(),
+            e.move_pct,
+            human_duration(e.bars as TimeMs * Interval::H4.duration_ms()),
+            e.direction.losing_side().as_str(),
+            usd(e.realized_usd),
+            e.ratio,
+            usd(e.typical_usd)
+        ));
+    }
     lines.push(format!(
         "Funding: {}",
         v.funding_rate
@@ -186,6 +201,33 @@ fn level(l: Option<&LevelView>) -> String {
         l.distance_pct,
         usd(l.notional_usd),
         l.density
+    )
+}
+
+/// `Realized: long liquidations $4.2M at 98,400, 3d ago`: real prints, not the model.
+/// `Cascade loading 2/4: ✓ cluster within 3 % · ✗ funding one-sided · …` (unknowns left out).
+fn loading(score: &LoadingScore) -> String {
+    let known: Vec<String> = (score.signals.iter())
+        .filter(|s| s.reading != Reading::Unknown)
+        .map(|s| {
+            let mark = if s.reading == Reading::On { YES } else { NO };
+            format!("{mark} {}", s.signal.label())
+        })
+        .collect();
+    format!(
+        "Cascade loading {}: {}",
+        score.ratio(),
+        esc(&known.join(" · "))
+    )
+}
+
+fn realized(l: &RealizedLevelView) -> String {
+    format!(
+        "Realized: {} liquidations {} at {}, {} ago",
+        l.side.as_str(),
+        usd(l.notional_usd),
+        price(l.price),
+        human_duration(l.ago_ms)
     )
 }
 
@@ -256,6 +298,7 @@ pub(super) fn board(market: &MarketView) -> Option<Result<(Vec<u8>, String), Cha
                     },
                 })
                 .collect(),
+            load: p.loading.as_ref().map(LoadingScore::ratio),
         })
         .collect();
     let data_to = market
@@ -403,6 +446,67 @@ mod tests {
             let text = super::pair(&view);
             assert!(text.contains(want), "{text}");
             assert!(!text.contains(unwanted), "{text}");
+        }
+    }
+
+    /// `/pair` reads the cascade-loading score: signals on over known, the known ones marked,
+    /// unknowns left out; nothing without a score.
+    #[test]
+    fn a_pair_answer_shows_the_cascade_score() {
+        use crate::model::{LoadingSignal, SignalReading};
+        let reading = |signal, reading| SignalReading {
+            signal,
+            reading,
+            value: None,
+        };
+        let score = LoadingScore {
+            time_ms: 0,
+            signals: vec![
+                reading(LoadingSignal::ClusterNear, Reading::On),
+                reading(LoadingSignal::OiBuilding, Reading::Unknown),
+                reading(LoadingSignal::FundingOneSided, Reading::Off),
+            ],
+        };
+        let with = PairView {
+            loading: Some(score),
+            ..pair("BTCUSDT", 3.0, true)
+        };
+        let text = super::pair(&with);
+        let want = "Cascade loading 1/2: ✓ cluster within 3 % · ✗ funding one-sided";
+        assert!(text.contains(want), "{text}");
+        assert!(!super::pair(&pair("BTCUSDT", 3.0, true)).contains("Cascade"));
+    }
+
+    /// `/pair` names the prices of large real liquidations and an exhaustion reading, one line
+    /// each, and says nothing of them when there are none.
+    /// (levels as (side, price, $, days ago), an exhaustion (move %, $, typical $), a line or `!` absent)
+    #[test]
+    #[rustfmt::skip]
+    fn a_pair_answer_shows_realized_levels_and_exhaustion() {
+        use crate::analytics::realized::{Exhaustion, PriceMove};
+        const DAY: TimeMs = 86_400_000;
+        type Levels = &'static [(Side, f64, f64, i64)];
+        type Reading = Option<(f64, f64, f64)>;
+        let cases: [(Levels, Reading, &str); 5] = [
+            (&[], None, "!Realized"),
+            (&[], None, "!Exhaustion"),
+            (&[(Side::Long, 98_400.0, 4.2e6, 3)], None, "\nRealized: long liquidations $4.2M at 98,400, 3d ago\n"),
+            (&[(Side::Short, 2.5, 1.5e5, 0), (Side::Long, 2.0, 9e4, 12)], None, "Realized: short liquidations $150k at 2.5000, 0s ago\nRealized: long liquidations $90.0k at 2.0000, 12d ago"),
+            (&[], Some((-4.04, 2e5, 1.1e6)), "\nExhaustion: price falling -4.0 % in 1d while long liquidations were $200k, 0.18× their typical $1.1M\n"),
+        ];
+        for (levels, exhaustion, want) in cases {
+            let view = PairView {
+                realized: levels.iter().map(|&(side, price, notional_usd, days)| RealizedLevelView { side, price, notional_usd, ago_ms: days * DAY }).collect(),
+                exhaustion: exhaustion.map(|(move_pct, realized_usd, typical_usd)| Exhaustion {
+                    direction: PriceMove::Falling, bars: 6, move_pct, realized_usd, typical_usd, ratio: realized_usd / typical_usd,
+                }),
+                ..pair("BTCUSDT", 3.0, true)
+            };
+            let text = super::pair(&view);
+            match want.strip_prefix('!') {
+                Some(absent) => assert!(!text.contains(absent), "{text}"),
+                None => assert!(text.contains(want), "{want}\n---\n{text}"),
+            }
         }
     }
 

@@ -111,6 +111,10 @@ fn kind_heading(kind: AlertKind) -> &'static str {
         AlertKind::SetupEntry => "Setups",
         AlertKind::DivergenceExit => "Divergence exits",
         AlertKind::DailySummary => "Daily summaries",
+        AlertKind::Ignition => "Ignitions",
+        AlertKind::SecondLeg => "Second legs",
+        AlertKind::SweepReversal => "Sweep reversals",
+        AlertKind::CascadeLoading => "Cascades loading",
     }
 }
 

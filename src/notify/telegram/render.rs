@@ -12,7 +12,7 @@ use crate::model::{
 use crate::notify::escape_html;
 use crate::notify::wording::{
     bars, bias, checklist, cluster_summary, distance, divergence_name, estimate_caveat,
-    exited_trade, finite, funding, opt_price, range, size,
+    exited_trade, finite, funding, opt_price, range, rows, size,
 };
 use crate::numbers::{price, usd};
 
@@ -68,6 +68,11 @@ pub fn render_html_quoting(alert: &Alert, track: Option<&str>) -> String {
         }
         Facts::Divergence(f) => divergence_lines(f, &mut lines),
         Facts::DailySummary(f) => generic_lines(f.json(), &mut lines),
+        // The playbook's newer kinds say what email says, a row a line.
+        Facts::Ignition(_)
+        | Facts::SecondLeg(_)
+        | Facts::SweepReversal(_)
+        | Facts::CascadeLoading(_) => row_lines(alert, &mut lines),
     }
     if alert.facts.converged() == Some(false) {
         let bars = bars(&alert.facts).map_or(String::new(), |b| format!(" ({b} bars)"));
@@ -82,6 +87,19 @@ pub fn render_html_quoting(alert: &Alert, track: Option<&str>) -> String {
     lines.push(String::new());
     lines.push(format!("<i>id</i> <code>{}</code>", esc(alert.id.as_str())));
     lines.join("\n")
+}
+
+/// The kind's rows as `Label: value` lines, a multi-line value indented under its label.
+fn row_lines(alert: &Alert, lines: &mut Vec<String>) {
+    for row in rows(alert) {
+        match row.lines.as_slice() {
+            [one] => lines.push(format!("{}: {}", row.label, esc(one))),
+            many => {
+                lines.push(format!("{}:", row.label));
+                lines.extend(many.iter().map(|l| format!("  {}", esc(l))));
+            }
+        }
+    }
 }
 
 fn cluster_lines(kind: AlertKind, f: &LevelFacts, lines: &mut Vec<String>) {

@@ -83,6 +83,8 @@ mod tests {
                 symbol: n.parse().unwrap(),
                 tick_size: 0.01,
                 listed_at: None,
+                base_asset: n.trim_end_matches("USDT").to_owned(),
+                quote_asset: "USDT".to_owned(),
             })
             .collect()
     }

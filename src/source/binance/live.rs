@@ -1,9 +1,9 @@
 //! The live Binance source: discovery, warm-up, the market streams, gap back-fill, the 5-minute
-//! open-interest poll and the hourly re-discovery, fed to the engine in order (the order per
-//! pair is the `lanes` module's). Owns what runs when — warm-ups, back-fills and polls side by
-//! side with the streams, each bounded — and must never spawn: everything runs inside the one
-//! future the supervisor spawns. Time is market time from the REST client's [`Clock`].
-
+//! open-interest poll, the hourly re-discovery and, when `[spot]` is on, the spot klines, fed to
+//! the engine in order (the order per pair is the `lanes` module's). Owns what runs when —
+//! warm-ups, back-fills and polls side by side with the streams, each bounded — and must never
+//! spawn: everything runs inside the one future the supervisor spawns. Time is market time from
+//! the REST client's [`Clock`].
 mod jobs;
 mod lanes;
 
@@ -20,6 +20,7 @@ use tracing::{error, info, warn};
 
 use super::discovery::{diff, discover};
 use super::rest::{RestClient, RestError, RestMeter, RestOptions};
+use super::spot;
 use super::warmup::{CONCURRENCY, PairWarmup, WarmupPlan};
 use super::wire::Contract;
 use super::ws::{Counters, FeedMeter, StreamEvent, WsConfig, run_streams};
@@ -113,6 +114,15 @@ pub async fn run_live(
     info!(venue = "binance", pairs, resumed, "Following pairs.");
     let (symbols_tx, symbols_rx) = watch::channel(symbols);
     let (stream_tx, stream_rx) = mpsc::channel(1024);
+    let spot_ws = spot::spot_ws(config, &options.ws);
+    let (spot_inputs, spot_perps, stop) = (inputs.clone(), contracts.clone(), shutdown.clone());
+    let (clock, late) = (options.clock, options.late);
+    // Off unless configured; beside the perpetuals in this one future, never spawned.
+    let spot = async move {
+        if config.spot.enabled {
+            spot::run_spot(config, &spot_perps, clock, spot_ws, late, spot_inputs, stop).await;
+        }
+    };
     let streams = run_streams(
         options.ws,
         Arc::clone(&counters),
@@ -137,7 +147,7 @@ pub async fn run_live(
         retry_at: None,
         health,
     };
-    tokio::join!(streams, live.drive(cold, stream_rx, shutdown));
+    tokio::join!(streams, live.drive(cold, stream_rx, shutdown), spot);
     Ok(())
 }
 

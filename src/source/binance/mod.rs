@@ -5,6 +5,7 @@ pub mod budget;
 pub mod discovery;
 pub mod live;
 pub mod rest;
+pub mod spot;
 pub mod warmup;
 pub mod wire;
 pub mod ws;

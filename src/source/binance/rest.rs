@@ -9,6 +9,7 @@ mod error;
 mod meter;
 mod retry;
 
+pub(in crate::source::binance) use endpoints::unusable;
 pub use endpoints::{FUNDING_MAX, KLINES_MAX, OPEN_INTEREST_HIST_MAX, klines_weight};
 pub use error::RestError;
 pub use meter::RestMeter;
@@ -143,6 +144,26 @@ impl RestClient {
             .budget
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A public GET of `endpoint` (of another Binance market than the perpetuals', on this
+    /// client's base URL) with its documented `weight`, through the budget and the retries;
+    /// returns the body and the time it arrived.
+    pub(in crate::source::binance) async fn get_public(
+        &self,
+        endpoint: &'static str,
+        query: Vec<(&'static str, String)>,
+        weight: u32,
+        symbol: Option<&Symbol>,
+    ) -> Result<(String, TimeMs), RestError> {
+        let cost = Cost::weight(weight);
+        self.get(&Request {
+            endpoint,
+            query,
+            cost,
+            symbol,
+        })
+        .await
     }
 
     /// Sends `req` until it succeeds, fails for good, or runs out of attempts; returns the body

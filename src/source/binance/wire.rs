@@ -157,6 +157,10 @@ pub struct Contract {
     pub tick_size: f64,
     /// When the contract was listed (`onboardDate`), when the venue says.
     pub listed_at: Option<TimeMs>,
+    /// The asset the contract is on (`BTC`, `1000PEPE`; empty when the venue left it out).
+    pub base_asset: String,
+    /// The asset it is priced in, `USDT` for every contract liqwave follows.
+    pub quote_asset: String,
 }
 
 /// A decimal that must be finite and strictly positive (prices, order quantities).

@@ -31,7 +31,7 @@ pub use limiter::{ATTEMPT_WINDOW, AttemptLimiter, MAX_ATTEMPTS, backoff};
 pub use meter::FeedMeter;
 pub use plan::{
     ALL_MARKET, Control, KLINE_INTERVAL, MAX_PARAMS_PER_MESSAGE, MAX_STREAMS_PER_CONNECTION, Plan,
-    SlotChange, SlotId, apply, control_messages, kline_stream, stream_symbol,
+    SlotChange, SlotId, StreamSet, apply, control_messages, kline_stream, stream_symbol,
 };
 
 use crate::model::{Symbol, SymbolEvent, TimeMs};
@@ -74,6 +74,8 @@ pub struct WsConfig {
     /// Connection attempts of the whole process in any `attempt_window`.
     pub max_attempts: usize,
     pub attempt_window: Duration,
+    /// What the connections carry: the perpetuals' streams unless another market's are set.
+    pub streams: StreamSet,
 }
 
 impl WsConfig {
@@ -91,6 +93,7 @@ impl WsConfig {
             control_interval: Duration::from_millis(200),
             max_attempts: MAX_ATTEMPTS,
             attempt_window: ATTEMPT_WINDOW,
+            streams: StreamSet::PERP,
         }
     }
 
@@ -171,7 +174,7 @@ pub async fn run_streams(
         out,
         seed: crate::clock::wall_ms() as u64,
     };
-    let mut plan = Plan::new(shared.config.streams_per_connection);
+    let mut plan = Plan::of(shared.config.streams, shared.config.streams_per_connection);
     let mut targets = HashMap::new();
     let mut running = FuturesUnordered::new();
     let mut symbols_open = true;

@@ -231,7 +231,7 @@ pub(super) fn kind_rank(event: &MarketEvent) -> u8 {
     match event {
         MarketEvent::Funding(_) => 0,
         MarketEvent::OpenInterest(_) => 1,
-        MarketEvent::Candle { .. } => 2,
+        MarketEvent::Candle { .. } | MarketEvent::SpotCandle { .. } => 2,
         MarketEvent::Liquidation(_) => 3,
         MarketEvent::Mark(_) => 4,
         MarketEvent::Gap { .. } => 5,

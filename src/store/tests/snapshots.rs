@@ -71,13 +71,19 @@ fn binary_snapshots_restore_f64_bit_exactly() {
     }
 }
 
-/// Sets the store at `path` (closed) back to schema 1 with `json` as the pair `key`'s value.
-fn as_schema_1(path: &Path, key: &str, json: &[u8]) {
+/// Sets the store at `path` (closed) back to schema `version` with `value` as the pair `key`'s.
+fn as_schema(path: &Path, version: u32, key: &str, value: &[u8]) {
     let raw = sled::open(path).unwrap();
     let meta = raw.open_tree(META).unwrap();
-    meta.insert(keys::META_SCHEMA, &1u32.to_be_bytes()).unwrap();
-    raw.open_tree(PAIRS).unwrap().insert(key, json).unwrap();
+    meta.insert(keys::META_SCHEMA, &version.to_be_bytes())
+        .unwrap();
+    raw.open_tree(PAIRS).unwrap().insert(key, value).unwrap();
     raw.flush().unwrap();
+}
+
+/// The first byte of this build's binary snapshots.
+fn binary() -> u8 {
+    encode_snapshot(&floats("BTCUSDT", 1.0)).unwrap()[0]
 }
 
 fn schema(store: &Store) -> u32 {
@@ -92,7 +98,7 @@ fn a_schema_1_store_opens_and_its_json_snapshots_become_binary_on_commit() {
     drop(open(&path));
     closed(&path);
     let (old, other) = (floats("OLDUSDT", 1.0 / 7.0), floats("NEWUSDT", 2.5));
-    as_schema_1(&path, "OLDUSDT", &serde_json::to_vec(&old).unwrap());
+    as_schema(&path, 1, "OLDUSDT", &serde_json::to_vec(&old).unwrap());
     {
         // A command that only reads migrates nothing.
         let store = Store::open_existing(&path, CACHE).unwrap();
@@ -126,11 +132,34 @@ fn a_schema_1_store_opens_and_its_json_snapshots_become_binary_on_commit() {
     commit(std::slice::from_ref(&other));
     assert_eq!(
         (first_byte("OLDUSDT"), first_byte("NEWUSDT")),
-        (Some(b'{'), Some(1))
+        (Some(b'{'), Some(binary()))
     );
     commit(std::slice::from_ref(&old));
-    assert_eq!(first_byte("OLDUSDT"), Some(1));
+    assert_eq!(first_byte("OLDUSDT"), Some(binary()));
     assert_eq!(store.pair_snapshots::<Floats>().unwrap(), [other, old]);
+}
+
+#[test]
+fn a_schema_2_store_drops_its_binary_snapshots_and_position_and_keeps_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state");
+    {
+        let store = open(&path);
+        let commit: Commit<Floats> = Commit {
+            pairs: &[],
+            alerts: &[],
+            position: Some(42),
+        };
+        store.commit(&commit).unwrap();
+    }
+    closed(&path);
+    let kept = floats("OLDUSDT", 0.25);
+    as_schema(&path, 2, "OLDUSDT", &serde_json::to_vec(&kept).unwrap());
+    as_schema(&path, 2, "BINUSDT", &[0x01, 3, 4, 5]);
+    let store = open(&path);
+    assert_eq!(schema(&store), SCHEMA_VERSION);
+    assert_eq!(store.pair_snapshots::<Floats>().unwrap(), [kept]);
+    assert_eq!(store.position().unwrap(), None, "the replay starts over");
 }
 
 #[test]
@@ -139,12 +168,12 @@ fn a_snapshot_that_does_not_decode_is_an_error_naming_its_pair() {
     let mut trailing = good.clone();
     trailing.push(0);
     // (case, stored value, what the error says after the key)
-    let cases: [(&str, &[u8], &str); 6] = [
+    let cases: [(&str, &[u8], &str); 7] = [
         ("empty", b"", "empty value"),
         (
             "unknown format",
-            &[0x02, 1, 2],
-            "unknown format: first byte 0x02",
+            &[0x03, 1, 2],
+            "unknown format: first byte 0x03",
         ),
         ("truncated", &good[..good.len() - 3], "binary snapshot"),
         (
@@ -157,7 +186,8 @@ fn a_snapshot_that_does_not_decode_is_an_error_naming_its_pair() {
             br#"{"symbol":"BTCUSDT","value":"#,
             "JSON snapshot",
         ),
-        ("format byte only", &[0x01], "binary snapshot"),
+        ("format byte only", &good[..1], "binary snapshot"),
+        ("schema 2", &[0x01, 1, 2], "binary snapshot of schema 2"),
     ];
     for (case, value, says) in cases {
         let dir = tempfile::tempdir().unwrap();

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use liqwave::config::Config;
 use liqwave::engine::{Engine, PairSnapshot};
 use liqwave::model::{
-    Alert, Candle, DAY_MS, Funding, Interval, MarketEvent, OpenInterest, SymbolEvent, TimeMs,
+    Alert, AlertKind, Candle, DAY_MS, Funding, Interval, MarketEvent, OpenInterest, SymbolEvent,
+    TimeMs,
 };
 use liqwave::source::replay::event_order;
 use liqwave::store::{Commit, Store, decode_snapshot, encode_snapshot};
@@ -147,9 +148,10 @@ fn commit(store: &Store, pairs: &[PairSnapshot]) {
 fn a_warmed_pair_snapshot_is_at_most_20_kb_and_round_trips() {
     let (_, engine) = warmed(12);
     let snapshots = engine.snapshot();
-    let (mut json, mut binary) = (Vec::new(), Vec::new());
+    let (mut json, mut binary, mut loading) = (Vec::new(), Vec::new(), Vec::new());
     let (mut json_time, mut binary_time) = (Duration::ZERO, Duration::ZERO);
     for pair in &snapshots {
+        loading.push(postcard::to_allocvec(pair.state.loading()).unwrap().len());
         let t = Instant::now();
         let bytes = serde_json::to_vec(pair).unwrap();
         let back: PairSnapshot = serde_json::from_slice(&bytes).unwrap();
@@ -176,13 +178,15 @@ fn a_warmed_pair_snapshot_is_at_most_20_kb_and_round_trips() {
     let max = |v: &[usize]| v.iter().copied().max().unwrap_or(0);
     println!(
         "{n} warmed pairs: JSON {} B mean, {} max, encode+decode {:?}; binary {} B mean, {} max, \
-         encode+decode {:?}",
+         encode+decode {:?}; the loading score's history {} B mean, {} max",
         mean(&json),
         max(&json),
         json_time / n as u32,
         mean(&binary),
         max(&binary),
         binary_time / n as u32,
+        mean(&loading),
+        max(&loading),
     );
 }
 
@@ -234,8 +238,9 @@ fn an_old_json_snapshot_opens_and_goes_on_as_one_run() {
         whole.handle(ev, &mut want);
     }
     let at_fixture = whole.snapshot();
+    let from_fixture = serde_json::from_slice::<PairSnapshot>(&fixture).unwrap();
     assert!(
-        serde_json::from_slice::<PairSnapshot>(&fixture).unwrap() == at_fixture[0],
+        without_newer(&[from_fixture]) == without_newer(&at_fixture),
         "the fixture is the state replay reaches"
     );
 
@@ -272,13 +277,45 @@ fn an_old_json_snapshot_opens_and_goes_on_as_one_run() {
         again.handle(ev, &mut got);
     }
     assert!(!want.is_empty(), "the rest of the demo raises alerts");
-    assert_eq!(got, want);
+    assert_eq!(known_to_schema_1(&got), known_to_schema_1(&want));
     let changed = again.take_changed();
-    assert!(changed == whole.snapshot());
+    assert!(without_newer(&changed) == without_newer(&whole.snapshot()));
 
     commit(&store, &changed);
     drop(store);
     let store = open(&path);
     let binary: Vec<PairSnapshot> = store.pair_snapshots().unwrap();
-    assert!(binary == whole.snapshot());
+    assert!(binary == changed);
+}
+
+/// Snapshots as JSON without what a snapshot of schema 1 predates — the cascade-loading score's
+/// hours, the realized tape, each timeframe's range and ATR, the playbook's watches: they start
+/// empty there and fill as bars close, so they differ from an uninterrupted run's until their
+/// windows have passed.
+fn without_newer(pairs: &[PairSnapshot]) -> Vec<serde_json::Value> {
+    let strip = |pair: &PairSnapshot| {
+        let mut json = serde_json::to_value(pair).unwrap();
+        let state = json["state"].as_object_mut().expect("a state object");
+        for key in ["loading", "realized"] {
+            state.remove(key).unwrap_or_else(|| panic!("a {key} key"));
+        }
+        for tf in state["timeframes"].as_array_mut().expect("timeframes") {
+            let tf = tf.as_object_mut().expect("a timeframe");
+            tf.remove("range").expect("a range key");
+            tf.remove("atr").expect("an atr key");
+        }
+        let rules = json["rules"].as_object_mut().expect("a rules object");
+        rules.remove("reach").expect("a reach key");
+        rules.remove("plays").expect("a plays key");
+        json
+    };
+    pairs.iter().map(strip).collect()
+}
+
+/// The alerts of kinds a snapshot of schema 1 knew: the playbook's newer kinds read state it
+/// predates.
+fn known_to_schema_1(alerts: &[Alert]) -> Vec<&Alert> {
+    (alerts.iter())
+        .filter(|a| !AlertKind::PLAYBOOK.contains(&a.kind()))
+        .collect()
 }

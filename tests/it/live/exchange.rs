@@ -111,6 +111,8 @@ pub(crate) enum Seen {
     },
     OpenInterest(TimeMs),
     Liquidation,
+    /// A spot bar, by open time.
+    Spot(Candle),
     Other,
 }
 
@@ -198,6 +200,7 @@ fn seen_as(event: &MarketEvent) -> Seen {
         },
         MarketEvent::OpenInterest(o) => Seen::OpenInterest(o.time),
         MarketEvent::Liquidation(_) => Seen::Liquidation,
+        MarketEvent::SpotCandle { candle, .. } => Seen::Spot(*candle),
         _ => Seen::Other,
     }
 }

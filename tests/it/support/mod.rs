@@ -5,6 +5,7 @@
 pub(crate) mod coherent;
 pub(crate) mod demo;
 pub(crate) mod fake_binance_rest;
+pub(crate) mod fake_binance_spot;
 pub(crate) mod fake_binance_ws;
 pub(crate) mod fake_bot_api;
 pub(crate) mod logs;

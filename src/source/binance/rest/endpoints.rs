@@ -145,7 +145,7 @@ fn push_range(req: &mut Request<'_>, start: Option<TimeMs>, end: Option<TimeMs>,
 
 /// A 200 whose body is Binance's error object is a refusal; anything else unusable is a body
 /// error.
-fn unusable(endpoint: &'static str, error: WireError) -> RestError {
+pub(in crate::source::binance) fn unusable(endpoint: &'static str, error: WireError) -> RestError {
     match error {
         WireError::Rejected { code, msg, .. } => RestError::Rejected {
             endpoint,

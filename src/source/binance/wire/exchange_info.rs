@@ -64,6 +64,9 @@ pub struct SymbolInfo {
     pub contract_type: String,
     /// `TRADING`, `PENDING_TRADING`, `SETTLING`, …
     pub status: String,
+    /// `BTC`, `1000PEPE`: what the spot market of the same asset is found by.
+    #[serde(default)]
+    pub base_asset: String,
     pub quote_asset: String,
     #[serde(default)]
     pub onboard_date: Option<i64>,
@@ -129,6 +132,8 @@ impl SymbolInfo {
             symbol,
             tick_size: positive("tickSize", tick)?,
             listed_at,
+            base_asset: self.base_asset.clone(),
+            quote_asset: self.quote_asset.clone(),
         }))
     }
 }

@@ -25,12 +25,31 @@ pub const MAX_PARAMS_PER_MESSAGE: usize = 100;
 /// A connection's identity for the life of the process; a replacement link keeps the slot.
 pub type SlotId = u64;
 
-/// `btcusdt@kline_5m`: Binance stream names are lower case.
+/// What one set of connections serves: streams every connection set carries once (on its first
+/// connection) and one kline stream per symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamSet {
+    pub fixed: &'static [&'static str],
+    pub kline: Interval,
+}
+
+impl StreamSet {
+    /// The perpetuals: the all-market streams and 5m klines.
+    pub const PERP: StreamSet = StreamSet {
+        fixed: &ALL_MARKET,
+        kline: KLINE_INTERVAL,
+    };
+
+    /// `btcusdt@kline_5m`: Binance stream names are lower case.
+    pub fn kline_stream(&self, symbol: &Symbol) -> String {
+        let name = symbol.as_str().to_ascii_lowercase();
+        format!("{name}@kline_{}", self.kline)
+    }
+}
+
+/// The perpetuals' kline stream of a pair, `btcusdt@kline_5m`.
 pub fn kline_stream(symbol: &Symbol) -> String {
-    format!(
-        "{}@kline_{KLINE_INTERVAL}",
-        symbol.as_str().to_ascii_lowercase()
-    )
+    StreamSet::PERP.kline_stream(symbol)
 }
 
 /// The pair of a kline stream name; `None` for the all-market streams.
@@ -46,6 +65,7 @@ pub fn stream_symbol(stream: &str) -> Option<Symbol> {
 /// a connection left with no stream closes.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    set: StreamSet,
     per_connection: usize,
     slots: Vec<(SlotId, Vec<String>)>,
     next_slot: SlotId,
@@ -70,7 +90,13 @@ impl Plan {
     /// `per_connection` is clamped to 2..=1024: the first connection carries both all-market
     /// streams.
     pub fn new(per_connection: usize) -> Self {
+        Plan::of(StreamSet::PERP, per_connection)
+    }
+
+    /// A plan for `set`, `per_connection` clamped likewise.
+    pub fn of(set: StreamSet, per_connection: usize) -> Self {
         Plan {
+            set,
             per_connection: per_connection.clamp(ALL_MARKET.len(), MAX_STREAMS_PER_CONNECTION),
             slots: Vec::new(),
             next_slot: 1,
@@ -80,12 +106,13 @@ impl Plan {
     /// Moves the plan to serve exactly `symbols` and says what each connection must do:
     /// closes first, then changes, then opens.
     pub fn assign(&mut self, symbols: &[Symbol]) -> Vec<SlotChange> {
-        let mut wanted: BTreeSet<String> = symbols.iter().map(kline_stream).collect();
+        let set = self.set;
+        let mut wanted: BTreeSet<String> = symbols.iter().map(|s| set.kline_stream(s)).collect();
         let mut unsubscribed = Vec::new();
         for (_, streams) in &mut self.slots {
             let (keep, drop): (Vec<String>, Vec<String>) = std::mem::take(streams)
                 .into_iter()
-                .partition(|s| wanted.contains(s) || ALL_MARKET.contains(&s.as_str()));
+                .partition(|s| wanted.contains(s) || set.fixed.contains(&s.as_str()));
             *streams = keep;
             unsubscribed.push(drop);
         }
@@ -96,7 +123,7 @@ impl Plan {
         }
         let fresh_market = self.slots.is_empty();
         let mut new = fresh_market
-            .then(|| ALL_MARKET.map(str::to_owned))
+            .then(|| set.fixed.iter().map(|s| (*s).to_owned()))
             .into_iter()
             .flatten()
             .chain(wanted);
