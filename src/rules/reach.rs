@@ -50,6 +50,18 @@ impl Reach {
     /// Records what `obs` reached of `clusters` (the last step's, before the observation) in
     /// the forming bar of each timeframe; a new bar starts a new record.
     pub fn observe(&mut self, obs: &ReachObs, clusters: &Clusters) {
+        // The brightest cluster reached per side, found once for both timeframes.
+        let brightest = |side: Side| {
+            let reached = clusters.side(side).clusters.iter().filter(|c| match side {
+                Side::Long => obs.low <= c.near_edge,
+                Side::Short => obs.high >= c.near_edge,
+            });
+            reached.fold(None::<&Cluster>, |best, c| match best {
+                Some(b) if c.notional_usd <= b.notional_usd => Some(b),
+                _ => Some(c),
+            })
+        };
+        let (long, short) = (brightest(Side::Long), brightest(Side::Short));
         for (slot, interval) in [(&mut self.h4, Interval::H4), (&mut self.d1, Interval::D1)] {
             // A bar's close belongs to the bar it closes.
             let open = interval.bar_open(obs.time - 1);
@@ -61,19 +73,11 @@ impl Reach {
                     ..Reached::default()
                 }),
             };
-            for side in [Side::Long, Side::Short] {
-                let kept = match side {
-                    Side::Long => &mut record.long,
-                    Side::Short => &mut record.short,
-                };
-                let reached = clusters.side(side).clusters.iter().filter(|c| match side {
-                    Side::Long => obs.low <= c.near_edge,
-                    Side::Short => obs.high >= c.near_edge,
-                });
-                for c in reached {
-                    if kept.is_none_or(|k| c.notional_usd > k.notional_usd) {
-                        *kept = Some(*c);
-                    }
+            for (kept, found) in [(&mut record.long, long), (&mut record.short, short)] {
+                if let Some(c) = found
+                    && kept.is_none_or(|k| c.notional_usd > k.notional_usd)
+                {
+                    *kept = Some(*c);
                 }
             }
         }
