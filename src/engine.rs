@@ -4,6 +4,7 @@
 //! The task around it (`task.rs`) routes its alerts, hands them on and persists what it changed.
 
 mod batch;
+mod markets;
 mod meter;
 mod task;
 #[cfg(test)]
@@ -19,20 +20,22 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::analytics::brackets::margin_for;
+use crate::analytics::brackets::{MarginSpec, margin_for};
 use crate::analytics::clusters::ClusterParams;
 use crate::analytics::heatmap::{HeatmapParams, Kernel};
 use crate::analytics::loading::CalendarEntry;
 use crate::analytics::timeframe::BarSignals;
+use crate::analytics::venues::{Member, VenueMap, combine};
 use crate::analytics::{PairContext, PairOutput, PairState, SignalParams};
 use crate::config::CascadeConfig;
 use crate::config::{Config, SymbolFilter};
-use crate::model::{Alert, AlertKind, MarketEvent, Symbol, SymbolEvent, TimeMs};
+use crate::model::{Alert, AlertKind, Instrument, MarketEvent, Symbol, SymbolEvent, TimeMs};
 use crate::rules::{
     AlertSwitches, CascadeLevel, CascadeSetup, Mute, Mutes, PairRules, RuleContext, RuleParams,
     RuleTally,
 };
 use crate::store::Snapshot;
+use markets::Markets;
 
 /// What the engine task takes besides market data (which arrives as [`crate::source::Batch`]es).
 #[derive(Debug)]
@@ -97,6 +100,8 @@ pub struct Engine {
     calendar: Vec<CalendarEntry>,
     filter: SymbolFilter,
     pairs: HashMap<Symbol, Pair>,
+    /// Which pairs are one market on several venues.
+    markets: Markets,
     stats: EngineStats,
     /// The newest event time seen: the engine's only notion of "now".
     clock: Option<TimeMs>,
@@ -117,6 +122,13 @@ struct Pair {
     kernel: Kernel,
     /// What happened to it since the last [`Engine::take_changed`].
     changed: Change,
+    /// Whether it raises its market's alerts (the only venue, or the first followed one).
+    home: bool,
+    /// Base-asset units per unit of its price ([`Instrument::multiplier`]).
+    multiplier: u32,
+    /// Its market on every followed venue, rebuilt at each of its heatmap steps (home pairs of
+    /// markets on several venues only; derived, never stored).
+    venues: Option<VenueMap>,
 }
 
 /// How much a pair changed since it was last persisted.
@@ -141,6 +153,7 @@ struct Knobs<'a> {
     rules: &'a RuleParams,
     mutes: &'a Mutes,
     cascade: CascadeSetup<'a>,
+    markets: &'a Markets,
 }
 
 /// [`Engine::split`]: the knobs, the pairs, the counters and the step's scratch.
@@ -152,13 +165,27 @@ type Stepping<'a> = (
 );
 
 impl Pair {
+    fn new(state: PairState, rules: PairRules, kernel: Kernel) -> Pair {
+        Pair {
+            multiplier: Instrument::of(state.symbol()).map_or(1, |i| i.multiplier),
+            state,
+            rules,
+            kernel,
+            changed: Change::Clean,
+            home: true,
+            venues: None,
+        }
+    }
+
     /// Runs one event of this pair through its analytics and rules and appends the alerts that
-    /// pass the mutes to `out`; counts into `stats`. Touches nothing but this pair, so pairs can
-    /// step on different threads.
+    /// pass the mutes to `out`; counts into `stats`. Changes nothing but this pair, and reads
+    /// only its market's other pairs (`siblings`), so markets can step on different threads. A
+    /// pair that is not its market's home runs no rules: it feeds the home pair's combined map.
     fn step(
         &mut self,
         k: &Knobs<'_>,
         event: &MarketEvent,
+        siblings: &[&Pair],
         stats: &mut EngineStats,
         scratch: &mut PairOutput,
         out: &mut Vec<Alert>,
@@ -167,23 +194,31 @@ impl Pair {
         match event {
             MarketEvent::Candle { .. } => stats.source_bars += 1,
             MarketEvent::Gap { .. } => stats.gaps += 1,
+            // A venue that publishes its tiers places its own positions' liquidations.
+            MarketEvent::Margin(tier) => {
+                let margin = MarginSpec {
+                    mmr: tier.mmr,
+                    max_leverage: tier.max_leverage,
+                };
+                self.kernel = Kernel::new(&self.kernel.params().clone(), margin);
+            }
             _ => {}
         }
         let ctx = context(k.params, k.clusters, &self.kernel);
-        let rctx = RuleContext {
-            signals: k.params,
-            switches: k.switches,
-            rules: k.rules,
-            mmr: self.kernel.margin().mmr,
-            bin_frac: self.kernel.params().bin_bp / 1e4,
-            cascade: k.cascade,
-        };
         let before = out.len();
         let tally = &mut stats.rules;
-        self.rules
-            .before_event(&self.state, event, &rctx, tally, out);
+        if self.home {
+            let rctx = rule_context(k, &self.kernel, self.venues.as_ref());
+            (self.rules).before_event(&self.state, event, &rctx, tally, out);
+        }
         self.state.on_event(event, &ctx, scratch);
-        (self.rules).after_event(&self.state, event, &scratch.signals, &rctx, tally, out);
+        if self.home {
+            if scratch.heat_steps > 0 && !siblings.is_empty() {
+                self.venues = self.combined(k.clusters, siblings);
+            }
+            let rctx = rule_context(k, &self.kernel, self.venues.as_ref());
+            (self.rules).after_event(&self.state, event, &scratch.signals, &rctx, tally, out);
+        }
         stats.heat_steps += u64::from(scratch.heat_steps);
         stats.signal_bars += scratch.signals.len() as u64;
         let quiet = out.len() == before
@@ -202,6 +237,45 @@ impl Pair {
                 out.push(alert);
             }
         }
+    }
+
+    /// This pair's market on every venue: its own map with its siblings' summed onto it. The
+    /// siblings are as of their last step, which for a bar of the same close may be the one
+    /// before (input order decides, the same in a replay as live).
+    fn combined(&self, clusters: &ClusterParams, siblings: &[&Pair]) -> Option<VenueMap> {
+        let heat = self.state.heat();
+        let price = heat.map().last_price()?;
+        let members: Vec<Member<'_>> = std::iter::once(self)
+            .chain(siblings.iter().copied())
+            .map(|p| Member {
+                venue: p.state.symbol().venue(),
+                map: p.state.heat().map(),
+                clusters: p.state.heat().clusters(),
+                shift: heat.map().multiplier_shift(self.multiplier, p.multiplier),
+            })
+            .collect();
+        let atr = heat.atr_1d().unwrap_or(0.0);
+        let previous = self.venues.as_ref().map(|v| &v.clusters);
+        combine(&members, clusters, price, atr, previous)
+    }
+}
+
+/// What the rules of a pair read: the knobs, its kernel's margin and bin width, its market.
+fn rule_context<'b>(
+    k: &'b Knobs<'_>,
+    kernel: &'b Kernel,
+    venues: Option<&'b VenueMap>,
+) -> RuleContext<'b> {
+    RuleContext {
+        signals: k.params,
+        switches: k.switches,
+        rules: k.rules,
+        mmr: kernel.margin().mmr,
+        bin_frac: kernel.params().bin_bp / 1e4,
+        cascade: CascadeSetup {
+            venues,
+            ..k.cascade
+        },
     }
 }
 
@@ -232,6 +306,7 @@ impl Engine {
             mutes: config.mutes.clone(),
             filter: config.symbols.clone(),
             pairs: HashMap::new(),
+            markets: Markets::default(),
             stats: EngineStats::default(),
             clock: None,
             out: PairOutput::default(),
@@ -247,10 +322,21 @@ impl Engine {
             return;
         }
         let (knobs, pairs, stats, scratch) = self.split();
-        let pair = pairs
-            .get_mut(&ev.symbol)
+        let members = knobs.markets.members(&ev.symbol);
+        if members.len() == 1 {
+            let pair = pairs
+                .get_mut(&ev.symbol)
+                .expect("an admitted event has its pair");
+            pair.step(&knobs, &ev.event, &[], stats, scratch, out);
+            return;
+        }
+        // Out of the map while it steps, so its siblings can be read beside it.
+        let mut pair = pairs
+            .remove(&ev.symbol)
             .expect("an admitted event has its pair");
-        pair.step(&knobs, &ev.event, stats, scratch, out);
+        let siblings: Vec<&Pair> = (members.iter()).filter_map(|s| pairs.get(s)).collect();
+        pair.step(&knobs, &ev.event, &siblings, stats, scratch, out);
+        pairs.insert(ev.symbol.clone(), pair);
     }
 
     /// What the cascade-loading score and its alert read from the config.
@@ -268,6 +354,7 @@ impl Engine {
             rules: &self.rules,
             mutes: &self.mutes,
             cascade: cascade_setup(&self.cascade, &self.calendar),
+            markets: &self.markets,
         };
         (knobs, &mut self.pairs, &mut self.stats, &mut self.out)
     }
@@ -286,15 +373,23 @@ impl Engine {
             let kernel = Kernel::new(&self.heatmap, margin_for(&ev.symbol));
             let ctx = context(&self.params, &self.clusters, &kernel);
             let state = PairState::new(ev.symbol.clone(), &ctx);
-            let pair = Pair {
-                state,
-                rules: PairRules::default(),
-                kernel,
-                changed: Change::Clean,
-            };
-            self.pairs.insert(ev.symbol.clone(), pair);
+            self.insert(Pair::new(state, PairRules::default(), kernel));
         }
         true
+    }
+
+    /// Adds a pair and places it in its market: when that market is on several venues, its
+    /// members learn which one is home.
+    fn insert(&mut self, pair: Pair) {
+        let symbol = pair.state.symbol().clone();
+        self.pairs.insert(symbol.clone(), pair);
+        if let Some(members) = self.markets.join(&symbol) {
+            for (i, member) in members.iter().enumerate() {
+                if let Some(p) = self.pairs.get_mut(member) {
+                    p.home = i == 0;
+                }
+            }
+        }
     }
 
     /// Mutes `mute.symbol` (one kind or all) until `mute.until`, replacing an earlier mute of the
@@ -337,13 +432,7 @@ impl Engine {
             .max();
         for PairSnapshot { state, rules } in snapshot {
             let kernel = Kernel::new(&engine.heatmap, margin_for(state.symbol()));
-            let pair = Pair {
-                state,
-                rules,
-                kernel,
-                changed: Change::Clean,
-            };
-            engine.pairs.insert(pair.state.symbol().clone(), pair);
+            engine.insert(Pair::new(state, rules, kernel));
         }
         engine
     }
@@ -423,6 +512,7 @@ fn cascade_setup<'a>(c: &'a CascadeConfig, calendar: &'a [CalendarEntry]) -> Cas
             min_known: c.min_known,
             near_frac: c.loading.cluster_max,
         },
+        venues: None,
     }
 }
 

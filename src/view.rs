@@ -5,12 +5,16 @@
 
 mod chart;
 mod track;
+mod venues;
 
 pub use chart::{
     ChartLevel, ChartSeries, ClusterBand, HeatBand, HeatColumn, HistoryColumn, LevelKind,
     RealizedBar, SetupLevels,
 };
 pub use track::{TrackLine, TrackRecord, TrackRecordError};
+pub use venues::{AlignedView, VenuesView};
+
+use crate::analytics::venues::VenueMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +116,9 @@ pub struct PairView {
     /// The cascade-loading score at the state's time (absent before a price, and in old views).
     #[serde(default)]
     pub loading: Option<LoadingScore>,
+    /// The pair's market on every followed venue (home pairs of markets on several venues).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venues: Option<VenuesView>,
 }
 
 /// A price where large realized liquidations happened.
@@ -212,6 +219,7 @@ impl PairView {
             realized,
             exhaustion,
             loading,
+            venues: cascade.venues.map(VenuesView::of),
         }
     }
 }
@@ -257,6 +265,7 @@ impl PairView {
             realized: Vec::new(),
             exhaustion: None,
             loading: None,
+            venues: None,
         }
     }
 }
@@ -441,19 +450,37 @@ pub fn chart_series(
     p: &RuleParams,
     signals: &crate::analytics::SignalParams,
 ) -> Option<ChartSeries> {
+    market_chart(pair, None, p, signals)
+}
+
+/// [`chart_series`] of a market on several venues: the current profile and the clusters are the
+/// combined map's (`venues`), and the footer gives each venue's share; the map's past behind the
+/// bars stays the pair's own.
+pub fn market_chart(
+    pair: &PairState,
+    venues: Option<&VenueMap>,
+    p: &RuleParams,
+    signals: &crate::analytics::SignalParams,
+) -> Option<ChartSeries> {
     let trail = pair.trail();
     let last = trail.bars().last()?;
-    let map = pair.heat().map();
+    let map = venues.map_or(pair.heat().map(), |v| &v.map);
     let price = map.last_price().unwrap_or(last.candle.close);
     let bias = Bias::of(pair, p.bias_timeframe, signals);
-    let clusters = pair
-        .heat()
-        .clusters()
+    let clusters = venues
+        .map(|v| &v.clusters)
+        .or(pair.heat().clusters())
         .into_iter()
         .flat_map(|c| c.iter())
         .filter(|c| p.clusters.qualifies(c))
         .map(|c| cluster_band(c, Some(bias.label(c.side))))
         .collect();
+    let shares = venues.map_or(String::new(), |v| {
+        let shares: Vec<String> = (VenuesView::of(v).shares.iter())
+            .map(|(venue, share)| format!("{venue} {:.0} %", share * 100.0))
+            .collect();
+        format!(" · venues {}", shares.join(", "))
+    });
     let coverage = map
         .coverage()
         .map_or("n/a".to_owned(), |c| format!("{c:.2}"));
@@ -469,7 +496,8 @@ pub fn chart_series(
         clusters,
         mark_price: map.last_price(),
         footer: format!(
-            "estimated liquidation map (model, not an order book) · mode {} · coverage {coverage}",
+            "estimated liquidation map (model, not an order book) · mode {} · coverage \
+             {coverage}{shares}",
             map.mode().as_str()
         ),
         as_of,

@@ -20,6 +20,7 @@ pub mod swings;
 pub mod timeframe;
 pub mod trail;
 pub mod validation;
+pub mod venues;
 
 pub use pair_state::{PairContext, PairOutput, PairState};
 

@@ -113,7 +113,8 @@ impl PairState {
             MarketEvent::SpotCandle { interval, candle } if *interval == Interval::H1 => {
                 self.loading.on_spot_hour(candle);
             }
-            MarketEvent::SpotCandle { .. } => {}
+            // The engine rebuilds the pair's kernel from it; the state keeps nothing.
+            MarketEvent::SpotCandle { .. } | MarketEvent::Margin(_) => {}
         }
     }
 

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config, ConfigError};
 use crate::model::Interval;
-use crate::source::binance::live::{LiveOptions, run_live};
+use crate::source::venues::{VenueOptions, run_venues};
 use crate::supervisor::{self, ReplaySummary};
 use crate::telemetry;
 
@@ -262,8 +262,8 @@ fn run_cmd(config_path: &Path, reset_state: bool) -> anyhow::Result<()> {
     let source_config = config.clone();
     runtime.block_on(supervisor::run_daemon(&config, reset_state, move |cx| {
         Box::pin(async move {
-            let options = LiveOptions::new(&source_config.binance);
-            (run_live(&source_config, cx, options).await).context("the Binance source cannot start")
+            let options = VenueOptions::from_config(&source_config);
+            run_venues(&source_config, cx, options).await
         })
     }))
 }

@@ -1,9 +1,11 @@
 //! `liqwave validate-model`: replays each pair, freezes the map at every 5-minute step (no
 //! look-ahead), and scores the realized liquidations of the dataset (and those `liqwave run`
-//! recorded in its store, with `--store`) against it and against the baselines. Owns the
+//! recorded in its store, with `--store`) against it and against the baselines. Prints the store
+//! recorded on other venues (`BYBIT:BTCUSDT`) are scored against the same market's map, per venue
+//! and pooled. Owns the
 //! freezing and the presentation; the statistics are `analytics::validation`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -16,7 +18,9 @@ use crate::analytics::validation::{
     Band, BandSource, BootstrapUnit, Frame, Part, PathBar, Realized, ValidationParams,
     ValidationReport, evaluate_pooled, render_pooled, render_table,
 };
-use crate::model::{DAY_MS, HOUR_MS, Liquidation, MarketEvent, Side, Symbol, SymbolEvent, TimeMs};
+use crate::model::{
+    DAY_MS, HOUR_MS, Liquidation, MarketEvent, Side, Symbol, SymbolEvent, TimeMs, Venue,
+};
 use crate::source::replay::{Dataset, ReplayOptions, SymbolFilter, read_liquidations};
 use crate::store::{Store, StoreError};
 
@@ -167,25 +171,42 @@ pub(super) fn run(args: &Args) -> anyhow::Result<()> {
             }
         }
     }
+    let (from, to) = (
+        args.from.unwrap_or(TimeMs::MIN),
+        args.to.unwrap_or(TimeMs::MAX),
+    );
     let mut inputs = Vec::new();
     for (symbol, events) in by_symbol(dataset.into_events()) {
         let mut realized = realized(&events);
         let known = known(&events);
         let more = extra.get(&symbol).map_or(&[][..], Vec::as_slice);
         realized.extend(unknown(more, &known));
+        // Each venue's prints of this market, against the same map.
+        let mut venues = vec![(symbol.clone(), realized)];
         if let Some(store) = &store {
-            let stored = store
-                .liquidations(&symbol)
-                .with_context(|| format!("reading the recorded liquidations of {symbol}"))?;
-            realized.extend(unknown(&stored, &known));
+            let others =
+                (Venue::ALL.iter().skip(1)).filter_map(|v| Symbol::on(*v, symbol.name()).ok());
+            for (i, on) in std::iter::once(symbol.clone()).chain(others).enumerate() {
+                let stored = store
+                    .liquidations(&on)
+                    .with_context(|| format!("reading the recorded liquidations of {on}"))?;
+                match i {
+                    0 => venues[0].1.extend(unknown(&stored, &known)),
+                    _ => venues.push((on, unknown(&stored, &[]))),
+                }
+            }
         }
-        let from = args.from.unwrap_or(TimeMs::MIN);
-        let to = args.to.unwrap_or(TimeMs::MAX);
-        realized.retain(|r| (from..to).contains(&r.time));
-        if realized.is_empty() {
+        for (_, realized) in &mut venues {
+            realized.retain(|r| (from..to).contains(&r.time));
+        }
+        venues.retain(|(_, realized)| !realized.is_empty());
+        if venues.is_empty() {
             continue;
         }
-        let mut times: Vec<TimeMs> = realized.iter().map(|r| r.time).collect();
+        let mut times: Vec<TimeMs> = venues
+            .iter()
+            .flat_map(|(_, r)| r.iter().map(|r| r.time))
+            .collect();
         times.sort_unstable();
         let mut frames = Vec::new();
         replay_pair(&config, &symbol, &events, None, |state, out| {
@@ -194,19 +215,38 @@ pub(super) fn run(args: &Args) -> anyhow::Result<()> {
                 frames.push(freeze(state, &times, &params, config.heatmap.model.bin_bp));
             }
         })?;
-        inputs.push((symbol, frames, path(&events), realized));
+        inputs.push((frames, path(&events), venues));
     }
-    let parts: Vec<Part<'_>> = (inputs.iter())
-        .map(|(_, frames, path, realized)| Part {
-            frames,
-            path,
-            realized,
+    // One part per venue of each market: the venue's prints against its market's map.
+    let parts: Vec<(&Symbol, Part<'_>)> = (inputs.iter())
+        .flat_map(|(frames, path, venues)| {
+            venues.iter().map(move |(on, realized)| {
+                (
+                    on,
+                    Part {
+                        frames,
+                        path,
+                        realized,
+                    },
+                )
+            })
         })
         .collect();
-    let pooled = evaluate_pooled(&parts, &params);
-    let reports: BTreeMap<&str, ValidationReport> = (inputs.iter().zip(&parts))
-        .map(|((symbol, ..), part)| (symbol.as_str(), evaluate_pooled(&[*part], &params)))
+    let all: Vec<Part<'_>> = parts.iter().map(|(_, part)| *part).collect();
+    let pooled = evaluate_pooled(&all, &params);
+    let mut reports: BTreeMap<String, ValidationReport> = (parts.iter())
+        .map(|(on, part)| (on.to_string(), evaluate_pooled(&[*part], &params)))
         .collect();
+    let venues: BTreeSet<Venue> = parts.iter().map(|(on, _)| on.venue()).collect();
+    if venues.len() > 1 {
+        for venue in venues {
+            let own: Vec<Part<'_>> = (parts.iter())
+                .filter(|(on, _)| on.venue() == venue)
+                .map(|(_, part)| *part)
+                .collect();
+            reports.insert(format!("pooled {venue}"), evaluate_pooled(&own, &params));
+        }
+    }
     print_reports(&pooled, &reports, args)?;
     Ok(())
 }
@@ -340,7 +380,7 @@ fn freeze(state: &PairState, prints: &[TimeMs], params: &ValidationParams, bin_b
 
 fn print_reports(
     pooled: &ValidationReport,
-    reports: &BTreeMap<&str, ValidationReport>,
+    reports: &BTreeMap<String, ValidationReport>,
     args: &Args,
 ) -> io::Result<()> {
     let mut out = io::stdout().lock();
@@ -348,14 +388,15 @@ fn print_reports(
         let mut value = serde_json::Map::new();
         value.insert("pooled".to_owned(), json(pooled)?);
         for (symbol, report) in reports {
-            value.insert((*symbol).to_owned(), json(report)?);
+            value.insert(symbol.clone(), json(report)?);
         }
         return writeln!(out, "{}", serde_json::Value::Object(value));
     }
     if reports.is_empty() {
         return writeln!(out, "no symbol has both klines and recorded liquidations");
     }
-    let symbols: Vec<(&str, &ValidationReport)> = reports.iter().map(|(s, r)| (*s, r)).collect();
+    let symbols: Vec<(&str, &ValidationReport)> =
+        reports.iter().map(|(s, r)| (s.as_str(), r)).collect();
     write!(out, "{}", render_pooled(pooled, &symbols))?;
     if args.per_symbol {
         for (symbol, report) in reports {

@@ -41,6 +41,7 @@ mod sinks;
 mod table;
 #[cfg(test)]
 mod tests;
+mod venues;
 
 use std::path::Path;
 
@@ -58,6 +59,7 @@ pub use sections::{SignalConfig, StoreConfig, SummaryConfig, SymbolFilter};
 pub use sinks::TelegramSinkConfig;
 pub use sinks::{BinanceConfig, MetricsConfig, ServiceConfig, SinksConfig, SmtpTls, SpotConfig};
 pub use sinks::{ConsoleFormat, ConsoleSinkConfig, EmailSinkConfig, FileSinkConfig};
+pub use venues::{VenueConfig, VenuesConfig};
 
 section! {
     /// The checked configuration. Built only by [`load`] / [`from_toml_str`]; there is no
@@ -81,6 +83,8 @@ section! {
         pub binance: BinanceConfig = BinanceConfig::read(&t.table("binance")),
         /// `[spot]`: hourly spot klines beside the perpetuals, off by default.
         pub spot: SpotConfig = SpotConfig::read(&t.table("spot")),
+        /// `[venues.bybit]`, `[venues.okx]`: the same markets on other venues, off by default.
+        pub venues: VenuesConfig = VenuesConfig::read(&t.table("venues")),
         pub service: ServiceConfig = ServiceConfig::read(&t.table("service")),
         pub metrics: MetricsConfig = MetricsConfig::read(&t.table("metrics")),
         pub signal: SignalConfig = SignalConfig::read(&t.table("signal")),

@@ -15,7 +15,7 @@ use super::AlertSwitches;
 use super::table::{Field, Parsed, Table, intervals, one_of};
 use crate::analytics::{EntryParams, PivotParams, RegimeThresholds, SignalParams};
 use crate::model::Interval::{self, D1, H4, M1, M5, W1};
-use crate::model::Symbol;
+use crate::model::{Symbol, Venue};
 use LogFormat::{Auto, Journald, Json, Pretty};
 
 section! {
@@ -32,8 +32,12 @@ section! {
 }
 
 impl SymbolFilter {
+    /// `[symbols]` chooses Binance's pairs; another venue's pairs are chosen by its own
+    /// `[venues.*] include`, in its source.
     pub fn accepts(&self, symbol: &Symbol) -> bool {
-        (self.include.is_empty() || self.include.contains(symbol)) && !self.exclude.contains(symbol)
+        symbol.venue() != Venue::Binance
+            || ((self.include.is_empty() || self.include.contains(symbol))
+                && !self.exclude.contains(symbol))
     }
 }
 

@@ -214,7 +214,13 @@ fn open_interest_interval(t: &Table) -> Duration {
 
 /// A base URL of `scheme` (`http` also admits `https`, `ws` also `wss`), without a trailing
 /// slash; `check` judges whether it is secure, its host (with any port) and its path.
-fn url(t: &Table, key: &'static str, default: &str, scheme: &str, check: Check) -> String {
+pub(super) fn url(
+    t: &Table,
+    key: &'static str,
+    default: &str,
+    scheme: &str,
+    check: Check,
+) -> String {
     let written = t.string(key).unwrap_or(default);
     let url = written.trim_end_matches('/');
     let (plain, secure) = (format!("{scheme}://"), format!("{scheme}s://"));
@@ -234,7 +240,7 @@ fn url(t: &Table, key: &'static str, default: &str, scheme: &str, check: Check) 
 }
 
 /// Why a URL is wrong beyond its scheme, given whether it is secure, its host and its path.
-type Check = fn(bool, &str, &str) -> Option<String>;
+pub(super) type Check = fn(bool, &str, &str) -> Option<String>;
 
 fn no_path(_: bool, _: &str, path: &str) -> Option<String> {
     let why = "only scheme://host[:port]; liqwave adds /fapi/v1/… itself";

@@ -88,6 +88,8 @@ const VALUES: &[Value] = &[
     ("", |c| show(&c.calendar), "[]"),
     ("[[calendar]]\ntime = \"2026-01-28T19:00:00Z\"\nname = \"FOMC\"\n[[calendar]]\ntime = 2026-01-13T13:30:00Z\nname = \" US CPI \"", |c| show(&c.calendar), "[CalendarEntry { time_ms: 1768311000000, name: \"US CPI\" }, CalendarEntry { time_ms: 1769626800000, name: \"FOMC\" }]"),
     // A local fake for Binance; the trailing slash goes.
+    ("", |c| show(&c.venues.bybit), "VenueConfig { enabled: false, rest_url: \"https://api.bybit.com\", ws_url: \"wss://stream.bybit.com/v5/public/linear\", include: [], streams_per_connection: 150 }"),
+    ("[venues.okx]\nenabled = true\ninclude = [\"btcusdt\", \"OKX:ETHUSDT\"]\nrest_url = \"http://127.0.0.1:9\"", |c| show(&c.venues.okx), "VenueConfig { enabled: true, rest_url: \"http://127.0.0.1:9\", ws_url: \"wss://ws.okx.com:8443/ws/v5/public\", include: [\"BTCUSDT\", \"ETHUSDT\"], streams_per_connection: 200 }"),
     ("", |c| show(&c.spot), "SpotConfig { enabled: false, rest_url: \"https://api.binance.com\", ws_url: \"wss://stream.binance.com:9443\" }"),
     ("[spot]\nenabled = true\nrest_url = \"http://127.0.0.1:9/\"\nws_url = \"ws://127.0.0.1:9\"", |c| show(&c.spot), "SpotConfig { enabled: true, rest_url: \"http://127.0.0.1:9\", ws_url: \"ws://127.0.0.1:9\" }"),
     ("[binance]\nrest_url = \"http://127.0.0.1:9/\"\nws_url = \"ws://127.0.0.1:9/market/\"", |c| show((&c.binance.rest_url, &c.binance.ws_url)), "(\"http://127.0.0.1:9\", \"ws://127.0.0.1:9/market\")"),
@@ -187,6 +189,13 @@ const RUN_VALUES: &[(&str, &str)] = &[
     ("[binance]\nrest_url = \"https://fapi.binance.com/fapi/v1\"", "line 2: binance.rest_url: must have no path (only scheme://host[:port]; liqwave adds /fapi/v1/… itself), got \"https://fapi.binance.com/fapi/v1\""),
     ("[binance]\nrest_url = \"https://\"", "line 2: binance.rest_url: must be a https:// or http:// URL, got \"https://\""),
     ("[binance]\nrest_url = \"https://fapi.binance.com/\"", ""),
+    // Each venue's pairs are its own; its REST client appends the paths; connections carry at most the venue's topics.
+    ("[venues.bybit]\ninclude = [\"OKX:BTCUSDT\"]", "line 2: venues.bybit.include[0]: OKX:BTCUSDT is not a bybit pair"),
+    ("[venues.bybit]\ninclude = [\"BTC-USDT\"]", "line 2: venues.bybit.include[0]: invalid symbol \"BTC-USDT\""),
+    ("[venues.bybit]\ninclude = [\"bybit:BTCUSDT\", \"BTCUSDT\"]", "line 2: venues.bybit.include[1]: duplicate symbol BTCUSDT"),
+    ("[venues.okx]\nstreams_per_connection = 5000", "line 2: venues.okx.streams_per_connection: must be between 1 and 1000, got 5000"),
+    ("[venues.bybit]\nrest_url = \"https://api.bybit.com/v5\"", "line 2: venues.bybit.rest_url: must have no path"),
+    ("[venues.okx]\nws_url = \"ws://127.0.0.1:9/ws/v5/public\"", ""),
     ("[spot]\nrest_url = \"https://api.binance.com/api/v3\"", "line 2: spot.rest_url: must have no path (only scheme://host[:port]; liqwave adds /api/v3/… and /stream?streams=… itself), got \"https://api.binance.com/api/v3\""),
     ("[spot]\nws_url = \"wss://stream.binance.com:9443/ws\"", "line 2: spot.ws_url: must have no path"),
     ("[spot]\nenabeld = true", "line 2: spot.enabeld: unknown key"),
@@ -320,6 +329,10 @@ fn the_commented_examples_in_the_production_file_are_valid() {
     );
     let spot = parse(&commented_example(&text, "[spot]")).spot;
     assert!(spot.enabled && spot.rest_url == "https://api.binance.com");
+    // Both venues' examples run on from `# [venues.bybit]` as one block.
+    let venues = parse(&commented_example(&text, "[venues.bybit]")).venues;
+    assert!(venues.bybit.enabled && venues.okx.enabled);
+    assert_eq!(venues.okx.include, ["BTCUSDT", "ETHUSDT", "SOLUSDT"]);
 }
 
 #[test]
@@ -327,6 +340,8 @@ fn symbols_are_accepted_by_the_filter() {
     let config = parse("[symbols]\ninclude = [\"btcusdt\", \"EthUsdt\"]\nexclude = [\"solusdt\"]");
     let accepts = |s: &str| config.symbols.accepts(&s.parse::<Symbol>().unwrap());
     assert!(accepts("BTCUSDT") && !accepts("SOLUSDT"));
+    // `[symbols]` is Binance's; another venue's pairs are its own `include`'s business.
+    assert!(accepts("BYBIT:SOLUSDT") && accepts("OKX:DOGEUSDT"));
 }
 
 #[test]

@@ -4,11 +4,11 @@
 
 use tokio::sync::oneshot;
 
-use super::Engine;
+use super::{Engine, Pair};
 use crate::model::{Alert, AlertBrief, AlertKind, DAY_MS, Severity, Symbol, TimeMs, format_utc};
-use crate::rules::Mute;
+use crate::rules::{CascadeSetup, Mute};
 use crate::view::{
-    ChartSeries, DeliveryView, FeedHealth, MarketView, PairView, SummaryReport, chart_series,
+    ChartSeries, DeliveryView, FeedHealth, MarketView, PairView, SummaryReport, market_chart,
 };
 
 /// Setups whose chart the summary carries.
@@ -77,11 +77,10 @@ impl Engine {
     /// Every pair, in symbol order, with the feed health; data older than
     /// [`crate::view::FRESH_WITHIN_MS`] at `now` is stale.
     pub fn market_view(&self, now: TimeMs) -> MarketView {
+        // Markets on several venues show once, as their home pair.
         let mut pairs: Vec<PairView> = (self.pairs.values())
-            .map(|p| {
-                let (rules, params, cascade) = (&self.rules, &self.params, &self.cascade_setup());
-                PairView::of(&p.state, p.rules.gap_open(), rules, params, cascade, now)
-            })
+            .filter(|p| p.home)
+            .map(|p| self.pair_view(p, now))
             .collect();
         pairs.sort_by(|a, b| a.symbol.cmp(&b.symbol));
         let health = FeedHealth {
@@ -99,22 +98,31 @@ impl Engine {
 
     pub fn pair_answer(&self, symbol: &Symbol, now: TimeMs) -> Option<PairAnswer> {
         let pair = self.pairs.get(symbol)?;
-        let view = PairView::of(
-            &pair.state,
-            pair.rules.gap_open(),
-            &self.rules,
-            &self.params,
-            &self.cascade_setup(),
-            now,
-        );
+        let view = self.pair_view(pair, now);
         let chart = self.view_chart(&view);
         Some(PairAnswer { view, chart })
+    }
+
+    fn pair_view(&self, pair: &Pair, now: TimeMs) -> PairView {
+        let cascade = CascadeSetup {
+            venues: pair.venues.as_ref(),
+            ..self.cascade_setup()
+        };
+        let gap_open = pair.rules.gap_open();
+        PairView::of(
+            &pair.state,
+            gap_open,
+            &self.rules,
+            &self.params,
+            &cascade,
+            now,
+        )
     }
 
     /// The chart of a pair's view, with the setup lining up drawn when there is one.
     fn view_chart(&self, view: &PairView) -> Option<ChartSeries> {
         let pair = self.pairs.get(&view.symbol)?;
-        let chart = chart_series(&pair.state, &self.rules, &self.params)?;
+        let chart = market_chart(&pair.state, pair.venues.as_ref(), &self.rules, &self.params)?;
         Some(match &view.setup {
             Some(setup) => chart.with_setup(&setup.levels()),
             None => chart,

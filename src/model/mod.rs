@@ -7,6 +7,7 @@ mod facts;
 mod loading;
 #[cfg(test)]
 pub(crate) mod testing;
+mod venue;
 mod vocab;
 
 use std::fmt;
@@ -24,6 +25,7 @@ pub use loading::{LoadingScore, LoadingSignal, Reading, SignalReading};
 /// A real alert of each kind, for tests anywhere in the crate.
 #[cfg(test)]
 pub(crate) use testing::demo as demo_alert;
+pub use venue::{Instrument, UnknownVenue, Venue};
 pub use vocab::{
     ClusterLabel, Conviction, Cross50, Crowding, DivergenceKind, EntryDirection, HeatmapMode,
     Regime, SetupLetter,
@@ -123,31 +125,59 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// A perpetual contract symbol such as `BTCUSDT`: 2 to 24 upper-case ASCII letters or digits.
+/// A perpetual contract on one venue, such as `BTCUSDT` (Binance, the home venue) or
+/// `BYBIT:BTCUSDT`: an optional venue prefix, then 2 to 24 upper-case ASCII letters or digits in
+/// the canonical form `BASEQUOTE` every source maps its venue's names onto.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Symbol(Box<str>);
 
 impl Symbol {
+    /// The canonical text: `BTCUSDT`, `BYBIT:BTCUSDT`.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The symbol `name` (canonical `BASEQUOTE`, any case) on `venue`.
+    pub fn on(venue: Venue, name: &str) -> Result<Symbol, InvalidSymbol> {
+        if is_name(name) {
+            Ok(Symbol(venue::join(venue, name).into_boxed_str()))
+        } else {
+            Err(InvalidSymbol(name.to_owned()))
+        }
+    }
+
+    /// The venue it trades on.
+    pub fn venue(&self) -> Venue {
+        venue::split(&self.0).map_or(Venue::Binance, |(v, _)| v)
+    }
+
+    /// The name without its venue prefix: `BTCUSDT` for `BYBIT:BTCUSDT`.
+    pub fn name(&self) -> &str {
+        venue::split(&self.0).map_or(&self.0, |(_, n)| n)
+    }
+}
+
+fn is_name(s: &str) -> bool {
+    (2..=24).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid symbol {0:?}: expected 2 to 24 letters or digits, such as BTCUSDT")]
+#[error(
+    "invalid symbol {0:?}: expected 2 to 24 letters or digits, such as BTCUSDT, optionally after \
+     a venue (BYBIT:BTCUSDT, OKX:BTCUSDT)"
+)]
 pub struct InvalidSymbol(pub String);
 
 impl FromStr for Symbol {
     type Err = InvalidSymbol;
 
-    /// Accepts any case and normalises to upper case, so `btcusdt` and `BTCUSDT` are one symbol.
+    /// Accepts any case and normalises to upper case, so `btcusdt` and `BTCUSDT` are one symbol,
+    /// and `binance:BTCUSDT` is `BTCUSDT`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let ok = (2..=24).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric());
-        if ok {
-            Ok(Symbol(s.to_ascii_uppercase().into_boxed_str()))
-        } else {
-            Err(InvalidSymbol(s.to_owned()))
+        match venue::split(s) {
+            Some((venue, name)) => Symbol::on(venue, name).map_err(|_| InvalidSymbol(s.to_owned())),
+            None => Err(InvalidSymbol(s.to_owned())),
         }
     }
 }
@@ -355,6 +385,17 @@ impl Liquidation {
     }
 }
 
+/// A contract's first (smallest-notional) margin tier as its venue publishes it: what the
+/// heatmap kernel needs to place typical positions' liquidations on that venue.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MarginTier {
+    pub time: TimeMs,
+    /// Maintenance-margin rate, as a fraction (0.005 = 0.5 %).
+    pub mmr: f64,
+    /// Highest leverage the tier allows.
+    pub max_leverage: f64,
+}
+
 /// What happened in the market, exchange-neutral. Every source produces these.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -368,6 +409,8 @@ pub enum MarketEvent {
     OpenInterest(OpenInterest),
     Funding(Funding),
     Liquidation(Liquidation),
+    /// The venue's margin tier for the contract (venues that publish theirs; Binance does not).
+    Margin(MarginTier),
     /// A closed bar of the spot market of the same base asset, quote volume in the same quote
     /// currency: the event's symbol is the perpetual it belongs to, not the spot market's.
     SpotCandle {
@@ -393,6 +436,7 @@ impl MarketEvent {
             MarketEvent::OpenInterest(o) => o.time,
             MarketEvent::Funding(f) => f.time,
             MarketEvent::Liquidation(l) => l.time,
+            MarketEvent::Margin(m) => m.time,
             MarketEvent::Gap { to, .. } => *to,
         }
     }

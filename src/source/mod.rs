@@ -5,8 +5,15 @@
 //! only read, convert and order.
 
 pub mod binance;
+pub mod bybit;
+#[cfg(test)]
+pub(crate) mod fuzz;
+pub mod gaps;
 mod health;
+pub mod lanes;
+pub mod okx;
 pub mod replay;
+pub mod venues;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -89,6 +89,7 @@ fn readings(until: TimeMs) -> [(Reading, Option<f64>); 3] {
             shorts_below: 0.0,
         },
         calendar: &[],
+        venues: None,
     };
     let score = pair
         .loading()

@@ -142,6 +142,50 @@ fn prints_recorded_in_a_store_score_like_the_datasets() {
     );
 }
 
+/// Prints the daemon recorded on another venue score against the same market's map, on their
+/// own line and pooled per venue; the home venue's line is what it was alone.
+#[test]
+fn prints_of_another_venue_score_per_venue_against_the_same_map() {
+    let dir = tempfile::tempdir().unwrap();
+    build_dataset(dir.path());
+    let alone: serde_json::Value =
+        serde_json::from_slice(&validate_model(dir.path(), &["--json"])).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("liquidations/prints.jsonl")).unwrap();
+    let db = dir.path().join("db");
+    {
+        let store = open_store(dir.path());
+        let symbol = "BYBIT:HYPEUSDT".parse().unwrap();
+        for line in text.lines().step_by(2) {
+            let o: serde_json::Value = serde_json::from_str(line).unwrap();
+            let number = |k: &str| o[k].as_str().unwrap().parse::<f64>().unwrap();
+            let liq = liqwave::model::Liquidation {
+                time: o["T"].as_i64().unwrap(),
+                side: liqwave::model::Side::Long,
+                price: number("ap"),
+                quantity: number("z"),
+            };
+            store.record_liquidation(&symbol, &liq).unwrap();
+        }
+    }
+    let store = db.to_str().unwrap();
+    let both: serde_json::Value =
+        serde_json::from_slice(&validate_model(dir.path(), &["--json", "--store", store])).unwrap();
+    assert_eq!(
+        both["HYPEUSDT"], alone["HYPEUSDT"],
+        "the home venue scores as alone"
+    );
+    let prints = |key: &str| both[key]["counts"]["scored"].as_u64();
+    let half = prints("HYPEUSDT").map(|n| n.div_ceil(2));
+    assert!(half.is_some_and(|n| n > 0), "{both}");
+    assert_eq!(prints("BYBIT:HYPEUSDT"), half, "{both}");
+    assert_eq!(prints("pooled bybit"), half);
+    assert_eq!(prints("pooled binance"), prints("HYPEUSDT"));
+    assert_ne!(
+        both["pooled"], alone["pooled"],
+        "the pool holds both venues"
+    );
+}
+
 /// The shared `!forceOrder@arr` recording of 2024-08-17 (a RARE cascade: real prints, real
 /// times, real sizes) paired with a synthetic price path: three seeded random-walk days that end
 /// at the first print, then bars whose ranges cover the prints. No real klines overlap any

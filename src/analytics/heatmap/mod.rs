@@ -4,6 +4,7 @@
 //! Pure: no I/O, no clock, no randomness; time arrives as arguments. It must never read the
 //! wall clock or keep anything that differs between a live run and a replay of the same inputs.
 
+mod combine;
 mod grid;
 mod kernel;
 #[cfg(test)]
@@ -319,6 +320,26 @@ impl Heatmap {
     /// Heap bytes held by the mass arrays (the kernel is shared and not counted).
     pub fn heap_bytes(&self) -> usize {
         self.long.heap_bytes() + self.short.heap_bytes()
+    }
+
+    /// A hand-made map: its window starts at absolute bin `base`, it holds exactly the given
+    /// `(bin, USD)` masses, and it is in OI mode.
+    #[cfg(test)]
+    pub(crate) fn with_masses(
+        kernel: &Kernel,
+        base: i32,
+        long: &[(i32, f64)],
+        short: &[(i32, f64)],
+    ) -> Heatmap {
+        let mut map = Heatmap::new(kernel);
+        (map.base, map.anchored, map.mode) = (base, true, Mode::Oi);
+        for &(k, usd) in long {
+            map.long.put(base, k, usd);
+        }
+        for &(k, usd) in short {
+            map.short.put(base, k, usd);
+        }
+        map
     }
 
     fn side(&self, side: Side) -> &SideMass {

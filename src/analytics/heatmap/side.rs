@@ -234,6 +234,52 @@ impl SideMass {
         lost * self.scale
     }
 
+    /// Adds `other`'s mass (whose window starts at `other_base`) to this side, each bin moved
+    /// `shift` bins up; returns the USD that fell outside this window.
+    pub(crate) fn add_side(
+        &mut self,
+        base: i32,
+        other: &SideMass,
+        other_base: i32,
+        shift: i32,
+    ) -> f64 {
+        let Some((lo, hi)) = other.extent else {
+            return 0.0;
+        };
+        let mut dropped = 0.0;
+        for k in lo..=hi {
+            let usd = other.mass(other_base, k);
+            if usd <= 0.0 {
+                continue;
+            }
+            let target = k.saturating_add(shift);
+            let Some(i) = self.index(base, target) else {
+                dropped += usd;
+                continue;
+            };
+            let old = self.stored[i];
+            self.stored[i] = (f64::from(old) + usd / self.scale) as f32;
+            self.stored_total += f64::from(self.stored[i]) - f64::from(old);
+            self.extent = Some(match self.extent {
+                Some((a, b)) => (a.min(target), b.max(target)),
+                None => (target, target),
+            });
+        }
+        // Fresh mass is spread over whole bins; forget how much of one price had swept.
+        self.partial_bin = NO_PARTIAL;
+        dropped
+    }
+
+    /// Sets absolute bin `k` to `usd` (tests build hand-made maps with it).
+    #[cfg(test)]
+    pub(crate) fn put(&mut self, base: i32, k: i32, usd: f64) {
+        let i = self.index(base, k).expect("a bin inside the window");
+        let old = self.stored[i];
+        self.stored[i] = (usd / self.scale) as f32;
+        self.stored_total += f64::from(self.stored[i]) - f64::from(old);
+        self.extent = Some(self.extent.map_or((k, k), |(a, b)| (a.min(k), b.max(k))));
+    }
+
     fn clear(&mut self) {
         self.stored.fill(0.0);
         self.stored_total = 0.0;

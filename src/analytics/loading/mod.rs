@@ -26,9 +26,10 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
-use super::clusters::Clusters;
+use super::clusters::{Cluster, Clusters};
 use super::sweeps::RANGE_BARS;
 use super::sweeps::RangeTracker;
+use super::venues::VenueMap;
 use crate::model::{Candle, Funding, HOUR_MS, LoadingScore, LoadingSignal, OpenInterest, TimeMs};
 use ring::{Bars, OpenInterests, Volumes, hour_of};
 
@@ -120,6 +121,14 @@ pub struct ClusterTest {
     pub min_age_steps: u32,
 }
 
+impl ClusterTest {
+    pub fn passes(&self, c: &Cluster) -> bool {
+        c.density >= self.min_density
+            && c.share >= self.min_share
+            && c.age_steps >= self.min_age_steps
+    }
+}
+
 /// Funding rates the rules call crowded (`FundingParams`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Crowded {
@@ -137,6 +146,8 @@ pub struct ScoreInputs<'a> {
     pub cluster_test: ClusterTest,
     pub crowded: Crowded,
     pub calendar: &'a [CalendarEntry],
+    /// The market on every followed venue; `None` with one venue (signal 6 is then unknown).
+    pub venues: Option<&'a VenueMap>,
 }
 
 /// The funding periods seen: the newest one's last rate and the signed streak before it.

@@ -24,7 +24,7 @@ pub(super) fn read(
         LoadingSignal::FundingOneSided => funding_one_sided(s, at, inputs, p),
         LoadingSignal::SpotDiverges => spot_diverges(s, at, p).unwrap_or_default(),
         LoadingSignal::ThinLiquidity => thin_liquidity(s, at, p).unwrap_or_default(),
-        LoadingSignal::OtherVenues => (None, None),
+        LoadingSignal::OtherVenues => other_venues(inputs, p),
         LoadingSignal::RepeatedSweeps => repeated_sweeps(s, at, p).unwrap_or_default(),
         LoadingSignal::VolatilityWindow => volatility_window(at, inputs, p),
     };
@@ -51,19 +51,34 @@ fn cluster_near(inputs: &ScoreInputs<'_>, p: &LoadingParams) -> Read {
     let Some(clusters) = inputs.clusters.filter(|_| price.is_finite() && price > 0.0) else {
         return (None, None);
     };
-    let t = &inputs.cluster_test;
-    let qualifies = |c: &&Cluster| {
-        c.density >= t.min_density && c.share >= t.min_share && c.age_steps >= t.min_age_steps
-    };
     let nearest = clusters
         .iter()
-        .filter(qualifies)
+        .filter(|c| inputs.cluster_test.passes(c))
         .filter_map(|c| distance(c, price))
         .min_by(f64::total_cmp);
     (
         Some(nearest.is_some_and(|d| d <= p.cluster_max)),
         nearest.map(|d| d * 100.0),
     )
+}
+
+/// Signal 6: the nearest qualifying cluster of the combined map within `cluster_max` of price is
+/// aligned (two venues hold it within one bin). The number is how many venues hold it; unknown
+/// with one venue followed.
+fn other_venues(inputs: &ScoreInputs<'_>, p: &LoadingParams) -> Read {
+    let price = inputs.price;
+    let Some(view) = inputs.venues.filter(|_| price.is_finite() && price > 0.0) else {
+        return (None, None);
+    };
+    let nearest = (view.clusters.iter())
+        .filter(|c| inputs.cluster_test.passes(c))
+        .filter_map(|c| Some((distance(c, price)?, c)))
+        .filter(|(d, _)| *d <= p.cluster_max)
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    let Some(venues) = nearest.and_then(|(_, c)| view.of(c.id)) else {
+        return (Some(false), None);
+    };
+    (Some(venues.aligned), Some(venues.held_by.len() as f64))
 }
 
 /// Fraction from price to the cluster's near edge: 0 inside the pool, `None` once price has gone

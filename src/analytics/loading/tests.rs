@@ -51,6 +51,7 @@ fn inputs<'a>(clusters: Option<&'a Clusters>, calendar: &'a [CalendarEntry]) -> 
         cluster_test: TEST,
         crowded: CROWDED,
         calendar,
+        venues: None,
     }
 }
 
@@ -418,7 +419,25 @@ fn volatility_window_reads_the_next_calendar_entry() {
 }
 
 #[test]
-fn an_empty_state_knows_nothing_and_other_venues_are_never_known() {
+fn other_venues_read_whether_the_nearest_combined_cluster_is_aligned() {
+    let (aligned, apart) = crate::analytics::venues::tests::aligned_and_apart();
+    let s = LoadingState::default();
+    for (venues, want) in [
+        (Some(&aligned), (On, Some(2.0))),
+        (Some(&apart), (Off, Some(1.0))),
+        (None, (Unknown, None)),
+    ] {
+        let inputs = ScoreInputs {
+            venues,
+            ..inputs(None, &[])
+        };
+        let got = reading(&s, LoadingSignal::OtherVenues, T0, &inputs);
+        check(got, want, 0.0, &format!("{want:?}"));
+    }
+}
+
+#[test]
+fn an_empty_state_knows_nothing() {
     let score = LoadingState::default().score(T0, &inputs(None, &[]), &LoadingParams::DEFAULT);
     let signals: Vec<_> = score.signals.iter().map(|s| s.signal).collect();
     assert_eq!(signals, LoadingSignal::ALL);

@@ -15,7 +15,7 @@ use crate::notify::chart::{
 use crate::notify::wording::{NO, YES};
 use crate::numbers::{group, price, usd};
 use crate::rules::{Conviction, Mutes};
-use crate::view::{FeedHealth, LevelView, MarketView, PairView, RealizedLevelView};
+use crate::view::{FeedHealth, LevelView, MarketView, PairView, RealizedLevelView, VenuesView};
 
 /// Setups `/setups` lists.
 pub(super) const TOP_SETUPS: usize = 10;
@@ -135,6 +135,7 @@ pub(super) fn pair(v: &PairView) -> String {
     lines.push(format!("Above: {}", level(v.above.as_ref())));
     lines.push(format!("Below: {}", level(v.below.as_ref())));
     lines.extend(v.loading.as_ref().map(loading));
+    lines.extend(v.venues.as_ref().map(venues));
     lines.extend(v.realized.iter().map(realized));
     if let Some(e) = &v.exhaustion {
         lines.push(format!(
@@ -204,7 +205,6 @@ fn level(l: Option<&LevelView>) -> String {
     )
 }
 
-/// `Realized: long liquidations $4.2M at 98,400, 3d ago`: real prints, not the model.
 /// `Cascade loading 2/4: ✓ cluster within 3 % · ✗ funding one-sided · …` (unknowns left out).
 fn loading(score: &LoadingScore) -> String {
     let known: Vec<String> = (score.signals.iter())
@@ -221,6 +221,33 @@ fn loading(score: &LoadingScore) -> String {
     )
 }
 
+/// `Venues: binance 58 % · bybit 30 % · okx 12 % of the map; aligned: long 97,900–98,200
+/// $12.0M (binance, okx)`: the combined map of a market on several venues.
+fn venues(v: &VenuesView) -> String {
+    let shares: Vec<String> = (v.shares.iter())
+        .map(|(venue, share)| format!("{venue} {:.0} %", share * 100.0))
+        .collect();
+    let aligned: Vec<String> = (v.aligned.iter().take(2))
+        .map(|a| {
+            let (lo, hi) = (a.near_edge.min(a.far_edge), a.near_edge.max(a.far_edge));
+            let venues: Vec<&str> = a.venues.iter().map(|v| v.as_str()).collect();
+            let (side, venues) = (a.side.as_str(), venues.join(", "));
+            format!(
+                "{side} {}–{} {} ({venues})",
+                price(lo),
+                price(hi),
+                usd(a.notional_usd)
+            )
+        })
+        .collect();
+    let aligned = match aligned.is_empty() {
+        true => "no cluster aligned".to_owned(),
+        false => format!("aligned: {}", aligned.join("; ")),
+    };
+    format!("Venues: {} of the map; {aligned}", shares.join(" · "))
+}
+
+/// `Realized: long liquidations $4.2M at 98,400, 3d ago`: real prints, not the model.
 fn realized(l: &RealizedLevelView) -> String {
     format!(
         "Realized: {} liquidations {} at {}, {} ago",
@@ -475,6 +502,34 @@ mod tests {
         let want = "Cascade loading 1/2: ✓ cluster within 3 % · ✗ funding one-sided";
         assert!(text.contains(want), "{text}");
         assert!(!super::pair(&pair("BTCUSDT", 3.0, true)).contains("Cascade"));
+    }
+
+    /// `/pair` of a market on several venues gives each venue's share of the combined map and
+    /// the aligned clusters, nearest first.
+    #[test]
+    fn a_pair_answer_shows_the_venues() {
+        use crate::model::Venue::{Binance, Bybit, Okx};
+        use crate::view::AlignedView;
+        let aligned = AlignedView {
+            side: Side::Long,
+            near_edge: 98_200.0,
+            far_edge: 97_900.0,
+            notional_usd: 12e6,
+            venues: vec![Binance, Okx],
+        };
+        let shares = vec![(Binance, 0.58), (Bybit, 0.3), (Okx, 0.12)];
+        let venues = VenuesView {
+            shares,
+            aligned: vec![aligned],
+        };
+        let with = PairView {
+            venues: Some(venues),
+            ..pair("BTCUSDT", 3.0, true)
+        };
+        let text = super::pair(&with);
+        let want = "Venues: binance 58 % · bybit 30 % · okx 12 % of the map; aligned: long 97,900–98,200 $12.0M (binance, okx)";
+        assert!(text.contains(want), "{text}");
+        assert!(!super::pair(&pair("BTCUSDT", 3.0, true)).contains("Venues"));
     }
 
     /// `/pair` names the prices of large real liquidations and an exhaustion reading, one line

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::analytics::PairState;
 use crate::analytics::clusters::{Cluster, Clusters};
 use crate::analytics::loading::{CalendarEntry, ClusterTest, Crowded, LoadingParams, ScoreInputs};
+use crate::analytics::venues::VenueMap;
 use crate::model::{Alert, CascadeFacts, Facts, LoadingScore, Severity, Symbol, TimeMs};
 use crate::numbers::{price, usd};
 use crate::rules::bias::Bias;
@@ -39,6 +40,8 @@ pub struct CascadeSetup<'a> {
     pub loading: &'a LoadingParams,
     pub calendar: &'a [CalendarEntry],
     pub when: CascadeLevel,
+    /// The pair's market on every followed venue (its home pair only; `None` with one venue).
+    pub venues: Option<&'a VenueMap>,
 }
 
 /// The pair's cascade-loading score at `at`, judged with the rules' cluster and funding tests;
@@ -64,6 +67,7 @@ pub fn loading_score(
             shorts_below: p.funding.crowded_shorts_below,
         },
         calendar: setup.calendar,
+        venues: setup.venues,
     };
     Some(pair.loading().score(at, &inputs, setup.loading))
 }

@@ -5,7 +5,6 @@
 //! spawn: everything runs inside the one future the supervisor spawns. Time is market time from
 //! the REST client's [`Clock`].
 mod jobs;
-mod lanes;
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -27,9 +26,9 @@ use super::ws::{Counters, FeedMeter, StreamEvent, WsConfig, run_streams};
 use crate::clock::{Clock, wall_ms};
 use crate::config::{BinanceConfig, Config};
 use crate::model::{Interval, Symbol, TimeMs, format_utc};
+use crate::source::lanes::{Hole, Lanes, Out};
 use crate::source::{Batch, SourceContext, SourceHealth};
 use jobs::{OI_DELAY_MS, fill, next_poll, poll, warm};
-use lanes::{Hole, Lanes, Out};
 
 /// How a failed discovery waits before the next try (market time).
 const DISCOVERY_RETRY: Duration = Duration::from_secs(30);

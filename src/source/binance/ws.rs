@@ -8,7 +8,7 @@
 
 mod connection;
 mod counters;
-mod gaps;
+
 mod limiter;
 mod link;
 mod meter;
@@ -25,8 +25,8 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+pub use crate::source::gaps::{Admitted, BarVerdict, GapTracker, Sequencer};
 pub use counters::{Counters, FrameKind, LogGate};
-pub use gaps::{Admitted, BarVerdict, GapTracker, Sequencer};
 pub use limiter::{ATTEMPT_WINDOW, AttemptLimiter, MAX_ATTEMPTS, backoff};
 pub use meter::FeedMeter;
 pub use plan::{

@@ -229,7 +229,7 @@ pub fn event_order(a: &SymbolEvent, b: &SymbolEvent) -> Ordering {
 
 pub(super) fn kind_rank(event: &MarketEvent) -> u8 {
     match event {
-        MarketEvent::Funding(_) => 0,
+        MarketEvent::Funding(_) | MarketEvent::Margin(_) => 0,
         MarketEvent::OpenInterest(_) => 1,
         MarketEvent::Candle { .. } | MarketEvent::SpotCandle { .. } => 2,
         MarketEvent::Liquidation(_) => 3,

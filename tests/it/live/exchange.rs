@@ -128,12 +128,28 @@ pub(crate) async fn run<T>(
     store: Option<Store>,
     body: impl AsyncFnOnce(Tapped) -> T,
 ) -> (T, Engine) {
+    let options = exchange.options();
+    let config = &exchange.config;
+    let source = async |cx| {
+        run_live(config, cx, options)
+            .await
+            .map_err(anyhow::Error::from)
+    };
+    run_source(config, source, resume, store, body).await
+}
+
+/// [`run`] with any source: `source` gets the context and runs until its shutdown.
+pub(crate) async fn run_source<T>(
+    config: &Config,
+    source: impl AsyncFnOnce(SourceContext) -> anyhow::Result<()>,
+    resume: Resume,
+    store: Option<Store>,
+    body: impl AsyncFnOnce(Tapped) -> T,
+) -> (T, Engine) {
     let stop = CancellationToken::new();
     let (source_tx, mut source_rx) = mpsc::channel::<Batch>(64);
     let (engine_tx, engine_rx) = mpsc::channel::<Batch>(64);
     let tapped = Tapped::default();
-    let options = exchange.options();
-    let config = &exchange.config;
     let cx = SourceContext {
         events: source_tx,
         shutdown: stop.clone(),
@@ -142,7 +158,7 @@ pub(crate) async fn run<T>(
         resume,
     };
     let source = async {
-        run_live(config, cx, options).await.unwrap();
+        source(cx).await.unwrap();
     };
     let tap = async {
         while let Some(events) = source_rx.recv().await {

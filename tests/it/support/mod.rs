@@ -8,6 +8,8 @@ pub(crate) mod fake_binance_rest;
 pub(crate) mod fake_binance_spot;
 pub(crate) mod fake_binance_ws;
 pub(crate) mod fake_bot_api;
+pub(crate) mod fake_bybit;
+pub(crate) mod fake_okx;
 pub(crate) mod logs;
 pub(crate) mod net;
 pub(crate) mod smtp;

@@ -7,7 +7,6 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::{error, info};
 
-use super::lanes::Hole;
 use crate::model::{Symbol, SymbolEvent, TimeMs};
 use crate::source::Batch;
 use crate::source::binance::rest::RestClient;
@@ -15,6 +14,7 @@ use crate::source::binance::warmup::{
     PairWarmup, Progress, WarmupPlan, backfill, poll_open_interest, warm_all,
 };
 use crate::source::binance::wire::Contract;
+use crate::source::lanes::Hole;
 
 /// After a 5m close, Binance needs a moment before open interest reflects it.
 pub(super) const OI_DELAY_MS: TimeMs = 5_000;

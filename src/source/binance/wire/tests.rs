@@ -67,6 +67,7 @@ fn show_event(e: &SymbolEvent) -> String {
         }
         MarketEvent::Funding(f) => format!("{s} funding t={} r={}", f.time, f.rate),
         MarketEvent::Gap { from, to } => format!("{s} gap {from}..{to}"),
+        MarketEvent::Margin(m) => format!("{s} margin mmr={} lev={}", m.mmr, m.max_leverage),
         MarketEvent::SpotCandle { interval, candle } => {
             format!("{s} spot {interval} t={}", candle.open_time)
         }

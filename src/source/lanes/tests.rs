@@ -209,6 +209,7 @@ fn show(e: &SymbolEvent) -> String {
         MarketEvent::Liquidation(l) => format!("liq@{}", l.time / MIN),
         MarketEvent::Gap { from, to } => format!("gap@{}..{}", from / MIN, to / MIN),
         MarketEvent::Funding(_) => "funding".to_owned(),
+        MarketEvent::Margin(_) => "margin".to_owned(),
         MarketEvent::SpotCandle { candle, .. } => format!("spot@{}", candle.open_time / MIN),
     };
     format!("{}:{what}", e.symbol)

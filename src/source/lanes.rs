@@ -3,39 +3,39 @@
 //! revealed it, never a bar twice, and a live 5m bar held until the open-interest poll of its
 //! close has answered (or a bound passes) so that the engine gets that OI first, as in a replay.
 //! Pure: no I/O, no clock (`now` is an argument). It says what to send and which holes to fill;
-//! the orchestrator does both.
+//! the orchestrator does both. Venue-neutral: every venue's live follower orders its pairs here.
 
 use std::collections::{HashMap, VecDeque};
 
 use crate::model::{Interval, MarketEvent, Symbol, SymbolEvent, TimeMs};
-use crate::source::binance::ws::{BarVerdict, GapTracker};
+use crate::source::gaps::{BarVerdict, GapTracker};
 
 /// Live events kept per pair while it warms up (5m bars and liquidations): a day of bars, so a
 /// pair whose warm-up keeps failing cannot grow without bound (600 × 288 small events at most).
-pub(super) const PENDING_MAX: usize = 288;
+pub const PENDING_MAX: usize = 288;
 /// How long after its close a live 5m bar waits for the open interest of that close. The poll
 /// starts a few seconds after the close and takes seconds for 600 pairs; past this the bar goes
 /// on without it (and the OI follows when it comes).
-pub(super) const OI_HOLD_MS: TimeMs = 60_000;
+pub const OI_HOLD_MS: TimeMs = 60_000;
 
 const M5: TimeMs = 300_000;
 /// Bars are back-filled up to the last one that closed at least this long ago: REST may not
 /// serve a bar that closed a moment ago in its final form.
-pub(super) const SETTLE_MS: TimeMs = 30_000;
+pub const SETTLE_MS: TimeMs = 30_000;
 
 /// Bars missing from a pair's series, open times `from..=to`: to back-fill over REST.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Hole {
-    pub(super) symbol: Symbol,
-    pub(super) from: TimeMs,
-    pub(super) to: TimeMs,
+pub struct Hole {
+    pub symbol: Symbol,
+    pub from: TimeMs,
+    pub to: TimeMs,
 }
 
 /// What one step produced: events for the engine, in order, and holes to fill.
 #[derive(Debug, Default)]
-pub(super) struct Out {
-    pub(super) events: Vec<SymbolEvent>,
-    pub(super) holes: Vec<Hole>,
+pub struct Out {
+    pub events: Vec<SymbolEvent>,
+    pub holes: Vec<Hole>,
 }
 
 /// What a pair's lane waits for before its queue moves again.
@@ -58,7 +58,7 @@ struct Lane {
 
 /// Every followed pair's lane, the last 5m bar that went on per pair, and the answered polls.
 #[derive(Debug)]
-pub(super) struct Lanes {
+pub struct Lanes {
     lanes: HashMap<Symbol, Lane>,
     bars: GapTracker,
     /// Open interest is polled at closes that are multiples of this (ms).
@@ -73,7 +73,7 @@ pub(super) struct Lanes {
 }
 
 impl Lanes {
-    pub(super) fn new(oi_every: TimeMs, late_ms: TimeMs) -> Lanes {
+    pub fn new(oi_every: TimeMs, late_ms: TimeMs) -> Lanes {
         Lanes {
             lanes: HashMap::new(),
             bars: GapTracker::default(),
@@ -85,7 +85,7 @@ impl Lanes {
     }
 
     /// Starts following a pair that needs its warm-up.
-    pub(super) fn follow(&mut self, symbol: &Symbol) {
+    pub fn follow(&mut self, symbol: &Symbol) {
         self.lanes.entry(symbol.clone()).or_insert(Lane {
             wait: Some(Wait::Warming),
             queue: VecDeque::new(),
@@ -96,13 +96,7 @@ impl Lanes {
     /// restart). The bars closed since (and settled) are asked for at once: the pair's live
     /// events wait behind that back-fill, so nothing acts on the stale state meanwhile. A bar
     /// that closed just before is left to the stream, or to [`Lanes::overdue`].
-    pub(super) fn resume(
-        &mut self,
-        symbol: &Symbol,
-        last_open: TimeMs,
-        now: TimeMs,
-        out: &mut Out,
-    ) {
+    pub fn resume(&mut self, symbol: &Symbol, last_open: TimeMs, now: TimeMs, out: &mut Out) {
         self.bars.admit(symbol, Interval::M5, last_open);
         let mut lane = Lane {
             wait: None,
@@ -126,7 +120,7 @@ impl Lanes {
     /// the last one that closed `late_ms` ago gets the hole back-filled — a final frame the stream
     /// missed, a link that went quiet, a restart just after a close. Never a pair that waits
     /// for something already.
-    pub(super) fn overdue(&mut self, now: TimeMs, out: &mut Out) {
+    pub fn overdue(&mut self, now: TimeMs, out: &mut Out) {
         let due = last_closed(now - self.late_ms);
         let mut late: Vec<(Symbol, TimeMs)> = (self.lanes.iter())
             .filter(|(_, lane)| lane.wait.is_none())
@@ -145,26 +139,26 @@ impl Lanes {
     }
 
     /// When [`Lanes::overdue`] should look next after `now`: `late_ms` after the next close.
-    pub(super) fn next_overdue_check(&self, now: TimeMs) -> TimeMs {
+    pub fn next_overdue_check(&self, now: TimeMs) -> TimeMs {
         last_closed(now - self.late_ms) + 2 * M5 + self.late_ms
     }
 
     /// Stops following a pair and forgets its series, so that it starts afresh if it returns.
-    pub(super) fn forget(&mut self, symbol: &Symbol) {
+    pub fn forget(&mut self, symbol: &Symbol) {
         self.lanes.remove(symbol);
         self.oi.remove(symbol);
         self.bars.retain(|s| s != symbol);
     }
 
     /// Whether a pair is followed and still waits for its warm-up.
-    pub(super) fn is_warming(&self, symbol: &Symbol) -> bool {
+    pub fn is_warming(&self, symbol: &Symbol) -> bool {
         self.lanes
             .get(symbol)
             .is_some_and(|l| l.wait == Some(Wait::Warming))
     }
 
     /// The followed pairs past their warm-up, in symbol order.
-    pub(super) fn warm(&self) -> Vec<Symbol> {
+    pub fn warm(&self) -> Vec<Symbol> {
         let mut warm: Vec<Symbol> = (self.lanes.iter())
             .filter(|(_, l)| l.wait != Some(Wait::Warming))
             .map(|(s, _)| s.clone())
@@ -174,7 +168,7 @@ impl Lanes {
     }
 
     /// A pair's warm-up: its events go first, then what its lane gathered meanwhile.
-    pub(super) fn warmed(
+    pub fn warmed(
         &mut self,
         symbol: &Symbol,
         events: Vec<SymbolEvent>,
@@ -203,7 +197,7 @@ impl Lanes {
 
     /// A live event: on to the engine, or queued behind what its pair waits for. Events of pairs
     /// not followed are dropped (the all-market streams carry every pair).
-    pub(super) fn push(&mut self, e: SymbolEvent, now: TimeMs, out: &mut Out) {
+    pub fn push(&mut self, e: SymbolEvent, now: TimeMs, out: &mut Out) {
         let Some(lane) = self.lanes.get_mut(&e.symbol) else {
             return;
         };
@@ -221,13 +215,7 @@ impl Lanes {
 
     /// The back-fill of `hole` answered (`bars` empty when it failed): the engine learns of the
     /// hole, gets the bars, then the pair's queue moves on.
-    pub(super) fn filled(
-        &mut self,
-        hole: &Hole,
-        bars: Vec<SymbolEvent>,
-        now: TimeMs,
-        out: &mut Out,
-    ) {
+    pub fn filled(&mut self, hole: &Hole, bars: Vec<SymbolEvent>, now: TimeMs, out: &mut Out) {
         let Some(lane) = self.lanes.get_mut(&hole.symbol) else {
             return;
         };
@@ -253,13 +241,7 @@ impl Lanes {
 
     /// The open-interest poll of `close` answered: each polled pair's OI goes just before its
     /// bar of that close; bars held for it without an answer go on alone.
-    pub(super) fn polled(
-        &mut self,
-        close: TimeMs,
-        events: Vec<SymbolEvent>,
-        now: TimeMs,
-        out: &mut Out,
-    ) {
+    pub fn polled(&mut self, close: TimeMs, events: Vec<SymbolEvent>, now: TimeMs, out: &mut Out) {
         self.polled = self.polled.max(close);
         for e in events {
             if self
@@ -274,12 +256,12 @@ impl Lanes {
     }
 
     /// Bars held for open interest past [`OI_HOLD_MS`] go on without it.
-    pub(super) fn expire(&mut self, now: TimeMs, out: &mut Out) {
+    pub fn expire(&mut self, now: TimeMs, out: &mut Out) {
         self.release(|c| c + OI_HOLD_MS <= now, now, out);
     }
 
     /// When the first held bar runs out of patience.
-    pub(super) fn deadline(&self) -> Option<TimeMs> {
+    pub fn deadline(&self) -> Option<TimeMs> {
         (self.lanes.values())
             .filter_map(|l| match l.wait {
                 Some(Wait::OpenInterest { close }) => Some(close + OI_HOLD_MS),
@@ -369,5 +351,4 @@ fn last_closed(t: TimeMs) -> TimeMs {
 }
 
 #[cfg(test)]
-#[path = "lanes_tests.rs"]
 mod tests;
