@@ -10,6 +10,7 @@ pub mod bybit;
 pub(crate) mod fuzz;
 pub mod gaps;
 mod health;
+pub mod jitter;
 pub mod lanes;
 pub mod okx;
 pub mod replay;

@@ -191,7 +191,7 @@ impl RestClient {
             // After a 429 or 418 the budget holds everyone back; no backoff on top of that.
             let backoff = match error.until() {
                 Some(_) => Duration::ZERO,
-                None => policy.backoff(attempt, retry::jitter()),
+                None => policy.backoff(attempt, crate::source::jitter::jitter()),
             };
             let backoff_ms = backoff.as_millis() as u64;
             let endpoint = req.endpoint;

@@ -246,7 +246,7 @@ impl RestClient {
             // A pause already holds the next attempt back; otherwise back off.
             let backoff = match error.until() {
                 Some(_) => Duration::ZERO,
-                None => backoff(attempt, jitter()),
+                None => backoff(attempt, crate::source::jitter::jitter()),
             };
             let backoff_ms = backoff.as_millis() as u64;
             warn!(venue = "bybit", endpoint, attempt, backoff_ms, error = %error, "Retrying REST request.");
@@ -368,13 +368,6 @@ fn backoff(retry: u32, jitter: f64) -> Duration {
         .saturating_mul(1 << retry.saturating_sub(1).min(20))
         .min(Duration::from_secs(10));
     full.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
-}
-
-/// A fresh jitter in [0, 1) from the standard library's randomly keyed hasher.
-pub(super) fn jitter() -> f64 {
-    use std::hash::{BuildHasher, RandomState};
-    let bits = RandomState::new().hash_one(std::time::SystemTime::now());
-    (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn transport(endpoint: &'static str, e: &reqwest::Error) -> RestError {

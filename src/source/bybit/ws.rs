@@ -17,10 +17,10 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use super::rest::jitter;
 use super::wire::{Frame, TickerBook, parse_frame, ping, subscribe};
 use crate::clock::Clock;
 use crate::model::{Symbol, SymbolEvent, TimeMs};
+use crate::source::jitter::jitter;
 
 /// Where and how the streams run. Durations are market time (an accelerated clock shortens them).
 #[derive(Debug, Clone)]

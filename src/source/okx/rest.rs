@@ -239,7 +239,7 @@ impl RestClient {
             if !error.is_retriable() || attempt >= options.max_attempts.max(1) {
                 return Err(error);
             }
-            let wait = backoff(options, attempt, jitter());
+            let wait = backoff(options, attempt, crate::source::jitter::jitter());
             warn!(venue = "okx", endpoint, attempt, wait_ms = wait.as_millis() as u64, error = %error, "OKX request failed; retrying.");
             tokio::time::sleep(options.clock.wall(wait)).await;
         }
@@ -325,13 +325,6 @@ fn backoff(options: &RestOptions, retry: u32, jitter: f64) -> Duration {
         .saturating_mul(1 << doublings)
         .min(options.backoff_max);
     full.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
-}
-
-/// A fresh jitter in [0, 1) from the standard library's randomly keyed hasher.
-pub(super) fn jitter() -> f64 {
-    use std::hash::{BuildHasher, RandomState};
-    let bits = RandomState::new().hash_one(std::time::SystemTime::now());
-    (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]

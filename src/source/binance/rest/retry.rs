@@ -34,13 +34,6 @@ impl RetryPolicy {
     }
 }
 
-/// A fresh jitter in [0, 1) from the standard library's randomly keyed hasher.
-pub(super) fn jitter() -> f64 {
-    use std::hash::{BuildHasher, RandomState};
-    let bits = RandomState::new().hash_one(std::time::SystemTime::now());
-    (bits >> 11) as f64 / (1u64 << 53) as f64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,10 +51,5 @@ mod tests {
             let got = RetryPolicy::DEFAULT.backoff(retry, jitter).as_millis() as u64;
             assert_eq!(got, want, "retry {retry} jitter {jitter}");
         }
-    }
-
-    #[test]
-    fn jitter_is_a_fraction() {
-        assert!((0..100).map(|_| jitter()).all(|j| (0.0..1.0).contains(&j)));
     }
 }

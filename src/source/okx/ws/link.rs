@@ -15,10 +15,10 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::super::rest::jitter;
 use super::super::wire::{Contracts, Frame, parse_frame};
 use super::{Counters, LinkPlan, WsConfig, WsEvent, bump, subscribe_messages};
 use crate::model::{MarketEvent, TimeMs};
+use crate::source::jitter::jitter;
 
 const MAX_MESSAGE: usize = 4 << 20;
 /// A link streaming nothing but pongs for this many ping periods is treated as stalled.
